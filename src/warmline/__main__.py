@@ -1,0 +1,5 @@
+"""`python -m warmline` runs the CLI."""
+
+from warmline.cli import main
+
+main()

@@ -1,0 +1,101 @@
+"""Customer-facing endpoints: open a conversation, send messages, read it back. Views stay thin:
+they validate, open the transaction, call the engine or a service, and shape the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, status
+from starlette.concurrency import run_in_threadpool
+
+from warmline.api.deps import ServicesDep, require_conversation_access
+from warmline.api.problems import Problem
+from warmline.api.schemas import (
+    ConversationCreated,
+    ConversationIn,
+    ConversationOut,
+    MessageIn,
+    MessageOut,
+)
+from warmline.channels.service import CustomerDetails, start_conversation
+from warmline.engine import ConversationNotFound, InboundMessage
+from warmline.storage import conversations as store
+from warmline.storage.idempotency import IdempotencyConflict
+from warmline.storage.models import ConversationRow
+
+router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
+ConversationAccess = Depends(require_conversation_access)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ConversationCreated)
+def create_conversation(body: ConversationIn, services: ServicesDep) -> ConversationCreated:
+    """Open a conversation; the returned token authorises the customer's later requests."""
+    details = CustomerDetails(**body.customer.model_dump()) if body.customer else None
+    with services.sessions() as session, session.begin():
+        conversation = start_conversation(session, channel=body.channel, details=details)
+    return ConversationCreated(
+        id=conversation.id,
+        token=services.conversation_token(conversation.id),
+        customer_id=conversation.customer_id,
+        status=conversation.status.value,
+    )
+
+
+@router.post(
+    "/{conversation_id}/messages", response_model=MessageOut, dependencies=[ConversationAccess]
+)
+async def post_message(
+    conversation_id: str,
+    body: MessageIn,
+    services: ServicesDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> MessageOut:
+    """Send a customer message; the answer is the bot's reply or the handoff notice."""
+    limit = services.settings.max_message_chars
+    if len(body.text) > limit:
+        raise Problem(
+            422, f"The message is longer than {limit} characters.", kind="message-too-long"
+        )
+    message = InboundMessage(
+        conversation_id=conversation_id,
+        text=body.text,
+        channel=body.channel or "web",
+        ts=body.ts,
+        idempotency_key=idempotency_key,
+    )
+    try:
+        outcome = await run_in_threadpool(services.engine.handle, message)
+    except ConversationNotFound:
+        raise Problem(404, f"No conversation {conversation_id}.") from None
+    except IdempotencyConflict:
+        raise Problem(
+            422,
+            "This Idempotency-Key was already used with a different request body.",
+            kind="idempotency-key-reused",
+        ) from None
+    return MessageOut(**outcome.response, replayed=outcome.replayed)
+
+
+@router.get("/{conversation_id}", response_model=ConversationOut, dependencies=[ConversationAccess])
+def read_conversation(conversation_id: str, services: ServicesDep) -> ConversationOut:
+    """A conversation's state and its full event log."""
+    with services.sessions() as session:
+        row = session.get(ConversationRow, conversation_id)
+        if row is None:
+            raise Problem(404, f"No conversation {conversation_id}.")
+        events = store.load_events(session, conversation_id=conversation_id)
+    return ConversationOut(
+        id=row.id,
+        status=row.status,
+        agent=row.agent,
+        customer_id=row.customer_id,
+        channel=row.channel,
+        priority=row.priority,
+        events=[
+            _event_json(seq, event.model_dump(mode="json")) for seq, event in enumerate(events, 1)
+        ],
+    )
+
+
+def _event_json(seq: int, data: dict[str, Any]) -> dict[str, Any]:
+    return {"seq": seq, **data}

@@ -1,0 +1,1 @@
+"""Automation: answers, actions and the reply composer."""

@@ -1,0 +1,88 @@
+"""JSONL input and output shared by the contract commands (analyze, replay, summarize).
+
+Contract: read a file or standard input (`-`), write one JSON line per input line in order to
+standard output, send progress to standard error, and exit 2 with a message on malformed input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+
+
+class InputError(Exception):
+    """Malformed input: reported on stderr with exit code 2."""
+
+
+def read_jsonl(source: str) -> list[dict[str, Any]]:
+    """Read every object of a JSONL file or `-`; raise InputError naming the bad line."""
+    return list(iter_jsonl(source))
+
+
+def iter_jsonl(source: str) -> Iterator[dict[str, Any]]:
+    """Yield the objects of a JSONL source one by one, skipping blank lines."""
+    if source == "-":
+        lines: Iterator[str] = iter(sys.stdin)
+        name = "<stdin>"
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(f"{source}: no such file")
+        lines = iter(path.read_text(encoding="utf-8", errors="replace").splitlines())
+        name = source
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputError(f"{name}:{number}: invalid JSON ({error.msg})") from None
+        if not isinstance(value, dict):
+            raise InputError(f"{name}:{number}: expected a JSON object")
+        yield value
+
+
+def write_line(value: dict[str, Any]) -> None:
+    """Write one output object as a JSON line and flush, so pipes see results as they come."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str) -> typer.Exit:
+    """Print a contract error to stderr and return the exit-2 exception to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+@contextmanager
+def progress_bar(total: int, label: str) -> Iterator[Callable[[], None]]:
+    """A progress bar on stderr (silent when stderr is not a terminal); yields `advance()`."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda: progress.advance(task)
+
+
+def read_conversations(source: str) -> list[dict[str, Any]]:
+    """Read and validate conversation records (`{"id", "turns": [...]}`); exit 2 if malformed."""
+    from warmline.replay import ReplayInputError, parse_turns
+
+    try:
+        records = read_jsonl(source)
+        for line, record in enumerate(records, start=1):
+            try:
+                parse_turns(record)
+            except ReplayInputError as error:
+                raise InputError(f"{source}: record {line}: {error}") from None
+    except InputError as error:
+        raise fail(str(error)) from None
+    return records

@@ -1,0 +1,87 @@
+"""`warmline serve`, `warmline version`, `warmline db upgrade`, `warmline demo load`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from warmline.cli.app import app, db_app
+
+if TYPE_CHECKING:
+    from warmline.config import Settings
+    from warmline.demo import DemoAgent
+
+
+@app.command()
+def version() -> None:
+    """Print the warmline version."""
+    from warmline import __version__
+
+    typer.echo(__version__)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply database migrations (SQLite by default, PostgreSQL via WARMLINE_DATABASE_URL)."""
+    from warmline.config import get_settings
+    from warmline.storage.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.resolved_database_url, revision)
+    typer.echo(f"database at {_safe_url(settings.resolved_database_url)} is at {revision}", err=True)
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Address to listen on (default 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (default 8000)."),
+    demo: bool = typer.Option(False, help="Migrate and load demo data first (development)."),
+) -> None:
+    """Start the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from warmline.api.app import create_app
+    from warmline.bootstrap import configure_logging
+    from warmline.config import get_settings
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    host = host or settings.host
+    port = port or settings.port
+    agents = _prepare_demo(settings) if demo else []
+    base = f"http://{host}:{port}"
+    typer.echo(f"warmline is starting on {base}", err=True)
+    typer.echo(f"  API docs:     {base}/docs", err=True)
+    typer.echo(f"  health:       {base}/healthz", err=True)
+    for agent in agents:
+        typer.echo(f"  agent token:  {agent.id} ({agent.seniority}) -> {agent.token}", err=True)
+    typer.echo(f"  database:     {_safe_url(settings.resolved_database_url)}", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+def _prepare_demo(settings: Settings) -> list[DemoAgent]:
+    from warmline.demo import load_demo_data
+    from warmline.storage.db import make_engine, make_session_factory
+    from warmline.storage.migrate import upgrade
+
+    if settings.env != "development":
+        raise _fail("--demo loads fixed agent tokens and is only allowed in development")
+    upgrade(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url)
+    with make_session_factory(engine)() as session, session.begin():
+        agents = load_demo_data(session)
+    engine.dispose()
+    return agents
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

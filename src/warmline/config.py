@@ -1,0 +1,64 @@
+"""One typed settings object, read from `WARMLINE_*` environment variables (and `.env`).
+
+Defaults give an embedded development setup (SQLite in ./var, a development API key). Outside
+development the default secrets are refused, so a forgotten variable cannot ship.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_API_KEY = "dev-api-key-change-me"
+DEVELOPMENT_SECRET = "dev-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Every setting warmline reads; documented in docs/configuration.md."""
+
+    model_config = SettingsConfigDict(env_prefix="WARMLINE_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    api_key: str = DEVELOPMENT_API_KEY
+    secret_key: str = DEVELOPMENT_SECRET
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_message_chars: int = Field(default=10_000, ge=1)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    policy_file: Path | None = None
+    answers_file: Path | None = None
+    intent_model_dir: Path | None = None
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.env == "production":
+            for name, value, default in (
+                ("WARMLINE_API_KEY", self.api_key, DEVELOPMENT_API_KEY),
+                ("WARMLINE_SECRET_KEY", self.secret_key, DEVELOPMENT_SECRET),
+            ):
+                if value == default or len(value) < 16:
+                    raise ValueError(
+                        f"{name} must be set to a secret of at least 16 characters "
+                        "outside development (the default is refused)"
+                    )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL: explicit, or SQLite inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'warmline.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,64 @@
+"""Demo data for the embedded quick start: two customers and two agents with known tokens.
+
+Only for development: the fixed agent tokens are refused anywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from warmline.domain.customer import Identity
+from warmline.storage.agents import create_agent, get_agent
+from warmline.storage.customers import create_customer, find_by_identity
+
+
+@dataclass(frozen=True)
+class DemoAgent:
+    """A demo agent and its development token."""
+
+    id: str
+    name: str
+    seniority: str
+    skills: tuple[str, ...]
+    token: str
+
+
+DEMO_AGENTS = (
+    DemoAgent("alex", "Alex Rivera", "senior", ("billing", "complaints"), "demo-token-alex"),
+    DemoAgent("sam", "Sam Lee", "regular", ("orders", "technical"), "demo-token-sam"),
+)
+
+
+def load_demo_data(session: Session) -> list[DemoAgent]:
+    """Insert the demo customers and agents unless they exist; return the agents."""
+    if find_by_identity(session, identity=Identity("email", "ana@example.com")) is None:
+        create_customer(
+            session,
+            name="Ana García",
+            tier="vip",
+            plan="Unlimited Plus",
+            lifetime_value=5200.0,
+            identities=[Identity("email", "ana@example.com"), Identity("phone", "+34 600 111 222")],
+        )
+    if find_by_identity(session, identity=Identity("email", "ben@example.com")) is None:
+        create_customer(
+            session,
+            name="Ben Okafor",
+            tier="standard",
+            plan="Basic 10GB",
+            lifetime_value=240.0,
+            identities=[Identity("email", "ben@example.com")],
+        )
+    for agent in DEMO_AGENTS:
+        if get_agent(session, agent_id=agent.id) is None:
+            create_agent(
+                session,
+                agent_id=agent.id,
+                name=agent.name,
+                skills=agent.skills,
+                seniority=agent.seniority,
+                token=agent.token,
+            )
+    return list(DEMO_AGENTS)

@@ -1,0 +1,1 @@
+"""Typed events and the state rebuilt from them."""

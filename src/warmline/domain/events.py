@@ -1,0 +1,156 @@
+"""Typed conversation events: the only way conversation state changes.
+
+A conversation is the ordered list of its events; `Conversation.replay` rebuilds its state.
+That gives an audit trail, replay and what-if for free (the habit of Rasa's tracker).
+Each event is a pydantic model tagged by `type`, so the store keeps it as JSON and reads it
+back into the same class.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware, for event timestamps."""
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    """Fields every event has. `seq` is assigned by the store when the event is appended."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ts: datetime = Field(default_factory=utc_now)
+
+
+class CustomerMessage(Event):
+    """Something the customer wrote (or said, on a transcribed call)."""
+
+    type: Literal["customer_message"] = "customer_message"
+    text: str
+    channel: str = "web"
+    message_id: str | None = None
+
+
+class BotReply(Event):
+    """What the AI front line answered."""
+
+    type: Literal["bot_reply"] = "bot_reply"
+    text: str
+    kind: str = "answer"
+
+
+class AnalysisRecorded(Event):
+    """The understanding of one customer message: intent, emotion, entities, trajectory."""
+
+    type: Literal["analysis"] = "analysis"
+    analysis: dict[str, Any]
+    tracker_state: dict[str, Any] = Field(default_factory=dict)
+
+
+class DecisionMade(Event):
+    """The policy's decision for one customer message, with every rule that fired."""
+
+    type: Literal["decision"] = "decision"
+    action: str
+    reasons: list[dict[str, Any]] = Field(default_factory=list)
+    priority: float = 0.0
+    route: str | None = None
+    intent: str | None = None
+
+
+class HandedOff(Event):
+    """The conversation was put in the human queue, with the packet the agent will read."""
+
+    type: Literal["handoff"] = "handoff"
+    reasons: list[str]
+    priority: float = 0.0
+    route: str | None = None
+    packet: dict[str, Any] = Field(default_factory=dict)
+
+
+class AgentAssigned(Event):
+    """An agent claimed the conversation from the queue."""
+
+    type: Literal["agent_assigned"] = "agent_assigned"
+    agent: str
+
+
+class AgentMessage(Event):
+    """Something a human agent wrote to the customer."""
+
+    type: Literal["agent_message"] = "agent_message"
+    agent: str
+    text: str
+
+
+class NoteAdded(Event):
+    """An internal note, never shown to the customer."""
+
+    type: Literal["note"] = "note"
+    author: str
+    text: str
+
+
+class HandedBack(Event):
+    """The agent returned the conversation to the bot."""
+
+    type: Literal["handed_back"] = "handed_back"
+    agent: str
+
+
+class Resolved(Event):
+    """The conversation's problem is solved."""
+
+    type: Literal["resolved"] = "resolved"
+    by: str
+
+
+class Reopened(Event):
+    """A resolved conversation became active again (usually the customer wrote back)."""
+
+    type: Literal["reopened"] = "reopened"
+    by: str
+
+
+class FeedbackGiven(Event):
+    """The customer's survey answers after resolution."""
+
+    type: Literal["feedback"] = "feedback"
+    csat: int | None = None
+    nps: int | None = None
+    felt_heard: bool | None = None
+    comment: str | None = None
+
+
+AnyEvent = Annotated[
+    CustomerMessage
+    | BotReply
+    | AnalysisRecorded
+    | DecisionMade
+    | HandedOff
+    | AgentAssigned
+    | AgentMessage
+    | NoteAdded
+    | HandedBack
+    | Resolved
+    | Reopened
+    | FeedbackGiven,
+    Field(discriminator="type"),
+]
+
+_EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+
+
+def event_from_dict(data: dict[str, Any]) -> AnyEvent:
+    """Rebuild a typed event from its stored JSON form."""
+    return _EVENT_ADAPTER.validate_python(data)
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """The JSON form of an event, as stored."""
+    return event.model_dump(mode="json")

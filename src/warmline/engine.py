@@ -1,0 +1,220 @@
+"""The one place that wires the pipeline:
+channel -> engine -> understanding -> policy -> (automation | handoff) -> store -> channel.
+
+`Engine.handle` runs one customer message through every stage and appends the resulting events
+in a single transaction; channel notifications are sent only after that transaction commits.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from warmline.automation.composer import ReplyComposer
+from warmline.domain.conversation import Conversation
+from warmline.domain.customer import Customer
+from warmline.domain.events import (
+    AnalysisRecorded,
+    AnyEvent,
+    BotReply,
+    CustomerMessage,
+    DecisionMade,
+    HandedOff,
+    utc_now,
+)
+from warmline.handoff.packet import build_packet
+from warmline.policy.context import PolicyContext
+from warmline.policy.decision import Decision
+from warmline.policy.policy import Policy
+from warmline.storage import conversations as store
+from warmline.storage import customers as customer_store
+from warmline.storage import idempotency
+from warmline.storage.db import on_commit
+from warmline.understanding.serialize import analysis_to_dict
+from warmline.understanding.types import Analysis
+
+log = logging.getLogger(__name__)
+
+
+class Analyzer(Protocol):
+    """The understanding stage as the engine sees it."""
+
+    def analyze(
+        self, text: str, *, state: dict[str, Any], ts: datetime | None = None
+    ) -> tuple[Analysis, dict[str, Any]]:
+        """Analyse one customer message given the conversation's tracker state."""
+        ...
+
+
+class ConversationNotFound(LookupError):
+    """The message names a conversation that does not exist."""
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A customer message as a channel hands it to the engine."""
+
+    conversation_id: str
+    text: str
+    channel: str = "web"
+    ts: datetime | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one message: the API response, the new events, and (unless this was a
+    retried request answered from the idempotency store) the analysis and decision."""
+
+    conversation_id: str
+    response: dict[str, Any]
+    events: tuple[AnyEvent, ...]
+    analysis: Analysis | None = None
+    decision: Decision | None = None
+    replayed: bool = False
+
+    @property
+    def escalated(self) -> bool:
+        """True when this message sent the conversation to the human queue."""
+        return bool(self.response.get("escalated"))
+
+    @property
+    def reply(self) -> str | None:
+        """What the customer reads now, if anything."""
+        reply = self.response.get("reply")
+        return str(reply) if reply is not None else None
+
+
+Notifier = Callable[[str, list[AnyEvent]], None]
+
+
+@dataclass
+class Pipeline:
+    """understanding -> policy -> automation or handoff, producing events. It touches no
+    database, so the engine, replay and what-if runs all share it."""
+
+    analyzer: Analyzer
+    policy: Policy = field(default_factory=Policy)
+    composer: ReplyComposer = field(default_factory=ReplyComposer)
+
+    def process(
+        self, conversation: Conversation, message: InboundMessage, customer: Customer | None
+    ) -> Outcome:
+        """Run one customer message against the conversation state; return the new events."""
+        ts = message.ts or utc_now()
+        inbound = CustomerMessage(text=message.text, channel=message.channel, ts=ts)
+        analysis, state = self.analyzer.analyze(
+            message.text, state=conversation.tracker_state, ts=message.ts
+        )
+        recorded = AnalysisRecorded(analysis=analysis_to_dict(analysis), tracker_state=state, ts=ts)
+        scratch = Conversation.replay(
+            conversation.id,
+            [*conversation.events, inbound, recorded],
+            customer_id=conversation.customer_id,
+        )
+        decision = self.policy.decide(
+            PolicyContext(conversation=scratch, analysis=analysis, customer=customer)
+        )
+        decided = DecisionMade(
+            action=decision.action.value,
+            reasons=[reason.as_dict() for reason in decision.reasons],
+            priority=decision.priority,
+            route=decision.route,
+            intent=decision.intent,
+            ts=ts,
+        )
+        events: list[AnyEvent] = [inbound, recorded, decided]
+        scratch.apply(decided)
+        last_reply = next(
+            (e.text for e in reversed(conversation.events) if isinstance(e, BotReply)), None
+        )
+        reply = self.composer.compose(
+            decision, analysis, turn=scratch.customer_turns, last_reply=last_reply
+        )
+        if decision.escalates:
+            packet = build_packet(
+                scratch, customer=customer, reasons=[r.detail for r in decision.reasons]
+            )
+            events.append(
+                HandedOff(
+                    reasons=decision.reason_names,
+                    priority=decision.priority,
+                    route=decision.route,
+                    packet=packet,
+                    ts=ts,
+                )
+            )
+        if reply is not None:
+            kind = "handoff_notice" if decision.escalates else decision.action.value
+            events.append(BotReply(text=reply, kind=kind, ts=ts))
+        response = {
+            "conversation_id": conversation.id,
+            "decision": decision.action.value,
+            "reasons": [reason.as_dict() for reason in decision.reasons],
+            "reply": reply,
+            "escalated": decision.escalates,
+        }
+        return Outcome(conversation.id, response, tuple(events), analysis, decision)
+
+
+@dataclass
+class Engine:
+    """Runs the pipeline for each customer message, one transaction per message."""
+
+    sessions: sessionmaker[Session]
+    pipeline: Pipeline
+    notifiers: list[Notifier] = field(default_factory=list)
+
+    def handle(self, message: InboundMessage) -> Outcome:
+        """Run one customer message through the pipeline and store the result atomically."""
+        with self.sessions() as session, session.begin():
+            return self.handle_in(session, message)
+
+    def handle_in(self, session: Session, message: InboundMessage) -> Outcome:
+        """`handle` inside a transaction the caller owns (the caller commits)."""
+        conversation = store.load_conversation(
+            session, conversation_id=message.conversation_id, for_update=True
+        )
+        if conversation is None:
+            raise ConversationNotFound(message.conversation_id)
+        fingerprint = idempotency.request_fingerprint(
+            {"text": message.text, "channel": message.channel}
+        )
+        if message.idempotency_key:
+            stored = idempotency.recall(
+                session,
+                conversation_id=conversation.id,
+                key=message.idempotency_key,
+                fingerprint=fingerprint,
+            )
+            if stored is not None:
+                return self._replayed(conversation, stored)
+        customer = (
+            customer_store.get_customer(session, customer_id=conversation.customer_id)
+            if conversation.customer_id
+            else None
+        )
+        outcome = self.pipeline.process(conversation, message, customer)
+        store.append_events(session, conversation=conversation, events=outcome.events)
+        if message.idempotency_key:
+            idempotency.remember(
+                session,
+                conversation_id=conversation.id,
+                key=message.idempotency_key,
+                fingerprint=fingerprint,
+                response=outcome.response,
+            )
+        for notify in self.notifiers:
+            on_commit(session, functools.partial(notify, conversation.id, list(outcome.events)))
+        return outcome
+
+    @staticmethod
+    def _replayed(conversation: Conversation, stored: dict[str, Any]) -> Outcome:
+        """The answer to a retried request: the stored response, nothing new stored."""
+        return Outcome(conversation.id, stored, (), replayed=True)

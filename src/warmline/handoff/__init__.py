@@ -1,0 +1,1 @@
+"""Handoff: the packet, the queue and routing, agent coaching."""

@@ -1,0 +1,1 @@
+"""Policy: triggers that return reasons, and the decision they add up to."""

@@ -1,0 +1,139 @@
+"""Replay recorded conversations through the pipeline (no database): the `replay` contract,
+and the basis of what-if runs of a policy on past conversations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from warmline.domain.conversation import Conversation
+from warmline.domain.events import AgentMessage, AnalysisRecorded, CustomerMessage, HandedOff
+from warmline.engine import Analyzer, InboundMessage, Pipeline
+from warmline.handoff.packet import build_packet
+from warmline.understanding.serialize import analysis_to_dict
+
+
+class ReplayInputError(ValueError):
+    """A conversation record does not follow the input contract."""
+
+
+def parse_turns(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Validate the `turns` of one input record; raise ReplayInputError saying what is wrong."""
+    turns = record.get("turns")
+    if not isinstance(turns, list):
+        raise ReplayInputError('"turns" must be a list')
+    parsed: list[dict[str, Any]] = []
+    for number, turn in enumerate(turns, start=1):
+        if not isinstance(turn, dict):
+            raise ReplayInputError(f"turn {number} must be an object")
+        speaker = turn.get("speaker")
+        text = turn.get("text")
+        if speaker not in ("customer", "agent"):
+            raise ReplayInputError(f'turn {number}: "speaker" must be "customer" or "agent"')
+        if not isinstance(text, str):
+            raise ReplayInputError(f'turn {number}: "text" must be a string')
+        parsed.append({"speaker": speaker, "text": text, "ts": _timestamp(turn.get("ts"), number)})
+    return parsed
+
+
+def _timestamp(value: Any, number: int) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ReplayInputError(f'turn {number}: "ts" is not an ISO 8601 time') from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed
+    raise ReplayInputError(f'turn {number}: "ts" must be an ISO 8601 string or a number')
+
+
+def replay_conversation(
+    pipeline: Pipeline, record: dict[str, Any]
+) -> tuple[dict[str, Any], Conversation]:
+    """Run the customer turns of one record through the pipeline, in order.
+
+    Agent turns are context only: they join the transcript but are not answered. Turns are
+    numbered from 1 among the customer turns.
+    """
+    turns = parse_turns(record)
+    conversation_id = str(record.get("id", ""))
+    conversation = Conversation(id=conversation_id)
+    out_turns: list[dict[str, Any]] = []
+    escalated_at: int | None = None
+    reasons: list[str] = []
+    packet: dict[str, Any] | None = None
+    number = 0
+    for turn in turns:
+        if turn["speaker"] == "agent":
+            conversation.apply(AgentMessage(agent="agent", text=turn["text"], **_ts(turn)))
+            continue
+        number += 1
+        outcome = pipeline.process(
+            conversation, InboundMessage(conversation_id, turn["text"], ts=turn["ts"]), None
+        )
+        for event in outcome.events:
+            conversation.apply(event)
+        decision = outcome.decision
+        analysis = outcome.analysis
+        if decision is None or analysis is None:
+            raise RuntimeError("the pipeline returned no decision")
+        if decision.escalates and escalated_at is None:
+            escalated_at = number
+            reasons = decision.reason_names
+            handoff = next(e for e in outcome.events if isinstance(e, HandedOff))
+            packet = handoff.packet
+        out_turns.append(
+            {
+                "turn": number,
+                "text": turn["text"],
+                "decision": decision.action.value,
+                "reasons": [reason.as_dict() for reason in decision.reasons],
+                "frustration": round(analysis.emotion.frustration, 4),
+                "conversation_frustration": round(analysis.trajectory.level, 4),
+                "intent": analysis.intent.intent,
+                "reply": outcome.reply,
+            }
+        )
+    result = {
+        "id": record.get("id"),
+        "escalated": escalated_at is not None,
+        "escalated_at_turn": escalated_at,
+        "reasons": reasons,
+        "turns": out_turns,
+        "packet": packet,
+    }
+    return result, conversation
+
+
+def _ts(turn: dict[str, Any]) -> dict[str, Any]:
+    return {"ts": turn["ts"]} if turn["ts"] is not None else {}
+
+
+def transcript_conversation(analyzer: Analyzer, record: dict[str, Any]) -> Conversation:
+    """The recorded conversation as events: customer turns analysed, agent turns kept, and no
+    bot replies invented (what a person taking over would actually see)."""
+    conversation = Conversation(id=str(record.get("id", "")))
+    for turn in parse_turns(record):
+        stamp = _ts(turn)
+        if turn["speaker"] == "agent":
+            conversation.apply(AgentMessage(agent="agent", text=turn["text"], **stamp))
+            continue
+        analysis, state = analyzer.analyze(
+            turn["text"], state=conversation.tracker_state, ts=turn["ts"]
+        )
+        conversation.apply(CustomerMessage(text=turn["text"], **stamp))
+        conversation.apply(
+            AnalysisRecorded(analysis=analysis_to_dict(analysis), tracker_state=state, **stamp)
+        )
+    return conversation
+
+
+def summarize_conversation(analyzer: Analyzer, record: dict[str, Any]) -> dict[str, Any]:
+    """The `summarize` contract: the packet as if handed over after the last turn."""
+    packet = build_packet(transcript_conversation(analyzer, record), reasons=[])
+    return {"id": record.get("id"), "summary": "\n".join(packet["bullets"]), "packet": packet}

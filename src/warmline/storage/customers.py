@@ -1,0 +1,81 @@
+"""Customer repository: profiles, and identities that recognise a person across channels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from warmline.domain.customer import Customer, Identity
+from warmline.domain.events import utc_now
+from warmline.storage.conversations import new_id
+from warmline.storage.models import CustomerRow, IdentityRow
+
+
+def create_customer(
+    session: Session,
+    *,
+    name: str | None = None,
+    tier: str | None = None,
+    plan: str | None = None,
+    lifetime_value: float = 0.0,
+    attributes: dict[str, Any] | None = None,
+    identities: Sequence[Identity] = (),
+    customer_id: str | None = None,
+) -> Customer:
+    """Insert a customer with its identities."""
+    row = CustomerRow(
+        id=customer_id or new_id(),
+        name=name,
+        tier=tier,
+        plan=plan,
+        lifetime_value=lifetime_value,
+        attributes=dict(attributes or {}),
+        created_at=utc_now(),
+    )
+    session.add(row)
+    session.flush()
+    for identity in identities:
+        add_identity(session, customer_id=row.id, identity=identity)
+    return get_customer(session, customer_id=row.id) or _never()
+
+
+def add_identity(session: Session, *, customer_id: str, identity: Identity) -> None:
+    """Attach one identity (normalised) to a customer."""
+    norm = identity.normalised()
+    session.add(IdentityRow(customer_id=customer_id, kind=norm.kind, value=norm.value))
+    session.flush()
+
+
+def find_by_identity(session: Session, *, identity: Identity) -> Customer | None:
+    """The customer known by this email, phone or external id, if any."""
+    norm = identity.normalised()
+    customer_id = session.scalars(
+        select(IdentityRow.customer_id).where(
+            IdentityRow.kind == norm.kind, IdentityRow.value == norm.value
+        )
+    ).first()
+    return get_customer(session, customer_id=customer_id) if customer_id else None
+
+
+def get_customer(session: Session, *, customer_id: str) -> Customer | None:
+    """A customer with its identities."""
+    row = session.get(CustomerRow, customer_id)
+    if row is None:
+        return None
+    identities = session.scalars(select(IdentityRow).where(IdentityRow.customer_id == row.id))
+    return Customer(
+        id=row.id,
+        name=row.name,
+        tier=row.tier,
+        plan=row.plan,
+        lifetime_value=row.lifetime_value,
+        attributes=dict(row.attributes or {}),
+        identities=[Identity(kind=i.kind, value=i.value) for i in identities],
+    )
+
+
+def _never() -> Customer:
+    raise RuntimeError("customer vanished inside its own transaction")

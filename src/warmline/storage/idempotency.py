@@ -1,0 +1,49 @@
+"""Idempotency keys: a retried POST with the same key returns the first answer, stores nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from warmline.domain.events import utc_now
+from warmline.storage.models import IdempotencyRow
+
+
+class IdempotencyConflict(Exception):
+    """The key was used before with a different request body."""
+
+
+def request_fingerprint(body: dict[str, Any]) -> str:
+    """A stable hash of a request body."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def recall(
+    session: Session, *, conversation_id: str, key: str, fingerprint: str
+) -> dict[str, Any] | None:
+    """The stored answer for this key, or None; raise if the key came with another body."""
+    row = session.get(IdempotencyRow, (conversation_id, key))
+    if row is None:
+        return None
+    if row.request_hash != fingerprint:
+        raise IdempotencyConflict(key)
+    return dict(row.response)
+
+
+def remember(
+    session: Session, *, conversation_id: str, key: str, fingerprint: str, response: dict[str, Any]
+) -> None:
+    """Store the answer given for this key."""
+    session.add(
+        IdempotencyRow(
+            conversation_id=conversation_id,
+            key=key,
+            request_hash=fingerprint,
+            response=response,
+            created_at=utc_now(),
+        )
+    )
+    session.flush()

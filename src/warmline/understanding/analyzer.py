@@ -1,0 +1,61 @@
+"""The understanding stage: one customer message in, one `Analysis` out.
+
+It encodes the text once and hands the same vector to the intent classifier, the emotion
+model and the conversation tracker; the tracker's small state travels in analysis events, so
+any worker can continue a conversation another one started.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from warmline.understanding.emotion.model import EmotionModel
+from warmline.understanding.emotion.trajectory import ConversationEmotionTracker
+from warmline.understanding.encoder import Encoder, get_encoder
+from warmline.understanding.entities import extract_entities
+from warmline.understanding.escape_hatch import detect_human_request
+from warmline.understanding.intents import IntentClassifier, load_default_classifier
+from warmline.understanding.types import Analysis
+
+
+class DefaultAnalyzer:
+    """Encoder + intents + emotion + entities + escape hatch + conversation trajectory."""
+
+    def __init__(
+        self, *, encoder: Encoder, intents: IntentClassifier, emotion: EmotionModel
+    ) -> None:
+        self.encoder = encoder
+        self.intents = intents
+        self.emotion = emotion
+
+    @classmethod
+    def load(cls, *, intent_model_dir: Path | None = None) -> DefaultAnalyzer:
+        """The shipped models, or a trained intent model from `intent_model_dir`."""
+        intents = (
+            IntentClassifier.load(intent_model_dir)
+            if intent_model_dir is not None
+            else load_default_classifier()
+        )
+        return cls(encoder=get_encoder(), intents=intents, emotion=EmotionModel.load_default())
+
+    def analyze(
+        self, text: str, *, state: dict[str, Any], ts: datetime | None = None
+    ) -> tuple[Analysis, dict[str, Any]]:
+        """Analyse one message in the context carried by `state`; return the new state too."""
+        embedding = self.encoder.encode_one(text)
+        intent = self.intents.predict(text, embedding=embedding)
+        reading = self.emotion.read(text, embedding)
+        tracker = ConversationEmotionTracker.from_dict(state)
+        trajectory, conversation_signals = tracker.observe(text, embedding, reading, ts)
+        analysis = Analysis(
+            text=text,
+            intent=intent,
+            emotion=reading,
+            entities=extract_entities(text),
+            trajectory=trajectory,
+            conversation_signals=conversation_signals,
+            human_request=detect_human_request(text),
+        )
+        return analysis, tracker.to_dict()

@@ -1,0 +1,132 @@
+"""Shared fixtures: a fresh database per test on every storage backend (SQLite and a real
+PostgreSQL cluster started for the session), the real pipeline, and the HTTP app."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from pg import throwaway_cluster
+from warmline.api.app import create_app
+from warmline.api.services import Services
+from warmline.bootstrap import build_pipeline
+from warmline.config import Settings
+from warmline.engine import Engine, Pipeline
+from warmline.storage.db import make_engine, make_session_factory
+from warmline.storage.migrate import upgrade
+
+BACKENDS = ("sqlite", "postgres")
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+TEST_API_KEY = "test-api-key-0123456789"
+_backend_results: dict[str, dict[str, int]] = {}
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database file, copied for each test."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster with a migrated template database."""
+    with throwaway_cluster() as admin_url:
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text("CREATE DATABASE warmline_template"))
+        upgrade(admin_url.rsplit("/", 1)[0] + "/warmline_template")
+        admin.dispose()
+        yield admin_url
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend a test runs on (every DB test runs on both)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database on the current backend."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "warmline.db"
+        shutil.copy(template, path)
+        yield f"sqlite:///{path}"
+        return
+    admin_url: str = request.getfixturevalue("postgres_server")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"CREATE DATABASE {name} TEMPLATE warmline_template"))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pipeline() -> Pipeline:
+    """The real pipeline with the shipped models (loaded once per test session)."""
+    return build_pipeline(Settings(env="test", _env_file=None))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Test settings pointing at the fresh database."""
+    return Settings(
+        env="test",
+        database_url=database_url,
+        data_dir=tmp_path,
+        api_key=TEST_API_KEY,
+        secret_key="test-secret-key-0123456789",
+        _env_file=None,
+    )
+
+
+@pytest.fixture
+def services(settings: Settings, pipeline: Pipeline) -> Iterator[Services]:
+    """Services on the fresh database, sharing the session-wide pipeline."""
+    engine = make_engine(settings.resolved_database_url)
+    sessions = make_session_factory(engine)
+    yield Services(settings=settings, sessions=sessions, engine=Engine(sessions, pipeline))
+    engine.dispose()
+
+
+@pytest.fixture
+def client(settings: Settings, services: Services) -> Iterator[TestClient]:
+    """An HTTP client for the app (in process)."""
+    with TestClient(create_app(settings, services), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count results per storage backend, for the summary below."""
+    if report.when != "call" and not (report.when == "setup" and report.outcome != "passed"):
+        return
+    for name in BACKENDS:
+        if f"[{name}" in report.nodeid or f"-{name}]" in report.nodeid or f"-{name}-" in report.nodeid:
+            counts = _backend_results.setdefault(name, {"passed": 0, "failed": 0, "skipped": 0})
+            counts[report.outcome] = counts.get(report.outcome, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Show that storage tests ran on SQLite and on PostgreSQL."""
+    if not _backend_results:
+        return
+    terminalreporter.section("storage backends")
+    for name, counts in sorted(_backend_results.items()):
+        terminalreporter.write_line(
+            f"{name}: {counts.get('passed', 0)} passed, {counts.get('failed', 0)} failed, "
+            f"{counts.get('skipped', 0)} skipped"
+        )

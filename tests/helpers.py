@@ -1,0 +1,47 @@
+"""Small helpers shared by the HTTP tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+API_KEY_HEADERS = {"X-API-Key": "test-api-key-0123456789"}
+
+
+def open_conversation(client: TestClient, **body: Any) -> tuple[str, dict[str, str]]:
+    """Create a conversation; return its id and the customer's auth headers."""
+    response = client.post("/api/v1/conversations", json=body)
+    assert response.status_code == 201, response.text
+    data = response.json()
+    return data["id"], {"Authorization": f"Bearer {data['token']}"}
+
+
+def say(client: TestClient, conversation_id: str, headers: dict[str, str], text: str) -> Any:
+    """Post a customer message and return the JSON answer (asserting success)."""
+    response = client.post(
+        f"/api/v1/conversations/{conversation_id}/messages", json={"text": text}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def add_agent(client: TestClient, agent_id: str, seniority: str = "regular") -> dict[str, str]:
+    """Create an agent; return its auth headers."""
+    response = client.post(
+        "/api/v1/agents",
+        json={"id": agent_id, "name": agent_id.title(), "seniority": seniority},
+        headers=API_KEY_HEADERS,
+    )
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    """The response is a problem+json error with this status."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    assert "Traceback" not in response.text
+    return body

@@ -1,0 +1,120 @@
+"""The `warmline` command: contracts over JSONL, chat, database and version commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+WARMLINE = [sys.executable, "-m", "warmline"]
+TWO_CONVERSATIONS = [
+    {
+        "id": "c1",
+        "turns": [
+            {"speaker": "customer", "text": "hi, how do I reset my password?"},
+            {"speaker": "agent", "text": "Use the Forgot password link."},
+            {"speaker": "customer", "text": "thanks, that worked"},
+        ],
+    },
+    {
+        "id": "c2",
+        "turns": [
+            {"speaker": "customer", "text": "my invoice is wrong", "ts": "2026-11-01T10:00:00Z"},
+            {"speaker": "customer", "text": "I want to talk to a real person", "ts": 1793527300},
+        ],
+    },
+]
+
+
+def run(args: list[str], stdin: str = "", tmp_path: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "WARMLINE_ENV": "test"}
+    if tmp_path is not None:
+        env["WARMLINE_DATA_DIR"] = str(tmp_path)
+    return subprocess.run(
+        [*WARMLINE, *args], input=stdin, capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def test_version() -> None:
+    result = run(["version"])
+    assert result.returncode == 0
+    assert result.stdout.strip() == "0.1.0"
+
+
+def test_replay_prints_the_contract_for_each_conversation(tmp_path: Path) -> None:
+    source = tmp_path / "two.jsonl"
+    source.write_text("\n".join(json.dumps(c) for c in TWO_CONVERSATIONS) + "\n")
+    result = run(["replay", str(source)])
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["id"] for line in lines] == ["c1", "c2"]
+    for line in lines:
+        assert set(line) >= {"id", "escalated", "escalated_at_turn", "reasons", "turns", "packet"}
+        for turn in line["turns"]:
+            assert set(turn) >= {"turn", "text", "decision", "reasons", "frustration"}
+    calm, escalated = lines
+    assert [t["turn"] for t in calm["turns"]] == [1, 2]  # agent turns are context only
+    assert not calm["escalated"] and calm["packet"] is None
+    assert escalated["escalated"] and escalated["escalated_at_turn"] == 2
+    assert "escape_hatch" in escalated["reasons"]
+    assert escalated["packet"]["bullets"]
+
+
+def test_replay_reads_stdin() -> None:
+    result = run(["replay", "-"], stdin=json.dumps(TWO_CONVERSATIONS[1]) + "\n")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["escalated"] is True
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "not json\n",
+        "[1, 2]\n",
+        '{"id": 1, "turns": "hello"}\n',
+        '{"id": 1, "turns": [{"speaker": "robot", "text": "x"}]}\n',
+        '{"id": 1, "turns": [{"speaker": "customer"}]}\n',
+        '{"id": 1, "turns": [{"speaker": "customer", "text": "x", "ts": "yesterday-ish"}]}\n',
+    ],
+)
+def test_replay_malformed_input_exits_2_with_a_message(bad: str) -> None:
+    result = run(["replay", "-"], stdin=bad)
+    assert result.returncode == 2
+    assert "error:" in result.stderr
+    assert result.stdout == ""
+
+
+def test_replay_missing_file_exits_2(tmp_path: Path) -> None:
+    result = run(["replay", str(tmp_path / "missing.jsonl")])
+    assert result.returncode == 2 and "no such file" in result.stderr
+
+
+def test_chat_shows_each_decision_and_its_reasons(tmp_path: Path) -> None:
+    script = "How do I reset my password?\nI want to talk to a real person\n/quit\n"
+    result = run(["chat"], stdin=script, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "decision answer" in result.stdout
+    assert "decision escalate" in result.stdout
+    assert "reason escape_hatch" in result.stdout
+    assert (tmp_path / "warmline.db").exists()  # the conversation was stored
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
+    result = run(["db", "upgrade"], tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "warmline.db").exists()
+
+
+def test_production_refuses_default_secrets(tmp_path: Path) -> None:
+    env = {**os.environ, "WARMLINE_ENV": "production", "WARMLINE_DATA_DIR": str(tmp_path)}
+    env.pop("WARMLINE_API_KEY", None)
+    result = subprocess.run(
+        [*WARMLINE, "db", "upgrade"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 2
+    assert "WARMLINE_API_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
