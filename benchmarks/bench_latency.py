@@ -1,0 +1,158 @@
+"""Latency, throughput, cold start and memory of understanding one message (encoder + intents).
+
+    python benchmarks/bench_latency.py [--no-doc] [--messages N]
+
+Messages are real customer turns from ../shared/data/tweetsumm (or $WARMLINE_SHARED_DATA) when
+present, otherwise the examples of the shipped intent pack. Every timed call sees a text the
+encoder cache has not seen, so the full tokenize + transformer + classifier path is measured.
+Targets (issue 3): batch-1 p50 <= 5 ms and p99 <= 15 ms; cold start of `warmline analyze` on
+one message <= 3 s; resident memory of a process that loaded everything <= 500 MB.
+Prints PASS/FAIL per target, writes docs/performance.md, exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from perfdoc import MACHINE, update_subsection  # noqa: E402
+
+TARGETS = {"p50_ms": 5.0, "p99_ms": 15.0, "cold_start_s": 3.0, "rss_mb": 500.0}
+
+RSS_PROBE = """
+import resource, sys
+from warmline.understanding.encoder import get_encoder
+from warmline.understanding.intents import load_default_classifier
+model = load_default_classifier()
+get_encoder()
+model.predict_many(["where is my order", "I was charged twice", "talk to a human"] * 20)
+with open("/proc/self/status") as status:
+    rss = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(rss / 1024, peak / 1024)
+"""
+
+
+def messages(limit: int) -> list[str]:
+    """Real customer messages (TweetSumm customer turns) or, failing that, the pack examples."""
+    root = Path(os.environ.get("WARMLINE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    texts: list[str] = []
+    source = root / "tweetsumm" / "train.jsonl"
+    if source.is_file():
+        for line in source.read_text(encoding="utf-8").splitlines():
+            for turn in json.loads(line)["turns"]:
+                if turn["speaker"] == "customer" and len(turn["text"]) > 10:
+                    texts.append(turn["text"])
+    else:
+        print(f"note: {source} missing, timing the intent pack examples instead")
+        from warmline.understanding.intents import DEFAULT_PACK, load_examples
+
+        texts = load_examples(DEFAULT_PACK).texts
+    unique = list(dict.fromkeys(texts))
+    return unique[:limit]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-doc", action="store_true")
+    parser.add_argument("--messages", type=int, default=600)
+    args = parser.parse_args()
+
+    from warmline.understanding.encoder import get_encoder
+    from warmline.understanding.intents import load_default_classifier
+
+    texts = messages(args.messages + 64)
+    warmup, timed = texts[:64], texts[64:]
+    model = load_default_classifier()
+    encoder = get_encoder()
+    for text in warmup:
+        model.predict(text)
+    lengths = [len(ids) for ids in encoder.tokenize(timed)]
+    encoder.clear_cache()
+    latencies = []
+    for text in timed:
+        started = time.perf_counter()
+        model.predict(text)
+        latencies.append((time.perf_counter() - started) * 1000)
+    p50, p90, p99 = (percentile(latencies, q) for q in (50, 90, 99))
+
+    encoder.clear_cache()
+    batch = 32
+    started = time.perf_counter()
+    for start in range(0, len(timed), batch):
+        model.predict_many(timed[start : start + batch])
+    throughput = len(timed) / (time.perf_counter() - started)
+
+    cold = []
+    for _ in range(3):
+        started = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-c", "from warmline.cli import main; main()", "analyze", "-"],
+            input='{"id": 1, "text": "where is my order? it was due on monday"}\n',
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        cold.append(time.perf_counter() - started)
+        if result.returncode != 0:
+            print(result.stderr)
+            return 1
+    cold_start = statistics.median(cold)
+
+    probe = subprocess.run(
+        [sys.executable, "-c", RSS_PROBE], capture_output=True, text=True, check=True
+    )
+    rss, peak = (float(x) for x in probe.stdout.split())
+
+    checks = [
+        ("batch-1 p50 (ms)", p50, TARGETS["p50_ms"]),
+        ("batch-1 p99 (ms)", p99, TARGETS["p99_ms"]),
+        ("cold start of `warmline analyze` (s)", cold_start, TARGETS["cold_start_s"]),
+        ("resident memory after loading everything (MB)", rss, TARGETS["rss_mb"]),
+    ]
+    lines = [
+        f"encoder backend: {encoder.backend}; {len(timed)} messages, tokens per message: "
+        f"median {statistics.median(lengths):.0f}, p90 {percentile(lengths, 90):.0f}, "
+        f"max {max(lengths)}",
+        f"batch 1 (encoder + intent, cache cold): p50 {p50:.2f} ms, p90 {p90:.2f} ms, "
+        f"p99 {p99:.2f} ms, mean {statistics.mean(latencies):.2f} ms",
+        f"batched throughput (batch {batch}): {throughput:.0f} messages/s",
+        f"cold start `warmline analyze` one message: runs {', '.join(f'{c:.2f}' for c in cold)} s",
+        f"memory: VmRSS {rss:.0f} MB, peak {peak:.0f} MB",
+    ]
+    failed = False
+    for name, value, target in checks:
+        ok = value <= target
+        failed |= not ok
+        lines.append(f"{'PASS' if ok else 'FAIL'}: {name} = {value:.2f} (target <= {target})")
+    print("\n".join(lines))
+    if not args.no_doc:
+        load = os.getloadavg()[0]
+        body = (
+            f"Measured {date.today().isoformat()} on {MACHINE} "
+            "by `python benchmarks/bench_latency.py` "
+            f"(1-minute load average at the end: {load:.2f}; other work on the machine inflates "
+            "the tail).\n\n```\n" + "\n".join(lines) + "\n```"
+        )
+        update_subsection("Latency and memory (bench_latency.py)", body)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

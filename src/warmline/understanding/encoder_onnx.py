@@ -1,0 +1,295 @@
+"""Build the int8 ONNX graph of the MiniLM transformer layers from the safetensors weights.
+
+Why: at batch size 1 the forward pass is bound by reading the weights (42 MB in float32 per
+message). Dynamic int8 quantization cuts that to about 11 MB and lets ONNX Runtime use integer
+kernels, so one message encodes in about 2 ms instead of 6-10 ms, with cosine about 0.99 to the
+float32 reference and no measurable loss of intent accuracy (BANKING77: 93.1% vs 92.9% with a
+plain logistic regression).
+
+The graph is written by hand with `onnx.helper` (no PyTorch, no export step), quantized with
+`onnxruntime.quantization.quantize_dynamic` (per-channel int8 weights), and cached on disk:
+`warmline models build` makes it, and the first `Encoder` that needs it makes it too. Word
+embeddings and the first LayerNorm stay in NumPy (a table lookup), so the graph takes the
+embedded tokens and an additive attention mask, and returns the last hidden states.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+# Bump when the graph or the quantization recipe changes, so stale caches are rebuilt.
+GRAPH_VERSION = "minilm-l6-int8-v2"
+HEADS = 12
+HIDDEN = 384
+SMOOTHING = 0.75  # SmoothQuant's alpha: share of the activation range moved into the weights
+
+# Calibration messages for the activation ranges: support chat and email, short and long,
+# other topics, other scripts. Fixed so that the build is reproducible.
+CALIBRATION = [
+    "Where is my order? It was supposed to arrive on Monday.",
+    "I want to cancel my subscription",
+    "hello",
+    "thanks!",
+    "My card payment was declined at the shop even though I have money in my account, why?",
+    "THIS IS THE THIRD TIME I'M ASKING!!! give me a human now",
+    "Dear support team, I was charged twice for invoice #INV-2231 last month. Could you please "
+    "refund the duplicate payment? Kind regards, Anna",
+    "pasword reset link not workin",
+    "can i change my appointment to friday afternoon",
+    "how much data do I have left this month",
+    "my new sim card says no service",
+    "is my washing machine still under warranty",
+    "you people are useless, I'm going to complain",
+    "what's the weather like tomorrow",
+    "tell me a joke",
+    "¿Dónde está mi pedido?",
+    "我的订单在哪里",
+    "😡😡😡",
+    "",
+    "ok bye",
+    "I moved house, please update my address to 14 Elm Street",
+    "The courier says delivered but I never got the parcel and nobody answers the phone",
+    "Could you send me a copy of last month's invoice for our accounting department?",
+    "refund",
+]
+
+
+def cache_dir() -> Path:
+    """Where built models live: $WARMLINE_MODEL_CACHE, else ~/.cache/warmline/models."""
+    configured = os.environ.get("WARMLINE_MODEL_CACHE")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "warmline" / "models"
+
+
+def onnx_path(model_dir: Path) -> Path:
+    """The cache file for this model's weights (keyed by the weights file and GRAPH_VERSION)."""
+    weights = model_dir / "model.safetensors"
+    stat = weights.stat()
+    key = f"{GRAPH_VERSION}|{weights.resolve()}|{stat.st_size}|{int(stat.st_mtime)}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return cache_dir() / f"{GRAPH_VERSION}-{digest}.onnx"
+
+
+def ensure_onnx(model_dir: Path, force: bool = False) -> Path:
+    """Return the path of the quantized graph, building it first when it is missing."""
+    path = onnx_path(model_dir)
+    if path.is_file() and not force:
+        return path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:  # read-only home: fall back to the temporary directory
+        path = Path(tempfile.gettempdir()) / "warmline-models" / path.name
+        if path.is_file() and not force:
+            return path
+        path.parent.mkdir(parents=True, exist_ok=True)
+    logger.info("building the int8 encoder graph (once): %s", path)
+    build_quantized(model_dir, path)
+    return path
+
+
+def build_quantized(model_dir: Path, out: Path) -> None:
+    """Write the int8 graph to `out` atomically (concurrent builders cannot leave half a file)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from safetensors.numpy import load_file
+
+    from warmline.understanding.encoder import Encoder
+
+    weights = load_file(str(model_dir / "model.safetensors"))
+    ranges = Encoder(model_dir, cache_size=0, backend="numpy").activation_ranges(CALIBRATION)
+    model = _float_graph(weights, ranges)
+    with tempfile.TemporaryDirectory() as scratch:
+        float_path = Path(scratch) / "float.onnx"
+        onnx.save(model, str(float_path))
+        quant_path = Path(scratch) / "int8.onnx"
+        attention = [node.name for node in model.graph.node if node.name.startswith("attn_")]
+        quiet = _QuietRootLogger()  # quantize_dynamic logs an advisory warning on the root logger
+        with quiet:
+            quantize_dynamic(
+                str(float_path),
+                str(quant_path),
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                nodes_to_exclude=attention,
+            )
+        fd, tmp_name = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
+        os.close(fd)
+        os.chmod(tmp_name, 0o644)
+        Path(tmp_name).write_bytes(quant_path.read_bytes())
+        os.replace(tmp_name, out)
+    logger.info("built %s", out)
+
+
+class _QuietRootLogger:
+    def __enter__(self) -> None:
+        self._level = logging.getLogger().level
+        logging.getLogger().setLevel(logging.ERROR)
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().setLevel(self._level)
+
+
+def _smoothing(activation: Any, weight: Any) -> Any:
+    """SmoothQuant scales (Xiao et al., 2023) for `x @ weight` with per-channel |x| maxima.
+
+    Dividing channel j of the input by s_j and multiplying row j of the weight by s_j changes
+    nothing in float, but moves activation outliers (a few LayerNorm channels reach 10-20x the
+    rest) into the weights, whose int8 quantization is per output column. The input stays
+    quantized per tensor, so flatter activations lose much less precision.
+    """
+    peak_w = np.abs(weight).max(axis=1)
+    scales = np.power(np.maximum(activation, 1e-5), SMOOTHING) / np.power(
+        np.maximum(peak_w, 1e-5), 1.0 - SMOOTHING
+    )
+    return np.clip(scales, 1e-2, 1e2).astype(np.float32)
+
+
+def _float_graph(weights: dict[str, Any], ranges: list[dict[str, Any]]) -> Any:
+    """The six BERT layers as a float32 ONNX graph (opset 20: LayerNormalization, Gelu),
+    with SmoothQuant scales folded in so that the int8 version stays close to float32."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes: list[Any] = []
+    initializers: list[Any] = []
+
+    def const(name: str, value: Any) -> str:
+        # np.array(..., copy) keeps 0-d scalars 0-d (ascontiguousarray would make them 1-d).
+        initializers.append(numpy_helper.from_array(np.array(value, order="C"), name))
+        return name
+
+    def node(op: str, inputs: list[str], output: str, **attrs: Any) -> str:
+        nodes.append(helper.make_node(op, inputs, [output], name=output, **attrs))
+        return output
+
+    head_dim = HIDDEN // HEADS
+    const("shape_qkv", np.array([0, 0, 3, HEADS, head_dim], dtype=np.int64))
+    const("shape_flat", np.array([0, 0, HIDDEN], dtype=np.int64))
+    for part, index in (("q", 0), ("k", 1), ("v", 2)):
+        const(f"index_{part}", np.array(index, dtype=np.int64))
+    x = "hidden"
+    for i in range(6):
+        prefix = f"encoder.layer.{i}."
+
+        def tensor(name: str, prefix: str = prefix) -> Any:
+            return np.asarray(weights[prefix + name], dtype=np.float32)
+
+        # Fold the 1/sqrt(head_dim) score scale into the query projection (exact).
+        scale = 1.0 / math.sqrt(head_dim)
+        qkv_w = np.concatenate(
+            [
+                tensor("attention.self.query.weight").T * scale,
+                tensor("attention.self.key.weight").T,
+                tensor("attention.self.value.weight").T,
+            ],
+            axis=1,
+        )
+        qkv_b = np.concatenate(
+            [
+                tensor("attention.self.query.bias") * scale,
+                tensor("attention.self.key.bias"),
+                tensor("attention.self.value.bias"),
+            ]
+        )
+        # Context channels are linear in the value projection: fold their scale into it.
+        out_w = tensor("attention.output.dense.weight").T
+        out_scale = _smoothing(ranges[i]["out"], out_w)
+        qkv_w[:, 2 * HIDDEN :] /= out_scale
+        qkv_b[2 * HIDDEN :] /= out_scale
+        out_w = out_w * out_scale[:, None]
+        qkv_scale = _smoothing(ranges[i]["qkv"], qkv_w)
+        smoothed = node("Mul", [x, const(f"l{i}_qkv_s", 1.0 / qkv_scale)], f"l{i}_qkv_in")
+        qkv_w = qkv_w * qkv_scale[:, None]
+        qkv = node("MatMul", [smoothed, const(f"l{i}_qkv_w", qkv_w)], f"l{i}_qkv_mm")
+        qkv = node("Add", [qkv, const(f"l{i}_qkv_b", qkv_b)], f"l{i}_qkv")
+        qkv = node("Reshape", [qkv, "shape_qkv"], f"l{i}_qkv_heads")
+        parts = {
+            part: node("Gather", [qkv, f"index_{part}"], f"l{i}_{part}", axis=2)
+            for part in ("q", "k", "v")
+        }
+        query = node("Transpose", [parts["q"]], f"l{i}_qt", perm=[0, 2, 1, 3])
+        key = node("Transpose", [parts["k"]], f"l{i}_kt", perm=[0, 2, 3, 1])
+        value = node("Transpose", [parts["v"]], f"l{i}_vt", perm=[0, 2, 1, 3])
+        scores = node("MatMul", [query, key], f"attn_l{i}_scores")
+        scores = node("Add", [scores, "mask_bias"], f"l{i}_scores_masked")
+        probs = node("Softmax", [scores], f"l{i}_probs", axis=-1)
+        context = node("MatMul", [probs, value], f"attn_l{i}_context")
+        context = node("Transpose", [context], f"l{i}_context_t", perm=[0, 2, 1, 3])
+        context = node("Reshape", [context, "shape_flat"], f"l{i}_context_flat")
+        attended = node("MatMul", [context, const(f"l{i}_out_w", out_w)], f"l{i}_out_mm")
+        attended = node(
+            "Add",
+            [attended, const(f"l{i}_out_b", tensor("attention.output.dense.bias"))],
+            f"l{i}_out",
+        )
+        attended = node("Add", [attended, x], f"l{i}_res1")
+        hidden = node(
+            "LayerNormalization",
+            [
+                attended,
+                const(f"l{i}_ln1_g", tensor("attention.output.LayerNorm.weight")),
+                const(f"l{i}_ln1_b", tensor("attention.output.LayerNorm.bias")),
+            ],
+            f"l{i}_ln1",
+            axis=-1,
+            epsilon=1e-12,
+        )
+        inner = _linear(
+            node, const, hidden, f"l{i}_ff1", tensor, "intermediate.dense", ranges[i]["ff1"]
+        )
+        inner = node("Gelu", [inner], f"l{i}_gelu")
+        outer = _linear(node, const, inner, f"l{i}_ff2", tensor, "output.dense", ranges[i]["ff2"])
+        outer = node("Add", [outer, hidden], f"l{i}_res2")
+        x = node(
+            "LayerNormalization",
+            [
+                outer,
+                const(f"l{i}_ln2_g", tensor("output.LayerNorm.weight")),
+                const(f"l{i}_ln2_b", tensor("output.LayerNorm.bias")),
+            ],
+            f"l{i}_ln2",
+            axis=-1,
+            epsilon=1e-12,
+        )
+    nodes.append(helper.make_node("Identity", [x], ["last_hidden"], name="last_hidden"))
+    graph = helper.make_graph(
+        nodes,
+        "minilm_l6",
+        [
+            helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "length", HIDDEN]),
+            helper.make_tensor_value_info(
+                "mask_bias", TensorProto.FLOAT, ["batch", 1, 1, "length"]
+            ),
+        ],
+        [
+            helper.make_tensor_value_info(
+                "last_hidden", TensorProto.FLOAT, ["batch", "length", HIDDEN]
+            )
+        ],
+        initializer=initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    model.ir_version = 10
+    return model
+
+
+def _linear(
+    node: Any, const: Any, x: str, name: str, tensor: Any, weight: str, activation: Any
+) -> str:
+    """x @ W + b with the input smoothed by a Mul (an elementwise op, cheap next to the matmul)."""
+    matrix = tensor(f"{weight}.weight").T
+    scale = _smoothing(activation, matrix)
+    smoothed = node("Mul", [x, const(f"{name}_s", 1.0 / scale)], f"{name}_in")
+    product = node("MatMul", [smoothed, const(f"{name}_w", matrix * scale[:, None])], f"{name}_mm")
+    result: str = node("Add", [product, const(f"{name}_b", tensor(f"{weight}.bias"))], name)
+    return result
