@@ -115,7 +115,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when != "call" and not (report.when == "setup" and report.outcome != "passed"):
         return
     for name in BACKENDS:
-        if f"[{name}" in report.nodeid or f"-{name}]" in report.nodeid or f"-{name}-" in report.nodeid:
+        if (
+            f"[{name}" in report.nodeid
+            or f"-{name}]" in report.nodeid
+            or f"-{name}-" in report.nodeid
+        ):
             counts = _backend_results.setdefault(name, {"passed": 0, "failed": 0, "skipped": 0})
             counts[report.outcome] = counts.get(report.outcome, 0) + 1
 

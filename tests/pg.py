@@ -59,18 +59,41 @@ def throwaway_cluster() -> Iterator[str]:
         shutil.chown(root, user="postgres")
     subprocess.run(
         _as_server_user(
-            [str(bindir / "initdb"), "-D", str(data), "-U", "warmline", "-A", "trust",
-             "-E", "UTF8", "--no-sync"]
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "warmline",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
         ),
         check=True,
         capture_output=True,
     )
-    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} " \
+    options = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
         "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    )
     subprocess.run(
         _as_server_user(
-            [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"),
-             "-w", "-t", "60", "start"]
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(root / "log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
         ),
         check=True,
         capture_output=True,

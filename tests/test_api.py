@@ -52,8 +52,11 @@ def test_an_unknown_request_gets_one_clarifying_question_then_a_person(client: T
     first = say(client, conversation_id, headers, "the purple elephant sings at midnight")
     assert first["decision"] == "clarify"
     second = say(client, conversation_id, headers, "quantum banana telescope recipe")
-    assert second["decision"] == "escalate"
+    assert second["decision"] == "offer_handoff"
     assert [r["trigger"] for r in second["reasons"]] == ["low_confidence"]
+    assert "person" in second["reply"]
+    accepted = say(client, conversation_id, headers, "yes please")
+    assert accepted["decision"] == "escalate" and accepted["escalated"]
 
 
 def test_agent_lifecycle_claim_write_hand_back_resolve(client: TestClient) -> None:
@@ -78,9 +81,9 @@ def test_agent_lifecycle_claim_write_hand_back_resolve(client: TestClient) -> No
     done = client.post(f"/api/v1/conversations/{conversation_id}/resolve", headers=alex)
     assert done.json()["status"] == "resolved"
     types = [e["type"] for e in _events(client, conversation_id, headers)]
-    assert ["agent_assigned", "agent_message", "handed_back", "resolved"] == [
+    assert [
         t for t in types if t in {"agent_assigned", "agent_message", "handed_back", "resolved"}
-    ]
+    ] == ["agent_assigned", "agent_message", "handed_back", "resolved"]
 
 
 def test_a_second_claim_is_a_conflict(client: TestClient) -> None:
@@ -105,7 +108,9 @@ def test_idempotency_key_stores_the_message_once(client: TestClient) -> None:
     assert first.status_code == again.status_code == 200
     assert again.json()["replayed"] is True
     assert again.json()["reply"] == first.json()["reply"]
-    messages = [e for e in _events(client, conversation_id, headers) if e["type"] == "customer_message"]
+    messages = [
+        e for e in _events(client, conversation_id, headers) if e["type"] == "customer_message"
+    ]
     assert len(messages) == 1
 
 
@@ -120,7 +125,9 @@ def test_an_empty_message_is_refused(client: TestClient) -> None:
     conversation_id, headers = open_conversation(client)
     for text in ("", "   \n\t"):
         response = client.post(
-            f"/api/v1/conversations/{conversation_id}/messages", json={"text": text}, headers=headers
+            f"/api/v1/conversations/{conversation_id}/messages",
+            json={"text": text},
+            headers=headers,
         )
         assert_problem(response, 422)
     assert _message_count(client, conversation_id, headers) == 0
@@ -172,7 +179,9 @@ def test_wrong_or_missing_keys_are_unauthorized(client: TestClient) -> None:
     other_id, _ = open_conversation(client)
     url = f"/api/v1/conversations/{conversation_id}/messages"
     assert_problem(client.post(url, json={"text": "hi"}), 401)
-    assert_problem(client.post(url, json={"text": "hi"}, headers={"Authorization": "Bearer x"}), 401)
+    assert_problem(
+        client.post(url, json={"text": "hi"}, headers={"Authorization": "Bearer x"}), 401
+    )
     other_token = client.post(
         f"/api/v1/conversations/{other_id}/messages", json={"text": "hi"}, headers=headers
     )
@@ -192,7 +201,11 @@ def test_a_reused_idempotency_key_with_another_body_is_refused(client: TestClien
     reused = client.post(url, json={"text": "cancel my subscription"}, headers=keyed)
     body = assert_problem(reused, 422)
     assert "Idempotency-Key" in body["detail"]
-    texts = [e["text"] for e in _events(client, conversation_id, headers) if e["type"] == "customer_message"]
+    texts = [
+        e["text"]
+        for e in _events(client, conversation_id, headers)
+        if e["type"] == "customer_message"
+    ]
     assert texts == ["where is my order?"]
 
 
@@ -207,7 +220,9 @@ def test_bad_conversation_and_agent_bodies_are_refused(client: TestClient) -> No
     )
     assert_problem(bad_agent, 422)
     add_agent(client, "dup")
-    duplicate = client.post("/api/v1/agents", json={"id": "dup", "name": "D"}, headers=API_KEY_HEADERS)
+    duplicate = client.post(
+        "/api/v1/agents", json={"id": "dup", "name": "D"}, headers=API_KEY_HEADERS
+    )
     assert_problem(duplicate, 409)
 
 

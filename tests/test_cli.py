@@ -30,7 +30,9 @@ TWO_CONVERSATIONS = [
 ]
 
 
-def run(args: list[str], stdin: str = "", tmp_path: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], stdin: str = "", tmp_path: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "WARMLINE_ENV": "test"}
     if tmp_path is not None:
         env["WARMLINE_DATA_DIR"] = str(tmp_path)

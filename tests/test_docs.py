@@ -16,7 +16,8 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 def test_every_setting_is_documented() -> None:
     text = (DOCS / "configuration.md").read_text()
     missing = [
-        f"WARMLINE_{name.upper()}" for name in Settings.model_fields
+        f"WARMLINE_{name.upper()}"
+        for name in Settings.model_fields
         if f"`WARMLINE_{name.upper()}`" not in text
     ]
     assert missing == []

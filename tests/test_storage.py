@@ -140,12 +140,19 @@ def test_idempotency_keys_return_the_first_answer_and_refuse_a_new_body(
 ) -> None:
     with sessions() as session, session.begin():
         conversation = start_conversation(session, channel="web")
-        remember(session, conversation_id=conversation.id, key="k", fingerprint="f1",
-                 response={"reply": "hi"})
+        remember(
+            session,
+            conversation_id=conversation.id,
+            key="k",
+            fingerprint="f1",
+            response={"reply": "hi"},
+        )
     with sessions() as session:
         assert recall(session, conversation_id=conversation.id, key="k", fingerprint="f1") == {
             "reply": "hi"
         }
-        assert recall(session, conversation_id=conversation.id, key="other", fingerprint="f1") is None
+        assert (
+            recall(session, conversation_id=conversation.id, key="other", fingerprint="f1") is None
+        )
         with pytest.raises(IdempotencyConflict):
             recall(session, conversation_id=conversation.id, key="k", fingerprint="f2")

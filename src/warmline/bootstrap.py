@@ -11,7 +11,7 @@ from warmline.automation.answers import DEFAULT_ANSWERS, AnswerBook
 from warmline.automation.composer import ReplyComposer
 from warmline.config import Settings
 from warmline.engine import Engine, Pipeline
-from warmline.policy.policy import Policy
+from warmline.policy.policy import Policy, load_policy
 from warmline.redaction import RedactingFilter
 from warmline.storage.db import make_engine, make_session_factory
 from warmline.understanding.analyzer import DefaultAnalyzer
@@ -23,7 +23,18 @@ def build_pipeline(settings: Settings) -> Pipeline:
     """The message pipeline with the configured models, policy and answers."""
     analyzer = DefaultAnalyzer.load(intent_model_dir=settings.intent_model_dir)
     answers = AnswerBook.load(settings.answers_file or DEFAULT_ANSWERS)
-    return Pipeline(analyzer=analyzer, policy=Policy(), composer=ReplyComposer(answers=answers))
+    policy = load_policy(settings.policy_file)
+    return Pipeline(analyzer=analyzer, policy=policy, composer=ReplyComposer(answers=answers))
+
+
+def reload_policy(pipeline: Pipeline, settings: Settings) -> Policy:
+    """Load the policy file again and swap it in; on any error (`PolicyError`) the running
+    pipeline keeps its previous policy. Messages in flight finish with the policy they started
+    with."""
+    policy = load_policy(settings.policy_file)
+    pipeline.policy = policy
+    log.info("policy reloaded: %s from %s", policy.label, policy.source)
+    return policy
 
 
 def build_engine(settings: Settings, sessions: sessionmaker[Session]) -> Engine:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from warmline.automation.composer import ReplyComposer
-from warmline.domain.conversation import Conversation
+from warmline.domain.conversation import Conversation, Status
 from warmline.domain.customer import Customer
 from warmline.domain.events import (
     AnalysisRecorded,
@@ -28,9 +28,17 @@ from warmline.domain.events import (
     HandedOff,
     utc_now,
 )
+from warmline.handoff import queue as human_queue
+from warmline.handoff.availability import (
+    ALWAYS_STAFFED,
+    StaffingProvider,
+    notice_text,
+    plan_handoff,
+    reminder_text,
+)
 from warmline.handoff.packet import build_packet
 from warmline.policy.context import PolicyContext
-from warmline.policy.decision import Decision
+from warmline.policy.decision import Action, Decision
 from warmline.policy.policy import Policy
 from warmline.storage import conversations as store
 from warmline.storage import customers as customer_store
@@ -40,6 +48,7 @@ from warmline.understanding.serialize import analysis_to_dict
 from warmline.understanding.types import Analysis
 
 log = logging.getLogger(__name__)
+_UPSET = 0.5
 
 
 class Analyzer(Protocol):
@@ -104,9 +113,18 @@ class Pipeline:
     composer: ReplyComposer = field(default_factory=ReplyComposer)
 
     def process(
-        self, conversation: Conversation, message: InboundMessage, customer: Customer | None
+        self,
+        conversation: Conversation,
+        message: InboundMessage,
+        customer: Customer | None,
+        staffing: StaffingProvider = ALWAYS_STAFFED,
     ) -> Outcome:
-        """Run one customer message against the conversation state; return the new events."""
+        """Run one customer message against the conversation state; return the new events.
+
+        `staffing` says who is online; it is called only when the conversation is handed over,
+        to tell the customer honestly what happens next.
+        """
+        policy = self.policy  # one policy per message, even if a reload swaps it meanwhile
         ts = message.ts or utc_now()
         inbound = CustomerMessage(text=message.text, channel=message.channel, ts=ts)
         analysis, state = self.analyzer.analyze(
@@ -118,7 +136,7 @@ class Pipeline:
             [*conversation.events, inbound, recorded],
             customer_id=conversation.customer_id,
         )
-        decision = self.policy.decide(
+        decision = policy.decide(
             PolicyContext(conversation=scratch, analysis=analysis, customer=customer)
         )
         decided = DecisionMade(
@@ -127,17 +145,31 @@ class Pipeline:
             priority=decision.priority,
             route=decision.route,
             intent=decision.intent,
+            senior=decision.senior,
+            policy=decision.policy,
             ts=ts,
         )
         events: list[AnyEvent] = [inbound, recorded, decided]
         scratch.apply(decided)
         last_reply = next(
-            (e.text for e in reversed(conversation.events) if isinstance(e, BotReply)), None
+            (e for e in reversed(conversation.events) if isinstance(e, BotReply)), None
         )
         reply = self.composer.compose(
-            decision, analysis, turn=scratch.customer_turns, last_reply=last_reply
+            decision,
+            analysis,
+            turn=scratch.customer_turns,
+            last_reply=last_reply.text if last_reply else None,
         )
+        kind = decision.action.value
         if decision.escalates:
+            plan = plan_handoff(
+                policy.config,
+                route=decision.route,
+                staffing=staffing(),
+                at=ts,
+                customer=customer,
+                channel=message.channel,
+            )
             packet = build_packet(
                 scratch, customer=customer, reasons=[r.detail for r in decision.reasons]
             )
@@ -147,11 +179,17 @@ class Pipeline:
                     priority=decision.priority,
                     route=decision.route,
                     packet=packet,
+                    senior=decision.senior,
+                    frustration=decision.frustration,
+                    staffing=plan.as_dict(),
                     ts=ts,
                 )
             )
+            reply = notice_text(plan, upset=analysis.emotion.frustration >= _UPSET)
+            kind = "handoff_notice"
+        elif self._reminder_due(conversation, decision, last_reply, ts):
+            reply, kind = reminder_text(), "queue_status"
         if reply is not None:
-            kind = "handoff_notice" if decision.escalates else decision.action.value
             events.append(BotReply(text=reply, kind=kind, ts=ts))
         response = {
             "conversation_id": conversation.id,
@@ -159,8 +197,26 @@ class Pipeline:
             "reasons": [reason.as_dict() for reason in decision.reasons],
             "reply": reply,
             "escalated": decision.escalates,
+            "priority": decision.priority,
+            "route": decision.route,
         }
         return Outcome(conversation.id, response, tuple(events), analysis, decision)
+
+    def _reminder_due(
+        self,
+        conversation: Conversation,
+        decision: Decision,
+        last_reply: BotReply | None,
+        ts: datetime,
+    ) -> bool:
+        """A queued customer who writes again hears that they are still in the queue, at most
+        every `queue.reminder_seconds` (nobody is left wondering whether anyone is there)."""
+        every = self.policy.config.queue.reminder_seconds
+        if decision.action is not Action.STAY_QUIET or conversation.status is not Status.QUEUED:
+            return False
+        if every <= 0:
+            return False
+        return last_reply is None or (ts - last_reply.ts).total_seconds() >= every
 
 
 @dataclass
@@ -200,7 +256,13 @@ class Engine:
             if conversation.customer_id
             else None
         )
-        outcome = self.pipeline.process(conversation, message, customer)
+        policy = self.pipeline.policy.config
+        outcome = self.pipeline.process(
+            conversation,
+            message,
+            customer,
+            staffing=lambda: human_queue.staffing(session, config=policy),
+        )
         store.append_events(session, conversation=conversation, events=outcome.events)
         if message.idempotency_key:
             idempotency.remember(

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from warmline import __version__
-from warmline.api import agents, conversations
+from warmline.api import admin, agents, conversations
 from warmline.api.limits import BodySizeLimit
 from warmline.api.problems import install_problem_handlers
 from warmline.api.services import Services
-from warmline.bootstrap import build_services
+from warmline.bootstrap import build_services, reload_policy
 from warmline.config import Settings, get_settings
+from warmline.policy.loader import PolicyError
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -24,6 +30,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = built
+        _reload_on_sighup(built)
         yield
 
     app = FastAPI(
@@ -38,6 +45,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(conversations.router)
     app.include_router(agents.router)
+    app.include_router(admin.router)
 
     @app.get("/healthz", tags=["ops"])
     def health() -> dict[str, str]:
@@ -45,3 +53,23 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return {"status": "ok", "version": __version__}
 
     return app
+
+
+def _reload_on_sighup(services: Services) -> None:
+    """`kill -HUP` reloads the policy file; an invalid file is logged and the previous policy
+    stays. Only possible in the main thread's event loop (not under test clients)."""
+
+    def reload() -> None:
+        try:
+            reload_policy(services.engine.pipeline, services.settings)
+        except PolicyError as error:
+            log.error(
+                "policy reload refused, keeping %s:\n%s",
+                services.engine.pipeline.policy.label,
+                error,
+            )
+
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
+    except (NotImplementedError, RuntimeError, ValueError, AttributeError):
+        log.debug("SIGHUP policy reload not available in this process")

@@ -67,6 +67,8 @@ class MessageOut(BaseModel):
     reasons: list[dict[str, Any]]
     reply: str | None
     escalated: bool
+    priority: float = 0.0
+    route: str | None = None
     replayed: bool = False
 
 
@@ -94,6 +96,27 @@ class AgentIn(BaseModel):
     name: str = Field(min_length=1, max_length=MAX_NAME)
     skills: list[str] = Field(default_factory=list, max_length=50)
     seniority: str = Field(default="regular", pattern=r"^(junior|regular|senior|lead)$")
+    team: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+class AgentStatusIn(BaseModel):
+    """An agent's availability; sending it again is the heartbeat that keeps them online."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: str = Field(pattern=r"^(online|away|offline)$")
+
+
+class AgentOut(BaseModel):
+    """An agent as administrators see it (never the token)."""
+
+    id: str
+    name: str
+    team: str | None
+    skills: list[str]
+    seniority: str
+    status: str
+    last_seen: datetime | None
 
 
 class EventOut(BaseModel):
@@ -117,7 +140,8 @@ class ConversationOut(BaseModel):
 
 
 class QueueItem(BaseModel):
-    """One conversation waiting for a person."""
+    """One conversation waiting for a person: why it was escalated (every reason with its
+    numbers), its base and effective priority (base + waiting time), route and seniority."""
 
     id: str
     priority: float
@@ -125,3 +149,9 @@ class QueueItem(BaseModel):
     queued_at: datetime | None
     reasons: list[str]
     packet: dict[str, Any]
+    effective_priority: float = 0.0
+    waiting_seconds: float = 0.0
+    senior: bool = False
+    frustration: float = 0.0
+    reason_details: list[dict[str, Any]] = Field(default_factory=list)
+    sla_breaches: list[str] = Field(default_factory=list)

@@ -11,9 +11,14 @@ def main() -> None:
 
     from pydantic import ValidationError
 
+    from warmline.policy.loader import PolicyError
+
     _register_commands()
     try:
         app()
+    except PolicyError as error:
+        print(f"error: invalid policy (WARMLINE_POLICY_FILE):\n{error}", file=sys.stderr)
+        raise SystemExit(2) from None
     except ValidationError as error:
         for problem in error.errors():
             loc = "_".join(str(part) for part in problem["loc"]).upper()

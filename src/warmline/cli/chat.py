@@ -67,5 +67,12 @@ def _show(console: Console, outcome: Outcome) -> None:
         f"{', out of scope' if intent.out_of_scope else ''})  "
         f"[cyan]frustration[/cyan] {analysis.emotion.frustration:.2f}"
     )
+    if decision.escalates or decision.action.value == "offer_handoff":
+        senior = ", senior agent" if decision.senior else ""
+        console.print(
+            f"  [cyan]priority[/cyan] {decision.priority:.2f}  "
+            f"[cyan]route[/cyan] {decision.route or '-'}{senior}  [dim]{decision.policy}[/dim]"
+        )
     for reason in decision.reasons:
-        console.print(f"  [yellow]reason[/yellow] {reason.trigger}: {reason.detail}")
+        mode = "" if reason.mode.value == "immediate" else f" ({reason.mode.value})"
+        console.print(f"  [yellow]reason[/yellow] {reason.trigger}{mode}: {reason.detail}")

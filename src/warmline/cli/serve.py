@@ -29,7 +29,9 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
 
     settings = get_settings()
     upgrade(settings.resolved_database_url, revision)
-    typer.echo(f"database at {_safe_url(settings.resolved_database_url)} is at {revision}", err=True)
+    typer.echo(
+        f"database at {_safe_url(settings.resolved_database_url)} is at {revision}", err=True
+    )
 
 
 @app.command()

@@ -61,6 +61,8 @@ class DecisionMade(Event):
     priority: float = 0.0
     route: str | None = None
     intent: str | None = None
+    senior: bool = False
+    policy: str | None = None
 
 
 class HandedOff(Event):
@@ -71,6 +73,9 @@ class HandedOff(Event):
     priority: float = 0.0
     route: str | None = None
     packet: dict[str, Any] = Field(default_factory=dict)
+    senior: bool = False
+    frustration: float = 0.0
+    staffing: dict[str, Any] = Field(default_factory=dict)
 
 
 class AgentAssigned(Event):
@@ -117,6 +122,25 @@ class Reopened(Event):
     by: str
 
 
+class ActionRecorded(Event):
+    """A routine action ran for the customer: `ok`, `error`, or `empty` (nothing useful)."""
+
+    type: Literal["action"] = "action"
+    action: str
+    status: Literal["ok", "error", "empty"] = "ok"
+    detail: str = ""
+
+
+class SlaBreached(Event):
+    """A service level target was missed: no first response, or no resolution, in time."""
+
+    type: Literal["sla_breached"] = "sla_breached"
+    target: Literal["first_response", "resolution"]
+    target_seconds: int = 0
+    elapsed_seconds: float = 0.0
+    priority: float = 0.0
+
+
 class FeedbackGiven(Event):
     """The customer's survey answers after resolution."""
 
@@ -139,6 +163,8 @@ AnyEvent = Annotated[
     | HandedBack
     | Resolved
     | Reopened
+    | ActionRecorded
+    | SlaBreached
     | FeedbackGiven,
     Field(discriminator="type"),
 ]

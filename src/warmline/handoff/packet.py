@@ -146,9 +146,7 @@ def _bullets(packet: dict[str, Any], messages: list[str]) -> list[str]:
         )
         bullets.append(f"Details given: {listed}.")
     if packet["tried"]:
-        bullets.append(
-            f"Last reply so far ({packet['tried'][-1][:160]})"
-        )
+        bullets.append(f"Last reply so far ({packet['tried'][-1][:160]})")
     emotion = packet["emotion"]
     if emotion.get("upset"):
         bullets.append(f"Customer is upset (frustration {emotion['now']:.2f}, {emotion['trend']}).")

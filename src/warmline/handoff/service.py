@@ -6,6 +6,8 @@ checks the state rebuilt from events, and appends one event. Nothing here commit
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from warmline.domain.conversation import Conversation, Status
@@ -17,8 +19,15 @@ from warmline.domain.events import (
     NoteAdded,
     Reopened,
     Resolved,
+    utc_now,
 )
+from warmline.handoff.queue import agent_load, agent_profile, entry_of
+from warmline.handoff.routing import rank_for_agent
+from warmline.policy.config import PolicyConfig
+from warmline.policy.loader import default_config
+from warmline.storage import agents as agent_store
 from warmline.storage import conversations as store
+from warmline.storage.models import ConversationRow
 
 
 class ConversationMissing(LookupError):
@@ -29,21 +38,50 @@ class StateConflict(Exception):
     """The action does not fit the conversation's current state (e.g. already claimed)."""
 
 
-def claim(session: Session, *, conversation_id: str, agent: str) -> Conversation:
-    """Assign a queued conversation to `agent`; under concurrent claims exactly one wins."""
+def claim(
+    session: Session, *, conversation_id: str, agent: str, now: datetime | None = None
+) -> Conversation:
+    """Assign a queued conversation to `agent`; under concurrent claims exactly one wins. The
+    assignment is remembered with the customer's frustration, for the burnout cap."""
     conversation = _locked(session, conversation_id)
     if conversation.status is not Status.QUEUED:
         holder = f" by {conversation.agent}" if conversation.agent else ""
         raise StateConflict(f"conversation is {conversation.status.value}{holder}, not queued")
-    return _append(session, conversation, AgentAssigned(agent=agent))
+    now = now or utc_now()
+    row = session.get(ConversationRow, conversation_id)
+    agent_store.record_assignment(
+        session,
+        agent_id=agent,
+        conversation_id=conversation_id,
+        frustration=float(row.frustration) if row is not None else 0.0,
+        at=now,
+    )
+    agent_store.touch(session, agent_id=agent, now=now)
+    return _append(session, conversation, AgentAssigned(agent=agent, ts=now))
 
 
-def claim_next(session: Session, *, agent: str) -> Conversation | None:
-    """Claim the most urgent queued conversation nobody else is claiming right now."""
-    conversation_id = store.next_queued_id(session)
-    if conversation_id is None:
-        return None
-    return claim(session, conversation_id=conversation_id, agent=agent)
+def claim_next(
+    session: Session,
+    *,
+    agent: str,
+    policy: PolicyConfig | None = None,
+    now: datetime | None = None,
+) -> Conversation | None:
+    """Claim the best conversation for this agent that nobody else is claiming right now.
+
+    Candidates are ranked for the agent (team and skills, seniority, burnout cap, waiting
+    time; see `routing.py`), then locked one at a time with FOR UPDATE SKIP LOCKED, so two
+    agents never get the same conversation and neither waits for the other.
+    """
+    config = policy or default_config()
+    now = now or utc_now()
+    profile = agent_profile(session, agent_id=agent)
+    load = agent_load(session, agent_id=agent, config=config, now=now)
+    entries = [entry_of(row) for row in store.queued_rows(session)]
+    for _score, entry, _kind in rank_for_agent(entries, profile, config, now, load):
+        if store.lock_if_queued(session, conversation_id=entry.id):
+            return claim(session, conversation_id=entry.id, agent=agent, now=now)
+    return None
 
 
 def send_agent_message(

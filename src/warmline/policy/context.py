@@ -1,8 +1,10 @@
-"""What the policy may look at: the conversation so far, this message's analysis, the customer."""
+"""What the policy may look at: the conversation so far, this message's analysis, the customer,
+and (when the automation stage has them) the answer's confidence and the last action's result."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from warmline.domain.conversation import Conversation
 from warmline.domain.customer import Customer
@@ -10,9 +12,27 @@ from warmline.understanding.types import Analysis
 
 
 @dataclass(frozen=True)
+class ActionResult:
+    """How a routine action went: `ok`, `error`, or `empty` (it ran but found nothing useful)."""
+
+    name: str
+    status: Literal["ok", "error", "empty"]
+    detail: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """True when the action did not give the customer what they needed."""
+        return self.status != "ok"
+
+
+@dataclass(frozen=True)
 class PolicyContext:
-    """Read-only input of one policy decision."""
+    """Read-only input of one policy decision. `conversation` already holds the current
+    customer message and its analysis event (the engine builds it so); `analysis` is that
+    analysis as typed objects."""
 
     conversation: Conversation
     analysis: Analysis
     customer: Customer | None = None
+    answer_confidence: float | None = None
+    action_result: ActionResult | None = None

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from warmline.domain.conversation import Conversation, Status
@@ -93,6 +93,8 @@ def append_events(
         conversation.apply(event)
         if isinstance(event, HandedOff):
             row.queued_at = event.ts
+            row.senior = event.senior
+            row.frustration = event.frustration
     row.status = conversation.status.value
     row.agent = conversation.agent
     row.priority = conversation.priority
@@ -122,6 +124,49 @@ def next_queued_id(session: Session) -> str | None:
         .with_for_update(skip_locked=True)
     )
     return session.scalars(query).first()
+
+
+def queued_rows(session: Session, *, limit: int = 5000) -> list[ConversationRow]:
+    """Every queued conversation (without their events), for ranking by effective priority."""
+    query = (
+        select(ConversationRow)
+        .where(ConversationRow.status == Status.QUEUED.value)
+        .order_by(ConversationRow.priority.desc(), ConversationRow.queued_at)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def lock_if_queued(session: Session, *, conversation_id: str) -> bool:
+    """Lock one conversation if it is still queued and nobody else holds it (SKIP LOCKED on
+    PostgreSQL; on SQLite the transaction already holds the write lock)."""
+    query = (
+        select(ConversationRow.id)
+        .where(ConversationRow.id == conversation_id, ConversationRow.status == Status.QUEUED.value)
+        .with_for_update(skip_locked=True)
+    )
+    return session.scalars(query).first() is not None
+
+
+def count_queued(session: Session) -> int:
+    """How many conversations wait for a person."""
+    query = select(func.count(ConversationRow.id)).where(
+        ConversationRow.status == Status.QUEUED.value
+    )
+    return int(session.scalar(query) or 0)
+
+
+def open_handoffs(session: Session, *, queued_before: datetime) -> list[str]:
+    """Ids of conversations with a person (queued or assigned) handed over before a time."""
+    query = (
+        select(ConversationRow.id)
+        .where(
+            ConversationRow.status.in_((Status.QUEUED.value, Status.ASSIGNED.value)),
+            ConversationRow.queued_at <= queued_before,
+        )
+        .order_by(ConversationRow.queued_at)
+    )
+    return list(session.scalars(query))
 
 
 def list_conversations(

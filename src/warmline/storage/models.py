@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -53,6 +64,8 @@ class ConversationRow(Base):
     priority: Mapped[float] = mapped_column(Float, default=0.0)
     route: Mapped[str | None] = mapped_column(String(100))
     queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    senior: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    frustration: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -93,10 +106,30 @@ class AgentRow(Base):
     skills: Mapped[list[Any]] = mapped_column(default=list)
     seniority: Mapped[str] = mapped_column(String(20), default="regular")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    team: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="offline", server_default="offline")
+    last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AssignmentRow(Base):
+    """Who got which conversation when, and how upset the customer was: the burnout cap reads
+    an agent's recent rows. No foreign key to agents: API-key callers act as ad-hoc agents."""
+
+    __tablename__ = "agent_assignments"
+    __table_args__ = (Index("ix_agent_assignments_agent_time", "agent_id", "assigned_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(String(100))
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    frustration: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 __all__ = [
     "AgentRow",
+    "AssignmentRow",
     "Base",
     "ConversationRow",
     "CustomerRow",

@@ -34,7 +34,9 @@ _EDGE_CHARS = 2000
 def detect_human_request(text: str) -> str | None:
     """The phrase asking for a person, or None if there is none or it is negated."""
     # Requests sit at the start or the end of long messages; scanning both edges bounds time.
-    sample = text if len(text) <= 2 * _EDGE_CHARS else f"{text[:_EDGE_CHARS]}\n{text[-_EDGE_CHARS:]}"
+    sample = (
+        text if len(text) <= 2 * _EDGE_CHARS else f"{text[:_EDGE_CHARS]}\n{text[-_EDGE_CHARS:]}"
+    )
     for pattern in _REQUEST_PATTERNS:
         for match in pattern.finditer(sample):
             if not _negated(sample, match.start()):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from warmline.policy.config import TriggerBase
 from warmline.policy.context import PolicyContext
-from warmline.policy.decision import Reason
+from warmline.policy.decision import Mode, Reason
 
 
 class Trigger(ABC):
@@ -16,3 +17,25 @@ class Trigger(ABC):
     @abstractmethod
     def evaluate(self, context: PolicyContext) -> Reason | None:
         """A reason if the rule fires, else None. Must not act or mutate anything."""
+
+
+def fired(
+    name: str,
+    config: TriggerBase,
+    detail: str,
+    *,
+    mode: str | Mode | None = None,
+    numbers: dict[str, float] | None = None,
+    condition: str | None = None,
+) -> Reason:
+    """A reason carrying the trigger's configured priority, route and seniority."""
+    return Reason(
+        trigger=name,
+        detail=detail,
+        mode=Mode(mode or config.mode),
+        priority=config.priority,
+        route=config.route,
+        numbers=numbers or {},
+        condition=condition,
+        senior=config.senior,
+    )

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from warmline.policy.config import EscapeHatchConfig
 from warmline.policy.context import PolicyContext
 from warmline.policy.decision import Mode, Reason
-from warmline.policy.triggers.base import Trigger
+from warmline.policy.triggers.base import Trigger, fired
 
 
 @dataclass
 class EscapeHatch(Trigger):
     """Fires when understanding found a (non-negated) request for a human."""
 
-    priority: float = 0.5
-    route: str | None = None
+    config: EscapeHatchConfig = field(default_factory=EscapeHatchConfig)
     name: str = "escape_hatch"
 
     def evaluate(self, context: PolicyContext) -> Reason | None:
         phrase = context.analysis.human_request
         if phrase is None:
             return None
-        return Reason(
-            trigger=self.name,
-            detail=f'customer asked for a person: "{phrase}"',
-            mode=Mode.IMMEDIATE,
-            priority=self.priority,
-            route=self.route,
-        )
+        detail = f'customer asked for a person: "{phrase[:80]}"'
+        return fired(self.name, self.config, detail, mode=Mode.IMMEDIATE)

@@ -2,48 +2,46 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from warmline.policy.config import LowConfidenceConfig
 from warmline.policy.context import PolicyContext
 from warmline.policy.decision import Mode, Reason
-from warmline.policy.triggers.base import Trigger
+from warmline.policy.history import clarifications_in_a_row
+from warmline.policy.triggers.base import Trigger, fired
 
 
 @dataclass
 class LowConfidence(Trigger):
-    """Fires below the confidence threshold or out of scope; clarifies `max_clarifications`
-    times in a row before escalating."""
+    """Fires when the intent confidence is below `threshold`, the message is out of scope, or
+    the answer's confidence is below `answer_threshold`; clarifies `clarify_first` times in a
+    row before escalating."""
 
-    threshold: float = 0.70
-    max_clarifications: int = 1
-    priority: float = 0.2
-    route: str | None = None
+    config: LowConfidenceConfig = field(default_factory=LowConfidenceConfig)
     name: str = "low_confidence"
 
     def evaluate(self, context: PolicyContext) -> Reason | None:
-        intent = context.analysis.intent
-        if not intent.out_of_scope and intent.confidence >= self.threshold:
+        why, numbers = self._why(context)
+        if why is None:
             return None
-        asked = context.conversation.clarifications_in_a_row
-        why = (
-            "out of scope"
-            if intent.out_of_scope
-            else f"confidence {intent.confidence:.2f} < {self.threshold:.2f}"
-        )
-        numbers = {"confidence": round(intent.confidence, 4), "threshold": self.threshold}
+        asked = clarifications_in_a_row(context.conversation)
         numbers["clarifications"] = float(asked)
-        if asked < self.max_clarifications:
-            return Reason(
-                trigger=self.name,
-                detail=f"{why}; clarifying ({asked + 1} of {self.max_clarifications})",
-                mode=Mode.CLARIFY,
-                numbers=numbers,
-            )
-        return Reason(
-            trigger=self.name,
-            detail=f"{why} after {asked} clarifying question(s)",
-            mode=Mode.IMMEDIATE,
-            priority=self.priority,
-            route=self.route,
-            numbers=numbers,
-        )
+        if asked < self.config.clarify_first:
+            detail = f"{why}; clarifying ({asked + 1} of {self.config.clarify_first})"
+            return fired(self.name, self.config, detail, mode=Mode.CLARIFY, numbers=numbers)
+        detail = f"{why} after {asked} clarifying question(s)"
+        return fired(self.name, self.config, detail, numbers=numbers)
+
+    def _why(self, context: PolicyContext) -> tuple[str | None, dict[str, float]]:
+        intent = context.analysis.intent
+        config = self.config
+        numbers = {"confidence": round(intent.confidence, 4), "threshold": config.threshold}
+        if intent.out_of_scope and config.out_of_scope:
+            return "out of scope", numbers
+        if intent.confidence < config.threshold:
+            return f"confidence {intent.confidence:.2f} < {config.threshold:.2f}", numbers
+        answer = context.answer_confidence
+        if answer is not None and answer < config.answer_threshold:
+            numbers = {"answer_confidence": round(answer, 4), "threshold": config.answer_threshold}
+            return f"answer confidence {answer:.2f} < {config.answer_threshold:.2f}", numbers
+        return None, numbers

@@ -1,0 +1,114 @@
+"""Service level targets: a first response and a resolution within the policy's targets.
+
+A breach appends one `SlaBreached` event per target and handoff episode. `check_breaches` runs
+from `warmline sla check` (e.g. every minute from cron) and whenever the queue is listed; it
+locks each conversation with SKIP LOCKED, so a conversation being changed right now is simply
+checked next time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from warmline.domain.conversation import Conversation
+from warmline.domain.events import (
+    AgentMessage,
+    HandedBack,
+    HandedOff,
+    Resolved,
+    SlaBreached,
+    utc_now,
+)
+from warmline.policy.config import PolicyConfig
+from warmline.storage import conversations as store
+from warmline.storage.models import ConversationRow
+
+
+@dataclass(frozen=True)
+class Breach:
+    """One target missed by one conversation."""
+
+    conversation_id: str
+    event: SlaBreached
+
+
+def breaches_due(
+    conversation: Conversation, config: PolicyConfig, now: datetime
+) -> list[SlaBreached]:
+    """The breach events this conversation should get now (pure: reads its events only)."""
+    handoffs = conversation.of_type(HandedOff)
+    if not handoffs:
+        return []
+    handoff = handoffs[-1]
+    start = handoff.ts
+    episode = [e for e in conversation.events if e.ts >= start]
+    if any(isinstance(e, HandedBack | Resolved) and e.ts >= start for e in episode):
+        return []
+    already = {e.target for e in episode if isinstance(e, SlaBreached)}
+    targets = config.sla.targets_for(handoff.priority)
+    first_reply = next((e.ts for e in episode if isinstance(e, AgentMessage)), None)
+    due: list[SlaBreached] = []
+    responded_by = first_reply or now
+    elapsed = (responded_by - start).total_seconds()
+    if "first_response" not in already and elapsed > targets.first_response_seconds:
+        due.append(
+            SlaBreached(
+                target="first_response",
+                target_seconds=targets.first_response_seconds,
+                elapsed_seconds=round(elapsed, 1),
+                priority=handoff.priority,
+                ts=now,
+            )
+        )
+    open_for = (now - start).total_seconds()
+    if "resolution" not in already and open_for > targets.resolution_seconds:
+        due.append(
+            SlaBreached(
+                target="resolution",
+                target_seconds=targets.resolution_seconds,
+                elapsed_seconds=round(open_for, 1),
+                priority=handoff.priority,
+                ts=now,
+            )
+        )
+    return due
+
+
+def check_breaches(
+    session: Session, *, config: PolicyConfig, now: datetime | None = None
+) -> list[Breach]:
+    """Append the breach events due now to every open handed-over conversation."""
+    now = now or utc_now()
+    shortest = min(
+        config.sla.first_response_seconds,
+        config.sla.urgent.first_response_seconds,
+        config.sla.resolution_seconds,
+        config.sla.urgent.resolution_seconds,
+    )
+    found: list[Breach] = []
+    for conversation_id in store.open_handoffs(
+        session, queued_before=now - timedelta(seconds=shortest)
+    ):
+        if not _lock(session, conversation_id):
+            continue
+        conversation = store.load_conversation(session, conversation_id=conversation_id)
+        if conversation is None:
+            continue
+        due = breaches_due(conversation, config, now)
+        if due:
+            store.append_events(session, conversation=conversation, events=due)
+            found.extend(Breach(conversation_id, event) for event in due)
+    return found
+
+
+def _lock(session: Session, conversation_id: str) -> bool:
+    query = (
+        select(ConversationRow.id)
+        .where(ConversationRow.id == conversation_id)
+        .with_for_update(skip_locked=True)
+    )
+    return session.scalars(query).first() is not None

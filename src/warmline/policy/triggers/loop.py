@@ -1,0 +1,85 @@
+"""Loops: too many clarifying questions in a row, the same intent coming back after it was
+answered, or the customer repeating themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from warmline.policy.config import LoopConfig
+from warmline.policy.context import PolicyContext
+from warmline.policy.decision import Mode, Reason
+from warmline.policy.history import answers_for, clarifications_in_a_row
+from warmline.policy.triggers.base import Trigger, fired
+
+
+@dataclass
+class Loop(Trigger):
+    """Fires on the first condition that holds, immediate ones first."""
+
+    config: LoopConfig = field(default_factory=LoopConfig)
+    name: str = "loop"
+
+    def evaluate(self, context: PolicyContext) -> Reason | None:
+        found = [
+            reason
+            for reason in (
+                self._clarifications(context),
+                self._intent_returns(context),
+                self._repetition(context),
+            )
+            if reason is not None
+        ]
+        found.sort(key=lambda reason: reason.mode is not Mode.IMMEDIATE)
+        return found[0] if found else None
+
+    def _clarifications(self, context: PolicyContext) -> Reason | None:
+        condition = self.config.clarifications
+        asked = clarifications_in_a_row(context.conversation)
+        if not condition.enabled or asked < condition.max:
+            return None
+        return fired(
+            self.name,
+            self.config,
+            f"{asked} clarifying questions in a row >= {condition.max}",
+            mode=condition.mode,
+            numbers={"clarifications": float(asked), "max": float(condition.max)},
+            condition="clarifications",
+        )
+
+    def _intent_returns(self, context: PolicyContext) -> Reason | None:
+        condition = self.config.intent_returns
+        intent = context.analysis.intent
+        if (
+            not condition.enabled
+            or intent.out_of_scope
+            or intent.intent in self.config.ignore_intents
+        ):
+            return None
+        answered = answers_for(context.conversation, intent.intent)
+        if answered < condition.max:
+            return None
+        return fired(
+            self.name,
+            self.config,
+            f"intent {intent.intent} back again after {answered} answers >= {condition.max}",
+            mode=condition.mode,
+            numbers={"answers": float(answered), "max": float(condition.max)},
+            condition="intent_returns",
+        )
+
+    def _repetition(self, context: PolicyContext) -> Reason | None:
+        condition = self.config.repetition
+        if not condition.enabled:
+            return None
+        for signal in context.analysis.conversation_signals:
+            if signal.name in condition.signals and signal.strength >= condition.min_strength:
+                evidence = signal.evidence[:80]
+                return fired(
+                    self.name,
+                    self.config,
+                    f'customer repeated themselves ({signal.strength:.2f}): "{evidence}"',
+                    mode=condition.mode,
+                    numbers={"strength": round(signal.strength, 4)},
+                    condition="repetition",
+                )
+        return None
