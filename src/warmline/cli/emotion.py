@@ -1,0 +1,117 @@
+"""`warmline train emotion` and `warmline eval emotion` (see docs/emotion.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from warmline.cli.app import eval_app, train_app
+from warmline.cli.jsonl import fail, progress_bar
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+
+def default_goemotions_dir() -> Path:
+    """../shared/data/goemotions from the working directory, or under $WARMLINE_SHARED_DATA."""
+    shared = os.environ.get("WARMLINE_SHARED_DATA")
+    if shared:
+        return Path(shared) / "goemotions"
+    return Path.cwd().parent / "shared" / "data" / "goemotions"
+
+
+@train_app.command("emotion")
+def train_emotion(
+    data: Path | None = typer.Option(
+        None, "--data", help="GoEmotions folder (original/ and ekman/); default ../shared/data."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Where to write emotion.npz/.json; default: the package weights."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed for every random choice (reproducible)."),
+    cache: Path | None = typer.Option(
+        None, "--cache", help="Folder caching the sentence embeddings of the training texts."
+    ),
+) -> None:
+    """Train the emotion heads on GoEmotions and write the small weights (a few MB)."""
+    from warmline.understanding.emotion.model import WEIGHTS_DIR
+    from warmline.understanding.emotion.training import TrainingDataError, train
+
+    data_dir = data if data is not None else default_goemotions_dir()
+    out_dir = out if out is not None else WEIGHTS_DIR
+    if not (data_dir / "original" / "train.tsv").is_file():
+        raise fail(f"{data_dir}: no GoEmotions data (expected original/train.tsv)")
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        try:
+            report = train(
+                data_dir, out_dir, seed=seed, cache_dir=cache, echo=_echo, progress=progress
+            )
+        except TrainingDataError as error:
+            raise fail(str(error)) from None
+    typer.echo(json.dumps(report, indent=2))
+
+
+def _echo(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@eval_app.command("emotion")
+def eval_emotion(
+    data: Path = typer.Option(..., "--data", help="GoEmotions TSV or a text,label CSV/TSV."),
+    model: Path | None = typer.Option(None, "--model", help="Weights folder; default: shipped."),
+    labels: str = typer.Option(
+        "auto", "--labels", help="For GoEmotions TSV: go (28), ekman (7) or auto (labels.txt)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Macro-F1 and per-label precision/recall/F1 of the emotion model on a labelled file."""
+    from warmline.understanding.emotion.evaluation import EvalDataError, evaluate, load_eval_file
+    from warmline.understanding.emotion.model import EmotionModel
+    from warmline.understanding.encoder import get_encoder
+
+    if labels not in ("auto", "go", "ekman"):
+        raise fail("--labels must be auto, go or ekman")
+    try:
+        dataset = load_eval_file(data, label_set=labels)
+    except EvalDataError as error:
+        raise fail(str(error)) from None
+    emotion_model = EmotionModel.load(model) if model is not None else EmotionModel.load_default()
+    encoder = get_encoder()
+    with progress_bar(len(dataset.texts), "evaluating emotion") as advance:
+        result = evaluate(dataset, emotion_model, encoder.encode_uncached, advance)
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    _print_report(result)
+
+
+def _print_report(result: dict[str, object]) -> None:
+    typer.echo(f"task: {result['task']}  rows: {result['n']}  labels: {result['labels']}")
+    typer.echo(f"macro-F1: {result['macro_f1']:.4f}")
+    if result["task"] == "binary":
+        vader = result["vader_baseline"]
+        assert isinstance(vader, dict)
+        typer.echo(f"upset F1: {result['f1_upset']:.4f}  accuracy: {result['accuracy']:.4f}")
+        typer.echo(f"VADER baseline (compound <= -0.05) upset F1: {vader['f1_upset']:.4f}")
+    per_label = result["per_label"]
+    assert isinstance(per_label, dict)
+    typer.echo(f"{'label':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
+    for name, scores in per_label.items():
+        typer.echo(
+            f"{name:<16}{scores['precision']:>10.4f}{scores['recall']:>10.4f}"
+            f"{scores['f1']:>10.4f}{scores['support']:>10d}"
+        )

@@ -1,0 +1,442 @@
+"""The emotion model: learned heads on shared features, fused with the lexical signals.
+
+Inference is NumPy only. The shipped weights (`weights/emotion.npz` + `weights/emotion.json`,
+written by `warmline train emotion`) hold one logistic head per output over three feature
+blocks: the MiniLM sentence embedding that the intent classifier already computed (reused, never
+re-encoded), word n-gram TF-IDF and character n-gram TF-IDF. The heads are the 28 GoEmotions
+labels, Ekman's 7, and "upset" (annoyed, angry, disappointed or distressed); each has a decision
+threshold tuned for F1 on the development split.
+
+The reading for one message combines the model with the lexical signals (see docs/emotion.md):
+
+* `emotions`: each warmline emotion is the most likely of the GoEmotions labels mapped to it,
+  rescaled so that 0.5 is the label's tuned threshold, then raised by matching signal evidence.
+* `frustration`: the upset head, Platt-calibrated on the development split and shifted so that
+  0.5 is its F1-optimal threshold; positive cues discount this model part; the customer-service
+  cues (waiting, being passed around, asking again, a double charge...) are added as independent
+  evidence (noisy-or), because GoEmotions' Reddit comments hardly contain them.
+* `urgency` and `distress`: the signals, with the model's fear/sadness as supporting evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from warmline.understanding.emotion.features import char_ngrams, tfidf_vector, word_ngrams
+from warmline.understanding.emotion.labels import (
+    EKMAN,
+    EKMAN_FROM_GO,
+    GOEMOTIONS,
+    WARMLINE_MAPPING,
+)
+from warmline.understanding.emotion.signals import detect_signals
+from warmline.understanding.types import EmotionReading, Signal
+
+logger = logging.getLogger(__name__)
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+WEIGHTS_NAME = "emotion"
+EMBEDDING_DIM = 384
+
+FloatArray = NDArray[np.float32]
+
+# How strongly each lexical signal alone says "this customer is upset" (noisy-or weights). A
+# clear complaint cue on its own lifts a neutral message above 0.5; weak cues (urgency, "?!")
+# only add to other evidence. docs/emotion.md explains the values.
+FRUSTRATION_CUES: dict[str, float] = {
+    "anger": 0.9,
+    "annoyance": 0.8,
+    "disappointment": 0.85,
+    "distress": 0.65,
+    "negative_valence": 0.55,
+    "profanity": 0.7,
+    "sarcasm": 0.85,
+    "churn_threat": 0.7,
+    "waiting_complaint": 0.75,
+    "passed_around": 0.85,
+    "repeated_contact": 0.8,
+    "problem": 0.6,
+    "complaint_question": 0.7,
+    "capitals": 0.4,
+    "exclamations": 0.3,
+    "question_marks": 0.35,
+    "confusion": 0.3,
+    "urgency": 0.25,
+}
+# General emotion cues, which the model also reads; their weight is gated by the model's reading.
+# Sarcasm is not among them: the model reads "great, thanks for nothing" literally.
+GENERIC_CUES = frozenset(
+    {
+        "anger",
+        "annoyance",
+        "disappointment",
+        "distress",
+        "negative_valence",
+        "profanity",
+        "capitals",
+        "exclamations",
+        "question_marks",
+        "confusion",
+        "urgency",
+    }
+)
+GATE_BASE = 0.3
+GATE_SLOPE = 1.5
+# Positive cues discount the model's part of the frustration (not the explicit complaint cues:
+# "thanks, but I have been waiting three weeks" is still upset).
+CALMING_CUES: dict[str, float] = {"gratitude": 0.5, "satisfaction": 0.7, "positive_valence": 0.5}
+URGENCY_CUES: dict[str, float] = {
+    "urgency": 1.0,
+    "distress": 0.45,
+    "waiting_complaint": 0.25,
+    "churn_threat": 0.3,
+    "exclamations": 0.2,
+    "capitals": 0.2,
+}
+DISTRESS_CUES: dict[str, float] = {"distress": 0.95}
+# Signals that raise the matching warmline emotion (weight of the signal's strength).
+EMOTION_CUES: dict[str, tuple[tuple[str, float], ...]] = {
+    "anger": (("anger", 0.8), ("profanity", 0.4)),
+    "annoyance": (
+        ("annoyance", 0.8),
+        ("waiting_complaint", 0.5),
+        ("passed_around", 0.6),
+        ("repeated_contact", 0.6),
+        ("sarcasm", 0.6),
+        ("complaint_question", 0.4),
+        ("problem", 0.3),
+    ),
+    "disappointment": (("disappointment", 0.8),),
+    "anxiety": (("distress", 0.6),),
+    "sadness": (("distress", 0.4),),
+    "confusion": (("confusion", 0.8),),
+    "gratitude": (("gratitude", 0.8),),
+    "satisfaction": (("satisfaction", 0.8),),
+}
+# Below this many letters/digits the text carries no emotion we can read.
+MIN_CONTENT_CHARS = 2
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1.0 - 1e-6)
+    return math.log(p / (1.0 - p))
+
+
+def _noisy_or(values: list[float]) -> float:
+    remaining = 1.0
+    for value in values:
+        remaining *= 1.0 - min(max(value, 0.0), 1.0)
+    return 1.0 - remaining
+
+
+OUTPUTS: tuple[str, ...] = (
+    *(f"go:{name}" for name in GOEMOTIONS),
+    *(f"ekman:{name}" for name in EKMAN),
+    "upset",
+)
+
+
+@dataclass(frozen=True)
+class HeadScores:
+    """Outputs of the model for one message: raw head logits and the combined probabilities of
+    `OUTPUTS` (28 GoEmotions labels, Ekman's 7, upset) with their thresholds."""
+
+    logits: FloatArray
+    raw_heads: tuple[str, ...]
+    probabilities: FloatArray
+    heads: tuple[str, ...]
+    thresholds: FloatArray
+
+    def logit(self, head: str) -> float:
+        return float(self.logits[self.raw_heads.index(head)])
+
+    def present(self) -> dict[str, float]:
+        """Every head as a 0..1 score where 0.5 is its tuned decision threshold."""
+        shifted = _logit_array(self.probabilities) - _logit_array(self.thresholds)
+        return {
+            head: round(_sigmoid(float(value)), 4)
+            for head, value in zip(self.heads, shifted, strict=True)
+        }
+
+
+class OutputCombiner:
+    """Turns per-head probabilities into `OUTPUTS`, the same way in training and at inference.
+
+    GoEmotions: the softmax head and the one-vs-rest sigmoid heads, averaged in logit space with
+    weight `go_mix` on the softmax. Ekman: the GoEmotions softmax summed over the labels of each
+    Ekman category, mixed with the dedicated Ekman head (weight `ekman_mix` on the sums).
+    """
+
+    def __init__(self, heads: Sequence[str], go_mix: float, ekman_mix: float) -> None:
+        index = {head: i for i, head in enumerate(heads)}
+        self.go_mix = float(go_mix)
+        self.ekman_mix = float(ekman_mix)
+        self.soft = np.array([index[f"go:{n}"] for n in GOEMOTIONS], dtype=np.int64)
+        ovr = [index.get(f"go_ovr:{n}") for n in GOEMOTIONS]
+        self.ovr = np.array(ovr, dtype=np.int64) if None not in ovr else self.soft
+        self.ekman = np.array([index[f"ekman:{n}"] for n in EKMAN], dtype=np.int64)
+        self.upset = index["upset"]
+        members = np.zeros((len(GOEMOTIONS), len(EKMAN)), dtype=np.float32)
+        for column, name in enumerate(EKMAN):
+            for label in EKMAN_FROM_GO[name]:
+                members[GOEMOTIONS.index(label), column] = 1.0
+        self.members = members
+
+    def __call__(self, raw: NDArray[Any]) -> NDArray[Any]:
+        soft = raw[..., self.soft]
+        mixed = self.go_mix * _logit_array(soft) + (1.0 - self.go_mix) * _logit_array(
+            raw[..., self.ovr]
+        )
+        go = 1.0 / (1.0 + np.exp(-mixed))
+        ekman = (
+            self.ekman_mix * np.clip(soft @ self.members, 0.0, 1.0)
+            + (1.0 - self.ekman_mix) * raw[..., self.ekman]
+        )
+        upset = raw[..., self.upset : self.upset + 1]
+        out: NDArray[Any] = np.concatenate([go, ekman, upset], axis=-1)
+        return out
+
+
+def group_probabilities(logits: FloatArray, groups: list[tuple[int, int, str]]) -> FloatArray:
+    """Softmax within each softmax group of heads, sigmoid for the others."""
+    out = np.empty_like(logits)
+    for start, end, kind in groups:
+        block = logits[..., start:end]
+        if kind == "softmax":
+            shifted = np.exp(block - block.max(axis=-1, keepdims=True))
+            out[..., start:end] = shifted / shifted.sum(axis=-1, keepdims=True)
+        else:
+            out[..., start:end] = 1.0 / (1.0 + np.exp(-np.clip(block, -60.0, 60.0)))
+    return out
+
+
+def _weights(arrays: Mapping[str, NDArray[Any]], name: str) -> FloatArray:
+    """A weight block, stored as float16 or as int8 rows with a float32 scale per row."""
+    if f"{name}_scale" in arrays:
+        scale = np.asarray(arrays[f"{name}_scale"], dtype=np.float32)[:, None]
+        out: FloatArray = np.asarray(arrays[name], dtype=np.float32) * scale
+        return out
+    return np.asarray(arrays[name], dtype=np.float32)
+
+
+def _logit_array(p: FloatArray) -> FloatArray:
+    clipped = np.clip(np.asarray(p, dtype=np.float32), 1e-6, 1 - 1e-6)
+    out: FloatArray = np.log(clipped / (1 - clipped)).astype(np.float32)
+    return out
+
+
+class EmotionModel:
+    """Loads the shipped weights once; `read` turns a message (+ its embedding) into a reading."""
+
+    def __init__(
+        self,
+        arrays: Mapping[str, NDArray[Any]],
+        meta: Mapping[str, Any],
+        encoder: Callable[[str], NDArray[Any]] | None = None,
+    ) -> None:
+        self.meta = dict(meta)
+        self.raw_heads: tuple[str, ...] = tuple(meta["heads"])
+        self.heads: tuple[str, ...] = OUTPUTS
+        self._emb_w = _weights(arrays, "emb_w")
+        self._word_w = _weights(arrays, "word_w")
+        self._char_w = _weights(arrays, "char_w")
+        self._bias = np.asarray(arrays["bias"], dtype=np.float32)
+        self._word_idf = np.asarray(arrays["word_idf"], dtype=np.float32)
+        self._char_idf = np.asarray(arrays["char_idf"], dtype=np.float32)
+        self.thresholds = np.asarray(arrays["thresholds"], dtype=np.float32)
+        self._word_vocab = {term: i for i, term in enumerate(meta["word_vocab"])}
+        self._char_vocab = {term: i for i, term in enumerate(meta["char_vocab"])}
+        calibration = meta["upset_calibration"]
+        self._upset_slope = float(calibration["slope"])
+        self._upset_offset = float(calibration["offset"])
+        self._groups = [
+            (int(group["start"]), int(group["end"]), str(group["kind"])) for group in meta["groups"]
+        ]
+        self._encoder = encoder
+        self._go_index = np.arange(len(GOEMOTIONS), dtype=np.int64)
+        self._ekman_index = np.arange(len(GOEMOTIONS), len(GOEMOTIONS) + len(EKMAN), dtype=np.int64)
+        mix = meta.get("mix", {})
+        self._combine = OutputCombiner(
+            self.raw_heads, float(mix.get("go", 1.0)), float(mix.get("ekman", 0.0))
+        )
+
+    # -- loading ------------------------------------------------------------------------------
+
+    @classmethod
+    def load(
+        cls, directory: Path | str, encoder: Callable[[str], NDArray[Any]] | None = None
+    ) -> EmotionModel:
+        """Load `emotion.npz` + `emotion.json` from a directory written by `train emotion`."""
+        directory = Path(directory)
+        meta = json.loads((directory / f"{WEIGHTS_NAME}.json").read_text(encoding="utf-8"))
+        with np.load(directory / f"{WEIGHTS_NAME}.npz") as data:
+            arrays = {key: data[key] for key in data.files}
+        return cls(arrays, meta, encoder=encoder)
+
+    @classmethod
+    def load_default(cls) -> EmotionModel:
+        """The model shipped in the package, shared by the whole process."""
+        global _default
+        if _default is None:
+            with _default_lock:
+                if _default is None:
+                    _default = cls.load(WEIGHTS_DIR)
+        return _default
+
+    # -- inference ----------------------------------------------------------------------------
+
+    def scores(self, text: str, embedding: NDArray[Any] | None) -> HeadScores:
+        """Logits of every head for one text; a missing embedding contributes nothing."""
+        logits = self._bias.copy()
+        if embedding is not None:
+            vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
+            if vector.shape[0] == EMBEDDING_DIM and np.all(np.isfinite(vector)):
+                logits += vector @ self._emb_w
+        for grams, vocab, idf, weights in (
+            (word_ngrams(text), self._word_vocab, self._word_idf, self._word_w),
+            (char_ngrams(text), self._char_vocab, self._char_idf, self._char_w),
+        ):
+            indices, values = tfidf_vector(grams, vocab, idf)
+            if indices.size:
+                logits += values @ weights[indices]
+        return HeadScores(
+            logits=logits,
+            raw_heads=self.raw_heads,
+            probabilities=self._combine(group_probabilities(logits, self._groups)),
+            heads=self.heads,
+            thresholds=self.thresholds,
+        )
+
+    def predict_labels(
+        self, texts: list[str], embeddings: NDArray[Any] | None, label_set: str = "go"
+    ) -> NDArray[np.bool_]:
+        """Multi-label decisions (tuned thresholds) for 'go' (28 labels) or 'ekman' (7)."""
+        index = self._go_index if label_set == "go" else self._ekman_index
+        out = np.zeros((len(texts), index.size), dtype=bool)
+        for row, text in enumerate(texts):
+            embedding = None if embeddings is None else embeddings[row]
+            probabilities = self.scores(text, embedding).probabilities[index]
+            out[row] = probabilities >= self.thresholds[index]
+            if not out[row].any():
+                # Every GoEmotions comment has a label: fall back to the most likely one.
+                margin = probabilities / np.maximum(self.thresholds[index], 1e-6)
+                out[row, int(np.argmax(margin))] = True
+        return out
+
+    def upset_probability(self, scores: HeadScores) -> float:
+        """The model's calibrated upset probability, 0.5 at the F1-optimal threshold."""
+        return _sigmoid(self._upset_slope * scores.logit("upset") + self._upset_offset)
+
+    def read(self, text: str, embedding: NDArray[Any] | None = None) -> EmotionReading:
+        """The emotion reading of one message: calibrated scores plus evidence. Never raises."""
+        try:
+            return self._read(text, embedding)
+        except Exception:  # a reading must never take the pipeline down
+            logger.exception("emotion reading failed; returning the empty reading")
+            return empty_reading()
+
+    def _read(self, text: str, embedding: NDArray[Any] | None) -> EmotionReading:
+        text = text if isinstance(text, str) else ""
+        signals = detect_signals(text)
+        if sum(ch.isalnum() for ch in text[:200]) < MIN_CONTENT_CHARS:
+            return _reading_without_words(signals)
+        if embedding is None and self._encoder is not None:
+            embedding = self._encoder(text)
+        scores = self.scores(text, embedding)
+        strengths = {signal.name: signal.strength for signal in signals}
+        emotions = self._emotions(scores, strengths)
+        frustration = self._frustration(scores, strengths)
+        distress = _noisy_or(
+            [strengths.get(name, 0.0) * weight for name, weight in DISTRESS_CUES.items()]
+            + [0.6 * emotions.get("anxiety", 0.0) ** 2, 0.5 * emotions.get("sadness", 0.0) ** 2]
+        )
+        urgency = _noisy_or(
+            [strengths.get(name, 0.0) * weight for name, weight in URGENCY_CUES.items()]
+            + [0.25 * emotions.get("anxiety", 0.0) ** 2]
+        )
+        return EmotionReading(
+            frustration=round(frustration, 4),
+            urgency=round(urgency, 4),
+            distress=round(distress, 4),
+            emotions=emotions,
+            signals=signals,
+        )
+
+    def _emotions(self, scores: HeadScores, strengths: Mapping[str, float]) -> dict[str, float]:
+        present = scores.present()
+        emotions: dict[str, float] = {}
+        for name, sources in WARMLINE_MAPPING.items():
+            value = max(present[f"go:{source}"] for source in sources)
+            cues = [strengths.get(cue, 0.0) * weight for cue, weight in EMOTION_CUES.get(name, ())]
+            emotions[name] = round(_noisy_or([value, *cues]), 4)
+        if any(emotions[name] >= 0.5 for name in ("anger", "annoyance", "disappointment")):
+            emotions["neutral"] = round(min(emotions["neutral"], 0.5), 4)
+        return emotions
+
+    def _frustration(self, scores: HeadScores, strengths: Mapping[str, float]) -> float:
+        calming = _noisy_or([strengths.get(n, 0.0) * w for n, w in CALMING_CUES.items()])
+        upset = self.upset_probability(scores)
+        # The model has read the general emotion words too: when it still reads the message as
+        # calm (swearing in a happy message, "ridiculous" about a third party), those cues count
+        # for less. Customer-service cues are not gated: the model hardly knows them.
+        gate = min(1.0, GATE_BASE + GATE_SLOPE * upset)
+        cues = [
+            strengths.get(name, 0.0) * weight * (gate if name in GENERIC_CUES else 1.0)
+            for name, weight in FRUSTRATION_CUES.items()
+        ]
+        return _noisy_or([upset * (1.0 - calming), *cues])
+
+
+def empty_reading() -> EmotionReading:
+    """The defined reading of a message with nothing to read (empty, whitespace, unreadable)."""
+    return EmotionReading(
+        frustration=0.0,
+        urgency=0.0,
+        distress=0.0,
+        emotions={name: (1.0 if name == "neutral" else 0.0) for name in WARMLINE_MAPPING},
+        signals=(),
+    )
+
+
+def _reading_without_words(signals: tuple[Signal, ...]) -> EmotionReading:
+    """Only punctuation or emoji: keep what the typography says, with low confidence."""
+    base = empty_reading()
+    if not signals:
+        return base
+    strengths = {signal.name: signal.strength for signal in signals}
+    frustration = 0.5 * _noisy_or(
+        [strengths.get(name, 0.0) * FRUSTRATION_CUES.get(name, 0.0) for name in strengths]
+    )
+    return EmotionReading(
+        frustration=round(frustration, 4),
+        urgency=0.0,
+        distress=0.0,
+        emotions=base.emotions,
+        signals=signals,
+    )
+
+
+_default: EmotionModel | None = None
+_default_lock = threading.Lock()
+
+
+def read(text: str, embedding: NDArray[Any] | None = None) -> EmotionReading:
+    """Read one message with the shipped model (convenience for callers without a model)."""
+    return EmotionModel.load_default().read(text, embedding)

@@ -1,0 +1,494 @@
+"""Emotion: lexical signals with evidence, the shipped model's direction on customer language,
+the conversation trajectory and cues, bad input, and `warmline eval emotion`."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from emotion_sanity import CALM_MESSAGES, SANITY, UPSET_MESSAGES
+from warmline.understanding.emotion.features import char_ngrams, tfidf_vector, word_ngrams
+from warmline.understanding.emotion.labels import WARMLINE_EMOTIONS
+from warmline.understanding.emotion.model import EmotionModel
+from warmline.understanding.emotion.signals import detect_signals
+from warmline.understanding.emotion.trajectory import (
+    HISTORY_SIZE,
+    ConversationEmotionTracker,
+    update_trajectory,
+)
+from warmline.understanding.encoder import get_encoder
+from warmline.understanding.types import EmotionReading, Trajectory
+
+
+@pytest.fixture(scope="module")
+def model() -> EmotionModel:
+    return EmotionModel.load_default()
+
+
+@pytest.fixture(scope="module")
+def encode():  # type: ignore[no-untyped-def]
+    encoder = get_encoder()
+    return encoder.encode_one
+
+
+def _names(text: str) -> dict[str, str]:
+    return {signal.name: signal.evidence for signal in detect_signals(text)}
+
+
+# -- signals ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "evidence"),
+    [
+        ("I've been waiting 3 weeks for my refund", "waiting_complaint", "waiting 3 weeks"),
+        ("this is the third time I'm asking", "repeated_contact", "third time"),
+        ("still not working", "annoyance", "still not"),
+        ("nobody has got back to me", "waiting_complaint", "nobody has got"),
+        ("why was I charged twice?", "problem", "charged twice"),
+        ("why was I charged twice?", "complaint_question", "why was I charged"),
+        ("great, thanks for nothing", "sarcasm", "thanks for nothing"),
+        ("I want to cancel my account", "churn_threat", "cancel my account"),
+        ("I'm switching to Vodafone", "churn_threat", "switching to Vodafone"),
+        ("I need this fixed ASAP", "urgency", "ASAP"),
+        ("my flight is in 2 hours and I have no ticket", "urgency", "flight is in 2 hours"),
+        ("WHY IS THIS STILL BROKEN", "capitals", "STILL"),
+        ("where is it!!!", "exclamations", "!!!"),
+        ("hello???", "question_marks", "???"),
+        ("this is fucking useless", "profanity", "fucking"),
+        ("this is fucking useless", "anger", "useless"),
+        ("I was transferred 4 times", "passed_around", "transferred 4 times"),
+        ("each agent tells me different answers", "passed_around", "different answers"),
+        ("I'm really disappointed", "disappointment", "disappointed"),
+        ("I can't afford this, rent is due", "distress", "can't afford"),
+        ("my father passed away last week", "distress", "passed away"),
+        ("I don't understand this bill", "confusion", "don't understand"),
+        ("Thank you so much!", "gratitude", "Thank you"),
+        ("That worked, all sorted now", "satisfaction", "That worked"),
+        ("This is terrible service", "negative_valence", "terrible"),
+        ("my husband’s card doesn’t work", "problem", "doesn't work"),
+    ],
+)
+def test_signal_fires_with_evidence(text: str, name: str, evidence: str) -> None:
+    found = _names(text)
+    assert name in found, found
+    assert evidence.lower() in found[name].lower()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how do I reset my password?",
+        "what's my balance",
+        "Can I change my delivery address?",
+        "I'd like to upgrade to the premium plan",
+        "what time do you open tomorrow",
+    ],
+)
+def test_neutral_requests_have_no_negative_signals(text: str) -> None:
+    negative = {
+        "negative_valence", "anger", "annoyance", "disappointment", "distress", "profanity",
+        "sarcasm", "churn_threat", "waiting_complaint", "passed_around", "repeated_contact",
+        "problem", "complaint_question", "capitals", "exclamations", "question_marks",
+    }  # fmt: skip
+    assert not negative & set(_names(text))
+
+
+def test_sincere_praise_is_not_sarcasm_but_praise_in_a_complaint_is() -> None:
+    assert "sarcasm" not in _names("Great service, thank you!")
+    assert "satisfaction" in _names("Great service, thank you!")
+    sarcastic = _names("Oh great, my order is late again and still no reply")
+    assert "sarcasm" in sarcastic
+    assert "satisfaction" not in sarcastic
+
+
+def test_acronyms_are_not_shouting() -> None:
+    assert "capitals" not in _names("My ATM PIN does not work in the USA")
+
+
+def test_signals_are_ordered_and_unique() -> None:
+    signals = detect_signals("WHY?? still waiting 3 weeks, this is the 4th time!!! useless")
+    names = [signal.name for signal in signals]
+    assert len(names) == len(set(names))
+    assert all(0.0 < signal.strength <= 1.0 for signal in signals)
+
+
+# -- the model on customer language ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've been waiting 3 weeks for my refund",
+        "this is the third time I'm asking",
+        "still not working",
+        "nobody has got back to me",
+        "why was I charged twice?",
+        "great, thanks for nothing",
+    ],
+)
+def test_polite_complaints_from_the_issue_are_upset(model: EmotionModel, encode, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert model.read(text, encode(text)).frustration >= 0.5
+
+
+@pytest.mark.parametrize("text", ["how do I reset my password?", "what's my balance"])
+def test_neutral_requests_stay_low(model: EmotionModel, encode, text: str) -> None:  # type: ignore[no-untyped-def]
+    reading = model.read(text, encode(text))
+    assert reading.frustration < 0.3
+    assert reading.urgency < 0.5
+    assert reading.distress < 0.5
+
+
+def test_sanity_set_direction(model: EmotionModel) -> None:
+    texts = [text for text, _ in SANITY]
+    embeddings = get_encoder().encode(texts)
+    scores = [model.read(t, e).frustration for t, e in zip(texts, embeddings, strict=True)]
+    upset = scores[: len(UPSET_MESSAGES)]
+    calm = scores[len(UPSET_MESSAGES) :]
+    correct = sum(s >= 0.5 for s in upset) + sum(s < 0.5 for s in calm)
+    assert correct / len(SANITY) >= 0.9
+    # Ranking: an upset message scores above a calm one far more often than not.
+    pairs = sum(u > c for u in upset for c in calm) / (len(upset) * len(calm))
+    assert pairs >= 0.95
+    assert len(CALM_MESSAGES) >= 30 and len(UPSET_MESSAGES) >= 30
+
+
+def test_reading_shape_and_ranges(model: EmotionModel, encode) -> None:  # type: ignore[no-untyped-def]
+    text = "I'm furious, I've been charged twice and I need it refunded today!!"
+    reading = model.read(text, encode(text))
+    assert set(reading.emotions) == set(WARMLINE_EMOTIONS)
+    assert all(0.0 <= value <= 1.0 for value in reading.emotions.values())
+    assert reading.frustration >= 0.8
+    assert reading.emotions["anger"] >= 0.5
+    assert reading.urgency >= 0.3
+    assert {"anger", "problem", "exclamations"} <= {s.name for s in reading.signals}
+
+
+def test_distress_and_urgency(model: EmotionModel, encode) -> None:  # type: ignore[no-untyped-def]
+    grief = "My mum passed away and I don't know what to do about her account"
+    assert model.read(grief, encode(grief)).distress >= 0.5
+    rush = "Please I need this urgently, my flight leaves in 2 hours"
+    assert model.read(rush, encode(rush)).urgency >= 0.5
+    calm = "Can I book a table for Friday?"
+    assert model.read(calm, encode(calm)).distress < 0.3
+
+
+def test_gratitude_reads_positive(model: EmotionModel, encode) -> None:  # type: ignore[no-untyped-def]
+    text = "Thank you so much, that fixed it!"
+    reading = model.read(text, encode(text))
+    assert reading.emotions["gratitude"] >= 0.5
+    assert reading.frustration < 0.2
+
+
+def test_embedding_is_optional(model: EmotionModel) -> None:
+    reading = model.read("this is the third time I'm asking, useless", None)
+    assert reading.frustration >= 0.5
+
+
+def test_numpy_tfidf_matches_scikit_learn() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    corpus = ["I am SO angry!!", "thanks, that worked 🙂", "still waiting for my refund", "ok"]
+    for analyzer in (word_ngrams, char_ngrams):
+        vectorizer = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, dtype=np.float32)
+        expected = vectorizer.fit_transform(corpus).toarray()
+        idf = vectorizer.idf_.astype(np.float32)
+        for row, text in enumerate(corpus):
+            indices, values = tfidf_vector(analyzer(text), vectorizer.vocabulary_, idf)
+            dense = np.zeros(expected.shape[1], dtype=np.float32)
+            dense[indices] = values
+            np.testing.assert_allclose(dense, expected[row], atol=1e-6)
+
+
+# -- bad input --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\t ",
+        "😡😡😡",
+        "?!?!?!",
+        "......",
+        "\x00\x01\x02 control \x1b[31m",
+        "x" * 100_000,
+        "why " * 25_000,
+        "Je suis très mécontent, j'attends mon remboursement depuis trois semaines",
+        "我的订单还没有到",
+        "طلبي لم يصل بعد",
+        "\ud800 lone surrogate",
+    ],
+)
+def test_bad_input_gives_a_defined_reading(model: EmotionModel, text: str) -> None:
+    reading = model.read(text, None)
+    assert isinstance(reading, EmotionReading)
+    for value in (reading.frustration, reading.urgency, reading.distress):
+        assert 0.0 <= value <= 1.0 and math.isfinite(value)
+    assert set(reading.emotions) == set(WARMLINE_EMOTIONS)
+
+
+def test_empty_text_is_neutral_and_low(model: EmotionModel) -> None:
+    for text in ("", "   ", "🙂"):
+        reading = model.read(text, None)
+        assert reading.frustration == 0.0
+        assert reading.emotions["neutral"] == 1.0
+
+
+def test_non_string_and_bad_embedding(model: EmotionModel) -> None:
+    assert model.read(None, None).frustration == 0.0  # type: ignore[arg-type]
+    reading = model.read("still not working", np.full(384, np.nan, dtype=np.float32))
+    assert 0.0 <= reading.frustration <= 1.0
+    reading = model.read("still not working", np.zeros(7, dtype=np.float32))
+    assert 0.0 <= reading.frustration <= 1.0
+
+
+# -- trajectory --------------------------------------------------------------------------------
+
+
+def _reading(frustration: float, *names: str) -> EmotionReading:
+    from warmline.understanding.types import Signal
+
+    return EmotionReading(frustration=frustration, signals=tuple(Signal(n, n) for n in names))
+
+
+def test_trajectory_rising_and_persistent() -> None:
+    trajectory = Trajectory()
+    levels = []
+    for value in (0.1, 0.3, 0.55, 0.7, 0.85):
+        trajectory = update_trajectory(trajectory, value)
+        levels.append(trajectory.level)
+    assert levels == sorted(levels)
+    assert trajectory.trend > 0.05
+    assert trajectory.consecutive_upset == 3
+    assert trajectory.maximum == 0.85
+    assert trajectory.turns == 5
+    assert trajectory.level >= 0.5
+
+
+def test_trajectory_spike_and_recovery() -> None:
+    trajectory = Trajectory()
+    for value in (0.1, 0.1, 0.9):
+        trajectory = update_trajectory(trajectory, value)
+    assert trajectory.spike == pytest.approx(0.8)
+    assert trajectory.consecutive_upset == 1
+    # One outburst after calm does not make the smoothed level upset by itself.
+    assert trajectory.level < 0.5
+    trajectory = update_trajectory(trajectory, 0.05)
+    assert trajectory.consecutive_upset == 0
+    assert trajectory.spike == 0.0
+    assert trajectory.trend < 0.1
+
+
+def test_first_turn_is_not_a_spike() -> None:
+    trajectory = update_trajectory(Trajectory(), 0.95)
+    assert trajectory.spike == 0.0
+    assert trajectory.level == 0.95
+    assert trajectory.consecutive_upset == 1
+
+
+def test_thousand_turns_keep_state_bounded() -> None:
+    tracker = ConversationEmotionTracker()
+    rng = np.random.default_rng(0)
+    sizes = []
+    for turn in range(1000):
+        vector = rng.normal(size=384).astype(np.float32)
+        tracker.observe(f"message number {turn} about topic {turn % 17}", vector, _reading(0.2))
+        if turn in (10, 999):
+            sizes.append(len(json.dumps(tracker.to_state())))
+    assert tracker.trajectory.turns == 1000
+    assert len(tracker.history) == HISTORY_SIZE
+    assert sizes[1] <= sizes[0] * 1.1  # state does not grow with the conversation
+
+
+def test_repetition_by_meaning(encode) -> None:  # type: ignore[no-untyped-def]
+    tracker = ConversationEmotionTracker()
+    first = "When will I get my refund?"
+    _, cues = tracker.observe(first, encode(first), _reading(0.2))
+    assert cues == ()
+    other = "Can I change my delivery address?"
+    _, cues = tracker.observe(other, encode(other), _reading(0.1))
+    assert "repeated_message" not in {cue.name for cue in cues}
+    again = "when am I getting my refund"
+    trajectory, cues = tracker.observe(again, encode(again), _reading(0.2))
+    repeated = [cue for cue in cues if cue.name == "repeated_message"]
+    assert repeated and "turn 1" in repeated[0].evidence
+    # The repetition lifts this turn's frustration above what the words alone say.
+    assert trajectory.last > 0.5
+
+
+def test_exact_repetition_without_embeddings() -> None:
+    tracker = ConversationEmotionTracker()
+    tracker.observe("I need to update my billing address", None, _reading(0.1))
+    _, cues = tracker.observe("I need to update my billing address", None, _reading(0.1))
+    assert "repeated_message" in {cue.name for cue in cues}
+    _, cues = tracker.observe("ok thanks", None, _reading(0.0))
+    _, cues = tracker.observe("ok thanks", None, _reading(0.0))
+    assert cues == ()  # short acknowledgements are not repetition
+
+
+def test_shorter_sharper_and_fast_reply() -> None:
+    tracker = ConversationEmotionTracker()
+    long_turn = (
+        "Hello, I ordered a blue jacket two weeks ago and the tracking page says it was "
+        "delivered but nothing arrived at my address, could you check please?"
+    )
+    tracker.observe(long_turn, None, _reading(0.3), ts=1000.0)
+    tracker.observe(long_turn.replace("blue", "red"), None, _reading(0.3), ts=1100.0)
+    trajectory, cues = tracker.observe("useless. refund me.", None, _reading(0.6, "anger"), ts=1108)
+    names = {cue.name for cue in cues}
+    assert {"shorter_sharper", "fast_reply"} <= names
+    assert trajectory.last > 0.6
+
+
+def test_calm_short_reply_is_not_sharp() -> None:
+    tracker = ConversationEmotionTracker()
+    long_turn = "Could you please tell me which documents I need to bring to the appointment?"
+    tracker.observe(long_turn, None, _reading(0.05), ts=0.0)
+    _, cues = tracker.observe("ok great", None, _reading(0.0), ts=5.0)
+    assert cues == ()
+
+
+def test_state_round_trips_through_json(encode) -> None:  # type: ignore[no-untyped-def]
+    tracker = ConversationEmotionTracker()
+    text = "my parcel still hasn't arrived"
+    tracker.observe(text, encode(text), _reading(0.6), ts=10.0)
+    tracker.observe("what's going on?", encode("what's going on?"), _reading(0.5), ts=30.0)
+    restored = ConversationEmotionTracker.from_state(json.loads(json.dumps(tracker.to_state())))
+    assert restored.trajectory == tracker.trajectory
+    assert restored.history == tracker.history
+    again = "my parcel still has not arrived"
+    _, cues = restored.observe(again, encode(again), _reading(0.6), ts=40.0)
+    assert "repeated_message" in {cue.name for cue in cues}
+
+
+def test_unreadable_state_starts_afresh() -> None:
+    for state in (None, {}, {"trajectory": "nonsense"}, {"history": [{"i": "x"}]}):
+        tracker = ConversationEmotionTracker.from_state(state)  # type: ignore[arg-type]
+        assert tracker.trajectory.turns == 0
+
+
+# -- CLI ----------------------------------------------------------------------------------------
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    from warmline.cli import _register_commands
+    from warmline.cli.app import app
+
+    _register_commands()
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cli_eval_binary_csv(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.csv"
+    rows = ["text,label"]
+    rows += [f'"{text}",upset' for text in UPSET_MESSAGES[:6]]
+    rows += [f'"{text}",not_upset' for text in CALM_MESSAGES[:6]]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    code, out, _ = _cli("eval", "emotion", "--data", str(path), "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["task"] == "binary" and result["n"] == 12
+    assert result["f1_upset"] >= 0.8
+    assert {"precision", "recall", "f1", "support"} <= set(result["per_label"]["upset"])
+    assert "vader_baseline" in result
+
+
+def test_cli_eval_emotion_names_and_text_report(tmp_path: Path) -> None:
+    path = tmp_path / "names.csv"
+    path.write_text(
+        "text,label\n"
+        '"Thank you so much for your help!",gratitude\n'
+        '"Thanks a lot, really appreciate it",gratitude\n'
+        '"I am so angry right now, this is outrageous",anger\n'
+        '"I\'m confused, what does this charge mean?",confusion\n',
+        encoding="utf-8",
+    )
+    code, out, _ = _cli("eval", "emotion", "--data", str(path))
+    assert code == 0
+    assert "macro-F1" in out and "gratitude" in out
+    code, out, _ = _cli("eval", "emotion", "--data", str(path), "--json")
+    result = json.loads(out)
+    assert result["task"] == "warmline"
+    assert result["per_label"]["gratitude"]["f1"] == 1.0
+
+
+def test_cli_eval_goemotions_format(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.tsv"
+    path.write_text(
+        "Thank you so much!\t15\ta1\nThis is disgusting and I hate it\t2,11\ta2\n"
+        "Where is the station?\t27\ta3\n",
+        encoding="utf-8",
+    )
+    code, out, _ = _cli("eval", "emotion", "--data", str(path), "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["task"] == "go" and result["labels"] == 28 and result["n"] == 3
+    assert result["per_label"]["gratitude"]["f1"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "content", ["", "just,some,columns\n1,2,3\n", "text,label\nhello,not_a_real_emotion\n"]
+)
+def test_cli_eval_rejects_malformed_files(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    code, _, err = _cli("eval", "emotion", "--data", str(path))
+    assert code == 2
+    assert "error" in err
+    code, _, _ = _cli("eval", "emotion", "--data", str(tmp_path / "missing.csv"))
+    assert code == 2
+
+
+# -- training -----------------------------------------------------------------------------------
+
+
+def _tiny_goemotions(root: Path) -> Path:
+    """A tiny GoEmotions-format data set (same layout as ../shared/data/goemotions)."""
+    from warmline.understanding.emotion.labels import EKMAN, GOEMOTIONS
+
+    rows = {
+        "gratitude": ["thanks so much for {x}", "thank you for {x}, really appreciate it"],
+        "anger": ["I am so angry about {x}", "{x} makes me furious"],
+        "neutral": ["{x} is at noon", "the {x} is on the second floor"],
+    }
+    ekman = {"gratitude": "joy", "anger": "anger", "neutral": "neutral"}
+    things = ["the train", "the parcel", "the meeting", "the bill", "the game", "the update"]
+    for kind, names in (("original", GOEMOTIONS), ("ekman", EKMAN)):
+        (root / kind).mkdir(parents=True, exist_ok=True)
+        (root / kind / "labels.txt").write_text("\n".join(names) + "\n", encoding="utf-8")
+        for split, offset in (("train", 0), ("dev", 1), ("test", 2)):
+            lines = []
+            for label, templates in rows.items():
+                name = label if kind == "original" else ekman[label]
+                for i, template in enumerate(templates * 3):
+                    thing = things[(i + offset) % len(things)]
+                    text = template.format(x=thing) + ("" if i < 2 else f" {i}")
+                    lines.append(f"{text}\t{names.index(name)}\t{split}{label}{i}")
+            (root / kind / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def test_training_is_reproducible_and_loadable(tmp_path: Path) -> None:
+    from warmline.understanding.emotion import training
+
+    data = _tiny_goemotions(tmp_path / "data")
+    first, second = tmp_path / "a", tmp_path / "b"
+    report = training.train(data, first, seed=0, cache_dir=tmp_path / "cache")
+    training.train(data, second, seed=0, cache_dir=tmp_path / "cache")
+    assert set(report) >= {"dev", "test"}
+    with np.load(first / "emotion.npz") as a, np.load(second / "emotion.npz") as b:
+        assert a.files == b.files
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key])
+    trained = EmotionModel.load(first)
+    grateful = "thanks so much for the parcel"
+    reading = trained.read(grateful, get_encoder().encode_one(grateful))
+    assert reading.emotions["gratitude"] > reading.emotions["anger"]
+    assert (first / "emotion.npz").stat().st_size < 5_000_000
