@@ -59,3 +59,11 @@ def test_every_event_round_trips_through_json() -> None:
 def test_identities_are_normalised_for_matching_across_channels() -> None:
     assert Identity("email", " Ana@Example.COM ").normalised().value == "ana@example.com"
     assert Identity("phone", "+34 600-111 222").normalised().value == "+34600111222"
+
+
+def test_the_suggested_first_line_reads_well_without_a_known_intent() -> None:
+    from warmline.handoff.packet import build_packet
+
+    conversation = Conversation.replay("c", [CustomerMessage(text="I want a person")])
+    line = build_packet(conversation)["suggested_first_line"]
+    assert "your request" in line and "your your" not in line

@@ -157,7 +157,7 @@ def _bullets(packet: dict[str, Any], messages: list[str]) -> list[str]:
 
 def _first_line(packet: dict[str, Any], customer: Customer | None) -> str:
     name = f" {customer.name.split()[0]}" if customer and customer.name else ""
-    topic = (packet["intent"] or "your request").replace("_", " ")
+    topic = (packet["intent"] or "request").replace("_", " ")
     detail = next(
         (f" ({e['type'].replace('_', ' ')} {e['value']})" for e in packet["entities"]), ""
     )
