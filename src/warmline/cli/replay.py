@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from warmline.cli.app import app
-from warmline.cli.jsonl import InputError, fail, progress_bar, read_jsonl, write_line
+from warmline.cli.jsonl import fail, progress_bar, read_conversations, write_line
 
 if TYPE_CHECKING:
     from warmline.policy.policy import Policy
@@ -50,18 +50,10 @@ def replay(
     from warmline.engine import Pipeline
     from warmline.policy.loader import PolicyError
     from warmline.policy.policy import load_policy
-    from warmline.replay import ReplayInputError, parse_turns, replay_conversation
+    from warmline.replay import replay_conversation
     from warmline.whatif import SharedAnalyzer
 
-    try:
-        records = read_jsonl(source)
-        for line, record in enumerate(records, start=1):
-            try:
-                parse_turns(record)
-            except ReplayInputError as error:
-                raise InputError(f"{source}: record {line}: {error}") from None
-    except InputError as error:
-        raise fail(str(error)) from None
+    records = read_conversations(source)
     try:
         first = load_policy(policy) if policy is not None else None
         second = load_policy(compare) if compare is not None else None
