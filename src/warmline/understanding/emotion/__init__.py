@@ -1,0 +1,1 @@
+"""Emotion: lexical signals, the learned model and the conversation trajectory (docs/emotion.md)."""
