@@ -248,6 +248,7 @@ def write_docs(lines: list[str]) -> None:
             *lines,
             "```",
             "",
+            "",
         ]
     )
     text = DOCS.read_text(encoding="utf-8") if DOCS.is_file() else "# Performance\n\n"
