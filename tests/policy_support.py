@@ -14,9 +14,9 @@ from warmline.domain.events import (
     AnyEvent,
     BotReply,
     CustomerMessage,
-    DecisionMade,
     HandedOff,
 )
+from warmline.engine import decision_event
 from warmline.policy.context import ActionResult, PolicyContext
 from warmline.policy.decision import Decision
 from warmline.policy.policy import Policy
@@ -129,17 +129,7 @@ class Chat:
                 action_result=action_result,
             )
         )
-        self.add(
-            DecisionMade(
-                action=decision.action.value,
-                reasons=[r.as_dict() for r in decision.reasons],
-                priority=decision.priority,
-                route=decision.route,
-                intent=decision.intent,
-                senior=decision.senior,
-                ts=self.clock,
-            )
-        )
+        self.add(decision_event(decision, self.clock))
         if decision.escalates:
             self.add(
                 HandedOff(

@@ -103,6 +103,20 @@ class Outcome:
 Notifier = Callable[[str, list[AnyEvent]], None]
 
 
+def decision_event(decision: Decision, ts: datetime) -> DecisionMade:
+    """The event that records a policy decision with every reason behind it."""
+    return DecisionMade(
+        action=decision.action.value,
+        reasons=[reason.as_dict() for reason in decision.reasons],
+        priority=decision.priority,
+        route=decision.route,
+        intent=decision.intent,
+        senior=decision.senior,
+        policy=decision.policy,
+        ts=ts,
+    )
+
+
 @dataclass
 class Pipeline:
     """understanding -> policy -> automation or handoff, producing events. It touches no
@@ -139,16 +153,7 @@ class Pipeline:
         decision = policy.decide(
             PolicyContext(conversation=scratch, analysis=analysis, customer=customer)
         )
-        decided = DecisionMade(
-            action=decision.action.value,
-            reasons=[reason.as_dict() for reason in decision.reasons],
-            priority=decision.priority,
-            route=decision.route,
-            intent=decision.intent,
-            senior=decision.senior,
-            policy=decision.policy,
-            ts=ts,
-        )
+        decided = decision_event(decision, ts)
         events: list[AnyEvent] = [inbound, recorded, decided]
         scratch.apply(decided)
         last_reply = next(
