@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from safetensors.numpy import load_file
 from typer.testing import CliRunner
 
 from emotion_sanity import CALM_MESSAGES, SANITY, UPSET_MESSAGES
 from warmline.understanding.emotion.features import char_ngrams, tfidf_vector, word_ngrams
+from warmline.understanding.emotion.finetune import FinetuneSettings
 from warmline.understanding.emotion.labels import WARMLINE_EMOTIONS
 from warmline.understanding.emotion.model import EmotionModel
 from warmline.understanding.emotion.signals import detect_signals
@@ -21,7 +23,7 @@ from warmline.understanding.emotion.trajectory import (
     ConversationEmotionTracker,
     update_trajectory,
 )
-from warmline.understanding.encoder import get_encoder
+from warmline.understanding.encoder import default_model_dir, get_encoder
 from warmline.understanding.types import EmotionReading, Trajectory
 
 
@@ -31,9 +33,15 @@ def model() -> EmotionModel:
 
 
 @pytest.fixture(scope="module")
-def encode():  # type: ignore[no-untyped-def]
-    encoder = get_encoder()
-    return encoder.encode_one
+def encode(model: EmotionModel):  # type: ignore[no-untyped-def]
+    """The emotion model's own embedding (the encoder's emotion branch)."""
+    return model.embed_one
+
+
+@pytest.fixture(scope="module")
+def sentence():  # type: ignore[no-untyped-def]
+    """The sentence embedding, which the conversation tracker compares turns with."""
+    return get_encoder().encode_one
 
 
 def _names(text: str) -> dict[str, str]:
@@ -118,6 +126,26 @@ def test_signals_are_ordered_and_unique() -> None:
     assert all(0.0 < signal.strength <= 1.0 for signal in signals)
 
 
+def test_signal_gates_never_hide_a_rule_match() -> None:
+    """The one-scan gates (lower-cased for ASCII text) let through every text a rule matches."""
+    from warmline.understanding.emotion import signals
+
+    texts = [text for text, _ in SANITY] + [
+        "WHY IS MY PARCEL STILL NOT HERE?? I've been WAITING 3 WEEKS",
+        "I'm SO DISAPPOINTED, this is a DISGRACE",
+        "Ich bin sehr enttäuscht, THIS IS A JOKE, İstanbul office never answers",
+        "my mum PASSED AWAY and the BILL is due",
+        "ＡＳＡＰ please, I NEED IT IMMEDIATELY",
+    ]
+    for text in texts:
+        text = signals.normalise(text)
+        lowered = text.lower() if text.isascii() else None
+        for name, rules in signals._RULES.items():
+            if signals._apply(name, rules, text) is not None:
+                assert signals._GATES[name].may_match(text, lowered), (name, text)
+    assert {"anger", "waiting_complaint"} <= set(_names("I AM FURIOUS, STILL WAITING 3 WEEKS"))
+
+
 # -- the model on customer language ------------------------------------------------------------
 
 
@@ -146,7 +174,7 @@ def test_neutral_requests_stay_low(model: EmotionModel, encode, text: str) -> No
 
 def test_sanity_set_direction(model: EmotionModel) -> None:
     texts = [text for text, _ in SANITY]
-    embeddings = get_encoder().encode(texts)
+    embeddings = model.embed(texts)
     scores = [model.read(t, e).frustration for t, e in zip(texts, embeddings, strict=True)]
     upset = scores[: len(UPSET_MESSAGES)]
     calm = scores[len(UPSET_MESSAGES) :]
@@ -306,16 +334,16 @@ def test_thousand_turns_keep_state_bounded() -> None:
     assert sizes[1] <= sizes[0] * 1.1  # state does not grow with the conversation
 
 
-def test_repetition_by_meaning(encode) -> None:  # type: ignore[no-untyped-def]
+def test_repetition_by_meaning(sentence) -> None:  # type: ignore[no-untyped-def]
     tracker = ConversationEmotionTracker()
     first = "When will I get my refund?"
-    _, cues = tracker.observe(first, encode(first), _reading(0.2))
+    _, cues = tracker.observe(first, sentence(first), _reading(0.2))
     assert cues == ()
     other = "Can I change my delivery address?"
-    _, cues = tracker.observe(other, encode(other), _reading(0.1))
+    _, cues = tracker.observe(other, sentence(other), _reading(0.1))
     assert "repeated_message" not in {cue.name for cue in cues}
     again = "when am I getting my refund"
-    trajectory, cues = tracker.observe(again, encode(again), _reading(0.2))
+    trajectory, cues = tracker.observe(again, sentence(again), _reading(0.2))
     repeated = [cue for cue in cues if cue.name == "repeated_message"]
     assert repeated and "turn 1" in repeated[0].evidence
     # The repetition lifts this turn's frustration above what the words alone say.
@@ -354,16 +382,16 @@ def test_calm_short_reply_is_not_sharp() -> None:
     assert cues == ()
 
 
-def test_state_round_trips_through_json(encode) -> None:  # type: ignore[no-untyped-def]
+def test_state_round_trips_through_json(sentence) -> None:  # type: ignore[no-untyped-def]
     tracker = ConversationEmotionTracker()
     text = "my parcel still hasn't arrived"
-    tracker.observe(text, encode(text), _reading(0.6), ts=10.0)
-    tracker.observe("what's going on?", encode("what's going on?"), _reading(0.5), ts=30.0)
+    tracker.observe(text, sentence(text), _reading(0.6), ts=10.0)
+    tracker.observe("what's going on?", sentence("what's going on?"), _reading(0.5), ts=30.0)
     restored = ConversationEmotionTracker.from_state(json.loads(json.dumps(tracker.to_state())))
     assert restored.trajectory == tracker.trajectory
     assert restored.history == tracker.history
     again = "my parcel still has not arrived"
-    _, cues = restored.observe(again, encode(again), _reading(0.6), ts=40.0)
+    _, cues = restored.observe(again, sentence(again), _reading(0.6), ts=40.0)
     assert "repeated_message" in {cue.name for cue in cues}
 
 
@@ -480,15 +508,68 @@ def test_training_is_reproducible_and_loadable(tmp_path: Path) -> None:
 
     data = _tiny_goemotions(tmp_path / "data")
     first, second = tmp_path / "a", tmp_path / "b"
-    report = training.train(data, first, seed=0, cache_dir=tmp_path / "cache")
-    training.train(data, second, seed=0, cache_dir=tmp_path / "cache")
+    recipe = FinetuneSettings(epochs=2.0, batch_size=8, learning_rate=1e-3)
+    report = training.train(data, first, seed=0, cache_dir=tmp_path / "cache", finetune=recipe)
+    training.train(data, second, seed=0, cache_dir=tmp_path / "cache", finetune=recipe)
     assert set(report) >= {"dev", "test"}
-    with np.load(first / "emotion.npz") as a, np.load(second / "emotion.npz") as b:
-        assert a.files == b.files
-        for key in a.files:
-            np.testing.assert_array_equal(a[key], b[key])
+    for name in ("emotion.npz", "branch.npz"):
+        with np.load(first / name) as a, np.load(second / name) as b:
+            assert a.files == b.files
+            for key in a.files:
+                np.testing.assert_array_equal(a[key], b[key])
     trained = EmotionModel.load(first)
+    assert trained.branch is not None
+    shipped = get_encoder().branch
+    assert shipped is not None and trained.branch.digest != shipped.digest
+    # The fine-tuning moved the branch away from the original layers it started from.
+    original = load_file(str(default_model_dir() / "model.safetensors"))
+    name = "encoder.layer.5.output.dense.weight"
+    assert not np.allclose(trained.branch.weights[name], original[name], atol=1e-3)
     grateful = "thanks so much for the parcel"
-    reading = trained.read(grateful, get_encoder().encode_one(grateful))
+    reading = trained.read(grateful, trained.embed_one(grateful))
     assert reading.emotions["gratitude"] > reading.emotions["anger"]
+    meta = json.loads((first / "emotion.json").read_text(encoding="utf-8"))
+    assert meta["branch"]["finetuned"] is True and meta["branch"]["digest"] == trained.branch.digest
     assert (first / "emotion.npz").stat().st_size < 5_000_000
+
+
+def test_heads_can_be_retrained_on_the_shipped_branch(tmp_path: Path) -> None:
+    from warmline.understanding.emotion import training
+
+    data = _tiny_goemotions(tmp_path / "data")
+    training.train(data, tmp_path / "out", seed=0, cache_dir=tmp_path / "cache", branch="shipped")
+    meta = json.loads((tmp_path / "out" / "emotion.json").read_text(encoding="utf-8"))
+    shipped = get_encoder().branch
+    assert shipped is not None
+    assert meta["branch"] == {
+        "start": shipped.start,
+        "digest": shipped.digest,
+        "finetuned": False,
+        "settings": None,
+    }
+    # A directory holding the shipped branch reads through the shared encoder.
+    trained = EmotionModel.load(tmp_path / "out")
+    assert trained.branch is not None and trained.branch.digest == shipped.digest
+
+
+def test_training_rejects_an_unknown_branch_mode(tmp_path: Path) -> None:
+    from warmline.understanding.emotion import training
+
+    data = _tiny_goemotions(tmp_path / "data")
+    with pytest.raises(ValueError, match="unknown branch mode"):
+        training.train(data, tmp_path / "out", branch="frozen")
+    code, _, err = _cli("train", "emotion", "--data", str(data), "--branch", "frozen")
+    assert code == 2 and "--branch" in err
+
+
+def test_fine_tuning_without_torch_is_a_clear_cli_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    data = _tiny_goemotions(tmp_path / "data")
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    code, _, err = _cli("train", "emotion", "--data", str(data), "--out", str(tmp_path / "out"))
+    assert code == 2
+    assert "PyTorch" in err and "--branch shipped" in err
+    assert not (tmp_path / "out").exists()

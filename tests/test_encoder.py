@@ -127,3 +127,50 @@ def test_informative_flags_text_without_known_words(encoder: Encoder) -> None:
 def test_unknown_backend_is_rejected() -> None:
     with pytest.raises(ValueError, match="backend"):
         Encoder(backend="cuda")
+
+
+# -- the emotion branch ---------------------------------------------------------------------------
+
+
+def test_branch_is_shipped_and_computed_in_the_same_pass(
+    encoder: Encoder, numpy_encoder: Encoder
+) -> None:
+    assert encoder.branch is not None and 0 < encoder.branch.start < 6
+    texts = ["I am so fed up with this", "thanks, that worked", "where is my parcel?"]
+    fast = encoder.encode_branch(texts)
+    exact = numpy_encoder.encode_branch(texts)
+    assert fast.shape == (3, DIM)
+    np.testing.assert_allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+    # The int8 graph's branch output follows the float32 NumPy reference.
+    assert np.sum(fast * exact, axis=1).min() > 0.97
+    # The branch is not the sentence embedding: fine-tuning moved it.
+    assert np.sum(fast * encoder.encode(texts), axis=1).max() < 0.95
+    # Sentence embeddings are unchanged by the branch (still sentence-transformers').
+    sentence = encoder.encode(list(REFERENCE))
+    for vector, expected in zip(sentence, REFERENCE.values(), strict=True):
+        np.testing.assert_allclose(vector[:5], expected, atol=0.01)
+
+
+def test_encoder_without_branch_gives_no_branch_vector() -> None:
+    plain = Encoder(backend="numpy", cache_size=4, branch=None)
+    assert plain.branch is None
+    assert plain.encode_branch_one("hello") is None
+    assert not plain.encode_branch(["hello"]).any()
+    np.testing.assert_allclose(plain.encode(["hello"])[0, :5], REFERENCE["hello"], atol=2e-5)
+
+
+def test_branch_file_errors_name_the_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from warmline.understanding.branch import Branch, BranchError
+
+    garbage = tmp_path / "branch.npz"
+    garbage.write_bytes(b"not a zip")
+    with pytest.raises(BranchError, match=r"branch\.npz"):
+        Branch.load(garbage)
+    np.savez(tmp_path / "nostart.npz", x=np.zeros(3))
+    with pytest.raises(BranchError, match="start"):
+        Branch.load(tmp_path / "nostart.npz")
+    np.savez(tmp_path / "partial.npz", start=np.array(4))
+    with pytest.raises(BranchError, match="lack"):
+        Branch.load(tmp_path / "partial.npz")
+    with pytest.raises(BranchError, match="outside"):
+        Branch.from_weights(7, {})

@@ -34,13 +34,22 @@ def train_emotion(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for every random choice (reproducible)."),
     cache: Path | None = typer.Option(
-        None, "--cache", help="Folder caching the sentence embeddings of the training texts."
+        None, "--cache", help="Folder caching the branch embeddings of the training texts."
+    ),
+    branch: str = typer.Option(
+        "finetune",
+        "--branch",
+        help="finetune: fine-tune the encoder's emotion branch (needs PyTorch, about 20 min); "
+        "shipped: reuse the package's branch and fit only the heads.",
     ),
 ) -> None:
-    """Train the emotion heads on GoEmotions and write the small weights (a few MB)."""
+    """Fine-tune the emotion branch and train the heads on GoEmotions; write the weights."""
+    from warmline.understanding.emotion.finetune import TorchUnavailableError
     from warmline.understanding.emotion.model import WEIGHTS_DIR
     from warmline.understanding.emotion.training import TrainingDataError, train
 
+    if branch not in ("finetune", "shipped"):
+        raise fail("--branch must be finetune or shipped")
     data_dir = data if data is not None else default_goemotions_dir()
     out_dir = out if out is not None else WEIGHTS_DIR
     if not (data_dir / "original" / "train.tsv").is_file():
@@ -58,9 +67,15 @@ def train_emotion(
 
         try:
             report = train(
-                data_dir, out_dir, seed=seed, cache_dir=cache, echo=_echo, progress=progress
+                data_dir,
+                out_dir,
+                seed=seed,
+                cache_dir=cache,
+                echo=_echo,
+                progress=progress,
+                branch=branch,
             )
-        except TrainingDataError as error:
+        except (TrainingDataError, TorchUnavailableError) as error:
             raise fail(str(error)) from None
     typer.echo(json.dumps(report, indent=2))
 
@@ -81,7 +96,6 @@ def eval_emotion(
     """Macro-F1 and per-label precision/recall/F1 of the emotion model on a labelled file."""
     from warmline.understanding.emotion.evaluation import EvalDataError, evaluate, load_eval_file
     from warmline.understanding.emotion.model import EmotionModel
-    from warmline.understanding.encoder import get_encoder
 
     if labels not in ("auto", "go", "ekman"):
         raise fail("--labels must be auto, go or ekman")
@@ -90,9 +104,8 @@ def eval_emotion(
     except EvalDataError as error:
         raise fail(str(error)) from None
     emotion_model = EmotionModel.load(model) if model is not None else EmotionModel.load_default()
-    encoder = get_encoder()
     with progress_bar(len(dataset.texts), "evaluating emotion") as advance:
-        result = evaluate(dataset, emotion_model, encoder.encode_uncached, advance)
+        result = evaluate(dataset, emotion_model, emotion_model.embed, advance)
     if as_json:
         typer.echo(json.dumps(result))
         return

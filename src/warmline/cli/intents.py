@@ -96,10 +96,11 @@ def models_build(
     encoder_only: bool = typer.Option(False, "--encoder-only", help="Only build the int8 encoder."),
 ) -> None:
     """Build the int8 ONNX encoder cache and retrain the shipped default intent model."""
+    from warmline.understanding.branch import load_default
     from warmline.understanding.encoder import default_model_dir
     from warmline.understanding.encoder_onnx import ensure_onnx
 
-    path = ensure_onnx(default_model_dir(), force=True)
+    path = ensure_onnx(default_model_dir(), force=True, branch=load_default())
     typer.echo(f"encoder: {path}", err=True)
     if encoder_only:
         return

@@ -1,8 +1,9 @@
 """The understanding stage: one customer message in, one `Analysis` out.
 
-It encodes the text once and hands the same vector to the intent classifier, the emotion
-model and the conversation tracker; the tracker's small state travels in analysis events, so
-any worker can continue a conversation another one started.
+It encodes the text once: the sentence embedding goes to the intent classifier and the
+conversation tracker, the emotion branch's embedding (same pass) to the emotion model. The
+tracker's small state travels in analysis events, so any worker can continue a conversation
+another one started.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class DefaultAnalyzer:
         """Analyse one message in the context carried by `state`; return the new state too."""
         embedding = self.encoder.encode_one(text)
         intent = self.intents.predict(text, embedding=embedding)
-        reading = self.emotion.read(text, embedding)
+        reading = self.emotion.read(text, self.emotion.embed_one(text))
         tracker = ConversationEmotionTracker.from_dict(state)
         trajectory, conversation_signals = tracker.observe(text, embedding, reading, ts)
         analysis = Analysis(

@@ -10,7 +10,11 @@ The graph is written by hand with `onnx.helper` (no PyTorch, no export step), qu
 `onnxruntime.quantization.quantize_dynamic` (per-channel int8 weights), and cached on disk:
 `warmline models build` makes it, and the first `Encoder` that needs it makes it too. Word
 embeddings and the first LayerNorm stay in NumPy (a table lookup), so the graph takes the
-embedded tokens and an additive attention mask, and returns the last hidden states.
+embedded tokens and the 0/1 token mask, and returns the last hidden states; with a
+`Branch` it also returns the branch's last hidden states, computed from the shared layers' output
+in the same run. Attention is ONNX Runtime's fused `MultiHeadAttention` (com.microsoft): one
+kernel per layer instead of a dozen reshapes, transposes and matmuls (measured about 0.2 ms
+faster per message of 27 tokens with nine layers).
 """
 
 from __future__ import annotations
@@ -21,14 +25,17 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from warmline.understanding.branch import Branch
 
 logger = logging.getLogger(__name__)
 
 # Bump when the graph or the quantization recipe changes, so stale caches are rebuilt.
-GRAPH_VERSION = "minilm-l6-int8-v2"
+GRAPH_VERSION = "minilm-l6-int8-v4"
 HEADS = 12
 HIDDEN = 384
 SMOOTHING = 0.75  # SmoothQuant's alpha: share of the activation range moved into the weights
@@ -72,18 +79,20 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "warmline" / "models"
 
 
-def onnx_path(model_dir: Path) -> Path:
-    """The cache file for this model's weights (keyed by the weights file and GRAPH_VERSION)."""
+def onnx_path(model_dir: Path, branch: Branch | None = None) -> Path:
+    """The cache file for this model's weights (keyed by the weights file, the branch and
+    GRAPH_VERSION)."""
     weights = model_dir / "model.safetensors"
     stat = weights.stat()
-    key = f"{GRAPH_VERSION}|{weights.resolve()}|{stat.st_size}|{int(stat.st_mtime)}"
+    branch_key = branch.digest if branch is not None else "none"
+    key = f"{GRAPH_VERSION}|{weights.resolve()}|{stat.st_size}|{int(stat.st_mtime)}|{branch_key}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return cache_dir() / f"{GRAPH_VERSION}-{digest}.onnx"
 
 
-def ensure_onnx(model_dir: Path, force: bool = False) -> Path:
+def ensure_onnx(model_dir: Path, force: bool = False, branch: Branch | None = None) -> Path:
     """Return the path of the quantized graph, building it first when it is missing."""
-    path = onnx_path(model_dir)
+    path = onnx_path(model_dir, branch)
     if path.is_file() and not force:
         return path
     try:
@@ -94,11 +103,11 @@ def ensure_onnx(model_dir: Path, force: bool = False) -> Path:
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
     logger.info("building the int8 encoder graph (once): %s", path)
-    build_quantized(model_dir, path)
+    build_quantized(model_dir, path, branch)
     return path
 
 
-def build_quantized(model_dir: Path, out: Path) -> None:
+def build_quantized(model_dir: Path, out: Path, branch: Branch | None = None) -> None:
     """Write the int8 graph to `out` atomically (concurrent builders cannot leave half a file)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -107,8 +116,9 @@ def build_quantized(model_dir: Path, out: Path) -> None:
     from warmline.understanding.encoder import Encoder
 
     weights = load_file(str(model_dir / "model.safetensors"))
-    ranges = Encoder(model_dir, cache_size=0, backend="numpy").activation_ranges(CALIBRATION)
-    model = _float_graph(weights, ranges)
+    reference = Encoder(model_dir, cache_size=0, backend="numpy", branch=branch)
+    ranges, branch_ranges = reference.activation_ranges(CALIBRATION)
+    model = _float_graph(weights, ranges, branch, branch_ranges)
     with tempfile.TemporaryDirectory() as scratch:
         float_path = Path(scratch) / "float.onnx"
         onnx.save(model, str(float_path))
@@ -122,6 +132,8 @@ def build_quantized(model_dir: Path, out: Path) -> None:
                 weight_type=QuantType.QInt8,
                 per_channel=True,
                 nodes_to_exclude=attention,
+                # ONNX shape inference does not type the fused attention's output.
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
             )
         fd, tmp_name = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
         os.close(fd)
@@ -155,9 +167,15 @@ def _smoothing(activation: Any, weight: Any) -> Any:
     return np.clip(scales, 1e-2, 1e2).astype(np.float32)
 
 
-def _float_graph(weights: dict[str, Any], ranges: list[dict[str, Any]]) -> Any:
-    """The six BERT layers as a float32 ONNX graph (opset 20: LayerNormalization, Gelu),
-    with SmoothQuant scales folded in so that the int8 version stays close to float32."""
+def _float_graph(
+    weights: dict[str, Any],
+    ranges: list[dict[str, Any]],
+    branch: Branch | None = None,
+    branch_ranges: list[dict[str, Any]] | None = None,
+) -> Any:
+    """The six BERT layers (and the branch layers) as a float32 ONNX graph (opset 20:
+    LayerNormalization, Gelu), with SmoothQuant scales folded in so that the int8 version stays
+    close to float32."""
     from onnx import TensorProto, helper, numpy_helper
 
     nodes: list[Any] = []
@@ -168,119 +186,125 @@ def _float_graph(weights: dict[str, Any], ranges: list[dict[str, Any]]) -> Any:
         initializers.append(numpy_helper.from_array(np.array(value, order="C"), name))
         return name
 
-    def node(op: str, inputs: list[str], output: str, **attrs: Any) -> str:
-        nodes.append(helper.make_node(op, inputs, [output], name=output, **attrs))
-        return output
+    def node(op: str, inputs: list[str], output: str | list[str], **attrs: Any) -> str:
+        outputs = output if isinstance(output, list) else [output]
+        nodes.append(helper.make_node(op, inputs, outputs, name=outputs[0], **attrs))
+        return outputs[0]
 
-    head_dim = HIDDEN // HEADS
-    const("shape_qkv", np.array([0, 0, 3, HEADS, head_dim], dtype=np.int64))
-    const("shape_flat", np.array([0, 0, HIDDEN], dtype=np.int64))
-    for part, index in (("q", 0), ("k", 1), ("v", 2)):
-        const(f"index_{part}", np.array(index, dtype=np.int64))
+    const("split_qkv", np.array([HIDDEN, HIDDEN, HIDDEN], dtype=np.int64))
+    start = branch.start if branch is not None else 6
     x = "hidden"
+    tapped = x
     for i in range(6):
-        prefix = f"encoder.layer.{i}."
-
-        def tensor(name: str, prefix: str = prefix) -> Any:
-            return np.asarray(weights[prefix + name], dtype=np.float32)
-
-        # Fold the 1/sqrt(head_dim) score scale into the query projection (exact).
-        scale = 1.0 / math.sqrt(head_dim)
-        qkv_w = np.concatenate(
-            [
-                tensor("attention.self.query.weight").T * scale,
-                tensor("attention.self.key.weight").T,
-                tensor("attention.self.value.weight").T,
-            ],
-            axis=1,
-        )
-        qkv_b = np.concatenate(
-            [
-                tensor("attention.self.query.bias") * scale,
-                tensor("attention.self.key.bias"),
-                tensor("attention.self.value.bias"),
-            ]
-        )
-        # Context channels are linear in the value projection: fold their scale into it.
-        out_w = tensor("attention.output.dense.weight").T
-        out_scale = _smoothing(ranges[i]["out"], out_w)
-        qkv_w[:, 2 * HIDDEN :] /= out_scale
-        qkv_b[2 * HIDDEN :] /= out_scale
-        out_w = out_w * out_scale[:, None]
-        qkv_scale = _smoothing(ranges[i]["qkv"], qkv_w)
-        smoothed = node("Mul", [x, const(f"l{i}_qkv_s", 1.0 / qkv_scale)], f"l{i}_qkv_in")
-        qkv_w = qkv_w * qkv_scale[:, None]
-        qkv = node("MatMul", [smoothed, const(f"l{i}_qkv_w", qkv_w)], f"l{i}_qkv_mm")
-        qkv = node("Add", [qkv, const(f"l{i}_qkv_b", qkv_b)], f"l{i}_qkv")
-        qkv = node("Reshape", [qkv, "shape_qkv"], f"l{i}_qkv_heads")
-        parts = {
-            part: node("Gather", [qkv, f"index_{part}"], f"l{i}_{part}", axis=2)
-            for part in ("q", "k", "v")
-        }
-        query = node("Transpose", [parts["q"]], f"l{i}_qt", perm=[0, 2, 1, 3])
-        key = node("Transpose", [parts["k"]], f"l{i}_kt", perm=[0, 2, 3, 1])
-        value = node("Transpose", [parts["v"]], f"l{i}_vt", perm=[0, 2, 1, 3])
-        scores = node("MatMul", [query, key], f"attn_l{i}_scores")
-        scores = node("Add", [scores, "mask_bias"], f"l{i}_scores_masked")
-        probs = node("Softmax", [scores], f"l{i}_probs", axis=-1)
-        context = node("MatMul", [probs, value], f"attn_l{i}_context")
-        context = node("Transpose", [context], f"l{i}_context_t", perm=[0, 2, 1, 3])
-        context = node("Reshape", [context, "shape_flat"], f"l{i}_context_flat")
-        attended = node("MatMul", [context, const(f"l{i}_out_w", out_w)], f"l{i}_out_mm")
-        attended = node(
-            "Add",
-            [attended, const(f"l{i}_out_b", tensor("attention.output.dense.bias"))],
-            f"l{i}_out",
-        )
-        attended = node("Add", [attended, x], f"l{i}_res1")
-        hidden = node(
-            "LayerNormalization",
-            [
-                attended,
-                const(f"l{i}_ln1_g", tensor("attention.output.LayerNorm.weight")),
-                const(f"l{i}_ln1_b", tensor("attention.output.LayerNorm.bias")),
-            ],
-            f"l{i}_ln1",
-            axis=-1,
-            epsilon=1e-12,
-        )
-        inner = _linear(
-            node, const, hidden, f"l{i}_ff1", tensor, "intermediate.dense", ranges[i]["ff1"]
-        )
-        inner = node("Gelu", [inner], f"l{i}_gelu")
-        outer = _linear(node, const, inner, f"l{i}_ff2", tensor, "output.dense", ranges[i]["ff2"])
-        outer = node("Add", [outer, hidden], f"l{i}_res2")
-        x = node(
-            "LayerNormalization",
-            [
-                outer,
-                const(f"l{i}_ln2_g", tensor("output.LayerNorm.weight")),
-                const(f"l{i}_ln2_b", tensor("output.LayerNorm.bias")),
-            ],
-            f"l{i}_ln2",
-            axis=-1,
-            epsilon=1e-12,
-        )
-    nodes.append(helper.make_node("Identity", [x], ["last_hidden"], name="last_hidden"))
+        if i == start:
+            tapped = x
+        x = _layer_nodes(node, const, x, f"l{i}", _layer_tensors(weights, i), ranges[i])
+    outputs = [("last_hidden", x)]
+    if branch is not None:
+        for offset, i in enumerate(branch.layers):
+            tensors = _layer_tensors(branch.weights, i)
+            assert branch_ranges is not None
+            tapped = _layer_nodes(node, const, tapped, f"b{i}", tensors, branch_ranges[offset])
+        outputs.append(("branch_hidden", tapped))
+    shape: list[str | int] = ["batch", "length", HIDDEN]
+    for name, source in outputs:
+        nodes.append(helper.make_node("Identity", [source], [name], name=name))
     graph = helper.make_graph(
         nodes,
         "minilm_l6",
         [
-            helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "length", HIDDEN]),
+            helper.make_tensor_value_info("hidden", TensorProto.FLOAT, shape),
             helper.make_tensor_value_info(
-                "mask_bias", TensorProto.FLOAT, ["batch", 1, 1, "length"]
+                "key_padding_mask", TensorProto.INT32, ["batch", "length"]
             ),
         ],
-        [
-            helper.make_tensor_value_info(
-                "last_hidden", TensorProto.FLOAT, ["batch", "length", HIDDEN]
-            )
-        ],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape) for name, _ in outputs],
         initializer=initializers,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("com.microsoft", 1)],
+    )
     model.ir_version = 10
     return model
+
+
+def _layer_tensors(weights: dict[str, Any], index: int) -> Any:
+    """Lookup of layer `index`'s tensors by their name inside the layer, as float32."""
+    prefix = f"encoder.layer.{index}."
+
+    def tensor(name: str) -> Any:
+        return np.asarray(weights[prefix + name], dtype=np.float32)
+
+    return tensor
+
+
+def _layer_nodes(
+    node: Any, const: Any, x: str, name: str, tensor: Any, ranges: dict[str, Any]
+) -> str:
+    """One BERT layer on `x`; node and constant names start with `name` (e.g. "l3", "b3")."""
+    head_dim = HIDDEN // HEADS
+    # Fold the 1/sqrt(head_dim) score scale into the query projection (exact).
+    scale = 1.0 / math.sqrt(head_dim)
+    qkv_w = np.concatenate(
+        [
+            tensor("attention.self.query.weight").T * scale,
+            tensor("attention.self.key.weight").T,
+            tensor("attention.self.value.weight").T,
+        ],
+        axis=1,
+    )
+    qkv_b = np.concatenate(
+        [
+            tensor("attention.self.query.bias") * scale,
+            tensor("attention.self.key.bias"),
+            tensor("attention.self.value.bias"),
+        ]
+    )
+    # Context channels are linear in the value projection: fold their scale into it.
+    out_w = tensor("attention.output.dense.weight").T
+    out_scale = _smoothing(ranges["out"], out_w)
+    qkv_w[:, 2 * HIDDEN :] /= out_scale
+    qkv_b[2 * HIDDEN :] /= out_scale
+    out_w = out_w * out_scale[:, None]
+    qkv_scale = _smoothing(ranges["qkv"], qkv_w)
+    smoothed = node("Mul", [x, const(f"{name}_qkv_s", 1.0 / qkv_scale)], f"{name}_qkv_in")
+    qkv_w = qkv_w * qkv_scale[:, None]
+    qkv = node("MatMul", [smoothed, const(f"{name}_qkv_w", qkv_w)], f"{name}_qkv_mm")
+    qkv = node("Add", [qkv, const(f"{name}_qkv_b", qkv_b)], f"{name}_qkv")
+    query, key, value = (f"{name}_q", f"{name}_k", f"{name}_v")
+    node("Split", [qkv, "split_qkv"], [query, key, value], axis=-1)
+    # ONNX Runtime's fused attention (one kernel instead of about a dozen reshapes,
+    # transposes and matmuls per layer); the 1/sqrt(head_dim) scale is already in the query.
+    context = node(
+        "MultiHeadAttention",
+        [query, key, value, "", "key_padding_mask"],
+        f"attn_{name}_context",
+        domain="com.microsoft",
+        num_heads=HEADS,
+        scale=1.0,
+    )
+    attended = node("MatMul", [context, const(f"{name}_out_w", out_w)], f"{name}_out_mm")
+    attended = node(
+        "Add",
+        [attended, const(f"{name}_out_b", tensor("attention.output.dense.bias"))],
+        f"{name}_out",
+    )
+    attended = node("Add", [attended, x], f"{name}_res1")
+    hidden = _norm(node, const, attended, f"{name}_ln1", tensor, "attention.output.LayerNorm")
+    inner = _linear(node, const, hidden, f"{name}_ff1", tensor, "intermediate.dense", ranges["ff1"])
+    inner = node("Gelu", [inner], f"{name}_gelu")
+    outer = _linear(node, const, inner, f"{name}_ff2", tensor, "output.dense", ranges["ff2"])
+    outer = node("Add", [outer, hidden], f"{name}_res2")
+    return _norm(node, const, outer, f"{name}_ln2", tensor, "output.LayerNorm")
+
+
+def _norm(node: Any, const: Any, x: str, name: str, tensor: Any, weight: str) -> str:
+    """LayerNormalization with BERT's epsilon and the layer's gain and bias."""
+    gain = const(f"{name}_g", tensor(f"{weight}.weight"))
+    bias = const(f"{name}_b", tensor(f"{weight}.bias"))
+    result: str = node("LayerNormalization", [x, gain, bias], name, axis=-1, epsilon=1e-12)
+    return result
 
 
 def _linear(

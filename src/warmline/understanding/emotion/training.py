@@ -1,17 +1,20 @@
 """Training of the emotion heads on GoEmotions (`warmline train emotion`).
 
-Reproducible by construction: fixed data splits (the published train/dev/test files), a
-deterministic optimiser (full-batch L-BFGS, no sampling) and a fixed seed for anything else.
-Steps:
+Reproducible by construction: fixed data splits (the published train/dev/test files), fixed
+seeds, deterministic kernels and a deterministic optimiser (full-batch L-BFGS). Steps:
 
-1. Encode every text with the shared MiniLM encoder (cached on disk by content hash).
-2. Fit word and character n-gram TF-IDF vocabularies on the training split.
-3. Fit the heads on the training split: 28 GoEmotions labels, Ekman's 7, and "upset".
-4. On the development split: tune each head's decision threshold for F1, and Platt-calibrate
-   the upset head so that 0.5 is its F1-optimal threshold.
-5. Report the test-split scores and write `emotion.npz` (float16 weights) + `emotion.json`.
+1. Fine-tune the encoder's emotion branch (the top MiniLM layers) on the training split
+   (`finetune.py`, needs PyTorch), or reuse the shipped branch (`branch="shipped"`).
+2. Encode every text with the branch, through the same int8 graph as at inference (cached on
+   disk by content hash and branch digest).
+3. Fit word and character n-gram TF-IDF vocabularies on the training split.
+4. Fit the heads on the training split: 28 GoEmotions labels, Ekman's 7, and "upset".
+5. On the development split (which the fine-tuning never saw): choose the output mix, tune each
+   head's decision threshold for F1, and Platt-calibrate the upset head so that 0.5 is its
+   F1-optimal threshold.
+6. Report the test-split scores and write `branch.npz`, `emotion.npz` and `emotion.json`.
 
-scikit-learn is used here only (TF-IDF fitting); inference needs NumPy alone.
+PyTorch and scikit-learn are used here only; inference needs NumPy and ONNX Runtime.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from warmline.understanding.branch import BRANCH_FILE, Branch, BranchError
 from warmline.understanding.emotion.features import (
     CHAR_NGRAMS,
     MAX_FEATURE_CHARS,
@@ -35,10 +39,19 @@ from warmline.understanding.emotion.features import (
     char_ngrams,
     word_ngrams,
 )
+from warmline.understanding.emotion.finetune import FinetuneSettings, finetune_branch
 from warmline.understanding.emotion.labels import EKMAN, GOEMOTIONS, UPSET_SOURCES
-from warmline.understanding.emotion.model import OUTPUTS, WEIGHTS_NAME, OutputCombiner
+from warmline.understanding.emotion.model import (
+    EMBEDDING_DIM,
+    OUTPUTS,
+    WEIGHTS_NAME,
+    OutputCombiner,
+)
 
-FORMAT_VERSION = 1
+if TYPE_CHECKING:
+    from warmline.understanding.encoder import Encoder
+
+FORMAT_VERSION = 2
 WORD_FEATURES = 20_000
 CHAR_FEATURES = 30_000
 WORD_MIN_DF = 3
@@ -46,7 +59,6 @@ CHAR_MIN_DF = 5
 EMBEDDING_SCALE = 1.0
 REGULARISATION_C = 1.0
 MAX_ITERATIONS = 400
-FOLDS = 3
 CLASS_WEIGHT_POWER = 0.0  # 0.5 was tried: no gain on held-out or test macro-F1
 THRESHOLD_GRID = np.concatenate([np.linspace(0.01, 0.1, 10), np.linspace(0.12, 0.9, 40)])
 
@@ -126,26 +138,30 @@ def load_goemotions(data_dir: Path) -> dict[str, Split]:
 
 def embed_cached(
     texts: Sequence[str],
+    encoder: Encoder,
     cache_dir: Path | None,
     echo: Echo,
     progress: Progress = _no_progress,
     stage: str = "encoding",
 ) -> NDArray[np.float32]:
-    """Sentence embeddings of `texts` from the shared encoder, cached by content hash."""
-    from warmline.understanding.encoder import get_encoder
+    """Branch embeddings of `texts`, cached by content hash, branch digest and graph version."""
+    assert encoder.branch is not None
+    from warmline.understanding.encoder_onnx import GRAPH_VERSION
 
-    digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:24]
-    path = cache_dir / f"minilm-{digest}.npy" if cache_dir is not None else None
+    # The features depend on the branch and on the exact graph that computes them.
+    version = f"{encoder.backend}:{GRAPH_VERSION}:{encoder.branch.digest}"
+    key = "\n".join([version, *texts]).encode("utf-8")
+    digest = hashlib.sha256(key).hexdigest()[:24]
+    path = cache_dir / f"branch-{digest}.npy" if cache_dir is not None else None
     if path is not None and path.is_file():
         cached = np.load(path)
-        if cached.shape == (len(texts), 384):
+        if cached.shape == (len(texts), EMBEDDING_DIM):
             return np.asarray(cached, dtype=np.float32)
-    encoder = get_encoder()
-    out = np.zeros((len(texts), 384), dtype=np.float32)
+    out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
     chunk = 2048
     started = time.perf_counter()
     for start in range(0, len(texts), chunk):
-        out[start : start + chunk] = encoder.encode_uncached(
+        out[start : start + chunk] = encoder.encode_branch_uncached(
             list(texts[start : start + chunk]), batch_size=64
         )
         done = min(start + chunk, len(texts))
@@ -275,40 +291,6 @@ def fit_heads(
     return weights, result.x[n_features * n_heads :]
 
 
-def cross_fit(
-    features: Any,
-    targets: NDArray[np.float32],
-    groups: Sequence[HeadGroup],
-    seed: int,
-    echo: Echo,
-    progress: Progress,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Fit on FOLDS folds; return the averaged weights and the out-of-fold logits.
-
-    Averaging the fold models gives one linear model (the same size) that has seen every row,
-    and the out-of-fold logits are honest held-out predictions for tuning thresholds.
-    """
-    order = np.random.default_rng(seed).permutation(targets.shape[0])
-    folds = np.array_split(order, FOLDS)
-    x = features.tocsr()
-    out_of_fold = np.zeros(targets.shape, dtype=np.float64)
-    weight_sum: NDArray[np.float64] | None = None
-    bias_sum = np.zeros(targets.shape[1], dtype=np.float64)
-    for k, held_out in enumerate(folds):
-        keep = np.setdiff1d(order, held_out)
-        echo(f" fold {k + 1}/{FOLDS}: {keep.size} rows")
-
-        def fold_progress(stage: str, done: int, total: int, k: int = k) -> None:
-            progress(f"fitting heads, fold {k + 1}/{FOLDS}", done, total)
-
-        weights, bias = fit_heads(x[keep], targets[keep], groups, echo=echo, progress=fold_progress)
-        out_of_fold[held_out] = np.asarray(x[held_out] @ weights + bias)
-        weight_sum = weights if weight_sum is None else weight_sum + weights
-        bias_sum += bias
-    assert weight_sum is not None
-    return weight_sum / FOLDS, bias_sum / FOLDS, out_of_fold
-
-
 def f1_at(gold: NDArray[np.bool_], pred: NDArray[np.bool_]) -> float:
     tp = float(np.sum(gold & pred))
     denominator = float(np.sum(gold) + np.sum(pred))
@@ -376,20 +358,33 @@ def train(
     cache_dir: Path | None = None,
     echo: Echo = lambda message: None,
     progress: Progress = _no_progress,
+    branch: str = "finetune",
+    finetune: FinetuneSettings | None = None,
 ) -> dict[str, Any]:
-    """Train, calibrate, evaluate and write the emotion model; return the report."""
+    """Train, calibrate, evaluate and write the emotion model; return the report.
+
+    `branch`: "finetune" fine-tunes a new encoder branch (needs PyTorch); "shipped" reuses the
+    package's branch and fits only the heads (minutes instead of about half an hour).
+    """
     import scipy.sparse as sp
     from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from warmline.understanding.encoder import Encoder
 
     np.random.seed(seed)
     started = time.perf_counter()
     splits = load_goemotions(data_dir)
     echo(f"GoEmotions: {', '.join(f'{k} {len(v.texts)}' for k, v in splits.items())}")
+    settings = finetune if finetune is not None else FinetuneSettings(seed=seed)
+    encoder_branch = _branch(branch, splits["train"], settings, echo, progress)
+    encoder = Encoder(cache_size=0, branch=encoder_branch)
     cache = cache_dir if cache_dir is not None else default_cache_dir()
     embeddings = {}
     for name, split in splits.items():
         echo(f"encoding {name} ...")
-        embeddings[name] = embed_cached(split.texts, cache, echo, progress, f"encoding {name}")
+        embeddings[name] = embed_cached(
+            split.texts, encoder, cache, echo, progress, f"encoding {name}"
+        )
     echo("fitting TF-IDF vocabularies ...")
     word = TfidfVectorizer(
         analyzer=word_ngrams,
@@ -422,16 +417,15 @@ def train(
     y = {name: split.targets() for name, split in splits.items()}
     heads = head_names()
     groups = head_groups()
-    echo(f"fitting {len(heads)} heads on {x['train'].shape[1]} features, {FOLDS} folds ...")
-    weights, bias, out_of_fold = cross_fit(x["train"], y["train"], groups, seed, echo, progress)
+    echo(f"fitting {len(heads)} heads on {x['train'].shape[1]} features ...")
+    weights, bias = fit_heads(x["train"], y["train"], groups, echo=echo, progress=progress)
     logits = {name: np.asarray(x[name] @ weights + bias) for name in ("dev", "test")}
-    # Thresholds, mixing weights and the upset calibration are tuned on held-out predictions:
-    # the out-of-fold training rows plus the dev split (about 49,000 rows, so that the rare
-    # labels, e.g. grief with 13 dev rows, get stable thresholds).
-    logits["tune"] = np.vstack([out_of_fold, logits["dev"]])
+    # Thresholds, mixing weights and the upset calibration are tuned on the dev split only:
+    # the branch was fine-tuned on the training rows, so their predictions are not held out.
+    logits["tune"] = logits["dev"]
     raw = {name: group_probabilities(value, groups) for name, value in logits.items()}
     gold = {name: splits[name].outputs() for name in ("dev", "test")}
-    gold["tune"] = np.vstack([splits["train"].outputs(), gold["dev"]])
+    gold["tune"] = gold["dev"]
     go_mix, ekman_mix = choose_mix(raw["tune"], gold["tune"], heads, echo)
     combine = OutputCombiner(heads, go_mix, ekman_mix)
     probabilities = {name: combine(value).astype(np.float64) for name, value in raw.items()}
@@ -450,9 +444,9 @@ def train(
     vocab_char = _vocabulary_list(char.vocabulary_)
     n_word, n_char = len(vocab_word), len(vocab_char)
     arrays = {
-        **quantise("emb_w", weights[:384] * EMBEDDING_SCALE),
-        **quantise("word_w", weights[384 : 384 + n_word]),
-        **quantise("char_w", weights[384 + n_word : 384 + n_word + n_char]),
+        **quantise("emb_w", weights[:EMBEDDING_DIM] * EMBEDDING_SCALE),
+        **quantise("word_w", weights[EMBEDDING_DIM : EMBEDDING_DIM + n_word]),
+        **quantise("char_w", weights[EMBEDDING_DIM + n_word : EMBEDDING_DIM + n_word + n_char]),
         "bias": bias.astype(np.float32),
         "word_idf": word.idf_.astype(np.float32),
         "char_idf": char.idf_.astype(np.float32),
@@ -467,16 +461,20 @@ def train(
         "word_vocab": vocab_word,
         "char_vocab": vocab_char,
         "upset_calibration": {"slope": slope, "offset": offset, "dev_threshold": best},
+        "branch": {
+            "start": encoder_branch.start,
+            "digest": encoder_branch.digest,
+            "finetuned": branch == "finetune",
+            "settings": asdict(settings) if branch == "finetune" else None,
+        },
         "features": {
-            "encoder": "all-MiniLM-L6-v2 (mean pooled, L2-normalised)",
+            "encoder": "all-MiniLM-L6-v2 emotion branch (mean pooled, L2-normalised)",
             "word_ngrams": list(WORD_NGRAMS),
             "char_ngrams": list(CHAR_NGRAMS),
             "max_chars": MAX_FEATURE_CHARS,
         },
         "training": {
-            "data": "GoEmotions (Demszky et al., 2020), Apache-2.0; train split, thresholds on "
-            "out-of-fold train + dev",
-            "folds": FOLDS,
+            "data": "GoEmotions (Demszky et al., 2020), Apache-2.0; train split, thresholds on dev",
             "class_weight_power": CLASS_WEIGHT_POWER,
             "seed": seed,
             "c": REGULARISATION_C,
@@ -486,8 +484,33 @@ def train(
         "report": report,
     }
     write_weights(out_dir, arrays, meta)
-    echo(f"wrote {out_dir}/{WEIGHTS_NAME}.npz and .json in {report['seconds']} s")
+    encoder_branch.save(out_dir / BRANCH_FILE)
+    echo(f"wrote {out_dir}/{BRANCH_FILE}, {WEIGHTS_NAME}.npz and .json in {report['seconds']} s")
     return report
+
+
+def _branch(
+    mode: str, train_split: Split, settings: FinetuneSettings, echo: Echo, progress: Progress
+) -> Branch:
+    """The encoder branch to train the heads on: fine-tuned now, or the shipped one."""
+    from warmline.understanding.branch import load_default
+    from warmline.understanding.encoder import default_model_dir
+
+    if mode == "shipped":
+        try:
+            shipped = load_default()
+        except BranchError as error:
+            raise TrainingDataError(str(error)) from None
+        if shipped is None:
+            raise TrainingDataError("the package ships no emotion branch: use --branch finetune")
+        return shipped
+    if mode != "finetune":
+        raise ValueError(f"unknown branch mode {mode!r}: use finetune or shipped")
+    echo(f"fine-tuning the emotion branch (layers {settings.start}-5) ...")
+    weights = finetune_branch(
+        default_model_dir(), train_split.texts, train_split.targets(), settings, echo, progress
+    )
+    return Branch.from_weights(settings.start, weights)
 
 
 def quantise(name: str, weights: NDArray[np.float64]) -> dict[str, NDArray[Any]]:
