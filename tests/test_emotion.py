@@ -550,6 +550,7 @@ def test_heads_can_be_retrained_on_the_shipped_branch(tmp_path: Path) -> None:
     # A directory holding the shipped branch reads through the shared encoder.
     trained = EmotionModel.load(tmp_path / "out")
     assert trained.branch is not None and trained.branch.digest == shipped.digest
+    assert trained.encoder() is get_encoder()
 
 
 def test_training_rejects_an_unknown_branch_mode(tmp_path: Path) -> None:

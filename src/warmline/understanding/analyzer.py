@@ -47,7 +47,7 @@ class DefaultAnalyzer:
         """Analyse one message in the context carried by `state`; return the new state too."""
         embedding = self.encoder.encode_one(text)
         intent = self.intents.predict(text, embedding=embedding)
-        reading = self.emotion.read(text, self.emotion.embed_one(text))
+        reading = self.emotion.read(text, self.emotion.embed_one(text, self.encoder))
         tracker = ConversationEmotionTracker.from_dict(state)
         trajectory, conversation_signals = tracker.observe(text, embedding, reading, ts)
         analysis = Analysis(

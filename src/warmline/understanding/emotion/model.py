@@ -321,13 +321,16 @@ class EmotionModel:
 
     # -- inference ----------------------------------------------------------------------------
 
-    def encoder(self) -> Encoder:
-        """The encoder computing this model's embeddings: the shared one for the shipped
-        branch, a private one for a model trained with its own branch."""
+    def encoder(self, preferred: Encoder | None = None) -> Encoder:
+        """The encoder computing this model's embeddings: `preferred` (else the shared one)
+        when it runs this model's branch, a private one for a model trained with another."""
         from warmline.understanding.encoder import Encoder, get_encoder
 
-        if self.branch is None:
-            return get_encoder()
+        shared = preferred if preferred is not None else get_encoder()
+        if self.branch is None or (
+            shared.branch is not None and shared.branch.digest == self.branch.digest
+        ):
+            return shared
         if self._embedder is None:
             self._embedder = Encoder(branch=self.branch)
         return self._embedder
@@ -336,10 +339,11 @@ class EmotionModel:
         """The branch embeddings this model reads, for many texts (uncached bulk work)."""
         return self.encoder().encode_branch_uncached(list(texts), batch_size=64)
 
-    def embed_one(self, text: str) -> FloatArray | None:
-        """The branch embedding of one text (through the encoder's cache), None without a
-        branch (the heads were trained on it; n-grams and signals still read the text)."""
-        encoder = self.encoder()
+    def embed_one(self, text: str, encoder: Encoder | None = None) -> FloatArray | None:
+        """The branch embedding of one text (through the encoder's cache; pass the encoder
+        that already encoded the text to reuse its pass), None without a branch (the heads
+        were trained on it; n-grams and signals still read the text)."""
+        encoder = self.encoder(encoder)
         if encoder.branch is None:
             return None
         return encoder.encode_branch_one(text)
