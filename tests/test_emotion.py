@@ -64,6 +64,8 @@ def _names(text: str) -> dict[str, str]:
         ("I want to cancel my account", "churn_threat", "cancel my account"),
         ("I'm switching to Vodafone", "churn_threat", "switching to Vodafone"),
         ("I need this fixed ASAP", "urgency", "ASAP"),
+        ("I want a refund NOW", "urgency", "refund NOW"),
+        ("just fix it NOW", "urgency", "it NOW"),
         ("my flight is in 2 hours and I have no ticket", "urgency", "flight is in 2 hours"),
         ("WHY IS THIS STILL BROKEN", "capitals", "STILL"),
         ("where is it!!!", "exclamations", "!!!"),
@@ -113,6 +115,14 @@ def test_sincere_praise_is_not_sarcasm_but_praise_in_a_complaint_is() -> None:
     sarcastic = _names("Oh great, my order is late again and still no reply")
     assert "sarcasm" in sarcastic
     assert "satisfaction" not in sarcastic
+
+
+@pytest.mark.parametrize(
+    "text", ["I need this fixed now", "that would be great", "I hope it's sorted now"]
+)
+def test_wishes_are_not_satisfaction(text: str) -> None:
+    assert "satisfaction" not in _names(text)
+    assert "satisfaction" in _names("It works now, great")
 
 
 def test_acronyms_are_not_shouting() -> None:

@@ -82,11 +82,16 @@ class _Rule:
     pattern: re.Pattern[str]
     strength: float
     negatable: bool = False
+    # Counts only when stated as a fact: "I need this fixed now" or "that would be great" is
+    # a wish, not satisfaction.
+    factual: bool = False
 
 
-def _rules(items: Iterable[tuple[str, float]], *, negatable: bool = False) -> tuple[_Rule, ...]:
+def _rules(
+    items: Iterable[tuple[str, float]], *, negatable: bool = False, factual: bool = False
+) -> tuple[_Rule, ...]:
     return tuple(
-        _Rule(re.compile(pattern, re.IGNORECASE), strength, negatable)
+        _Rule(re.compile(pattern, re.IGNORECASE), strength, negatable, factual)
         for pattern, strength in items
     )
 
@@ -348,6 +353,12 @@ _URGENCY = _rules(
         (
             r"\b(?:need|needs|needed|want|must\s+have|have\s+to\s+have)\s+(?:it|this|them|that|"
             r"my\s+\w+)?\s*(?:now|today|tonight|by\s+tomorrow|before\s+\w+|fixed\s+(?:now|today))\b",
+            0.7,
+        ),
+        # A demand for now ("I want a refund now"), or "now" shouted after a lower-case word
+        # ("fix it NOW").
+        (
+            r"\b(?:want|need|demand|expect)\s+(?:\w+\s+){0,3}?now\b|(?-i:\b[a-z]+\s+NOW\b)",
             0.7,
         ),
         (
@@ -751,6 +762,7 @@ _SATISFACTION = _rules(
         ),
     ],
     negatable=True,
+    factual=True,
 )
 
 _GRATITUDE = _rules(
@@ -869,6 +881,12 @@ _SARCASM_CONTEXT = (
 # -- helpers -----------------------------------------------------------------------------------
 
 _NEGATION_BEFORE = re.compile(rf"(?:\b{_NEG}\b|n't)(?:\s+\w+){{0,2}}\s*$", re.IGNORECASE)
+# A wish, request, hope or condition just before a match: what follows has not happened.
+_WISH_BEFORE = re.compile(
+    r"\b(?:need|needs|want|wants|wanted|expect|expected|expecting|please|hope|hoping|hopefully|"
+    r"wish|if|unless|until|would|could|should|will|to\s+be|to\s+get)\b(?:\s+[\w'’]+){0,2}\s*$",
+    re.IGNORECASE,
+)
 _ACRONYMS = frozenset(
     [
         "ATM",
@@ -1009,12 +1027,18 @@ def _negated(text: str, start: int) -> bool:
     return _NEGATION_BEFORE.search(text[max(0, start - 30) : start]) is not None
 
 
+def _wished(text: str, start: int) -> bool:
+    return _WISH_BEFORE.search(text[max(0, start - 30) : start]) is not None
+
+
 def _apply(name: str, rules: Sequence[_Rule], text: str) -> Signal | None:
     strengths: list[float] = []
     evidence: list[str] = []
     for rule in rules:
         for match in rule.pattern.finditer(text):
             if rule.negatable and _negated(text, match.start()):
+                continue
+            if rule.factual and _wished(text, match.start()):
                 continue
             strengths.append(rule.strength)
             evidence.append(match.group(0))
