@@ -56,8 +56,12 @@ WORD_FEATURES = 20_000
 CHAR_FEATURES = 30_000
 WORD_MIN_DF = 3
 CHAR_MIN_DF = 5
-EMBEDDING_SCALE = 1.0
-REGULARISATION_C = 1.0
+# Regularisation, chosen by 2-fold cross-validation on dev (docs/performance.md, "Emotion"):
+# the branch was fine-tuned on the training rows, so its embedding of them is better than of
+# new text, and heads fitted there lean on it too much unless it is held back harder than the
+# n-grams (the embedding's effective C is REGULARISATION_C * EMBEDDING_SCALE ** 2).
+EMBEDDING_SCALE = 0.5
+REGULARISATION_C = 0.5
 MAX_ITERATIONS = 400
 CLASS_WEIGHT_POWER = 0.0  # 0.5 was tried: no gain on held-out or test macro-F1
 THRESHOLD_GRID = np.concatenate([np.linspace(0.01, 0.1, 10), np.linspace(0.12, 0.9, 40)])
@@ -461,12 +465,7 @@ def train(
         "word_vocab": vocab_word,
         "char_vocab": vocab_char,
         "upset_calibration": {"slope": slope, "offset": offset, "dev_threshold": best},
-        "branch": {
-            "start": encoder_branch.start,
-            "digest": encoder_branch.digest,
-            "finetuned": branch == "finetune",
-            "settings": asdict(settings) if branch == "finetune" else None,
-        },
+        "branch": _branch_provenance(branch, encoder_branch, settings),
         "features": {
             "encoder": "all-MiniLM-L6-v2 emotion branch (mean pooled, L2-normalised)",
             "word_ngrams": list(WORD_NGRAMS),
@@ -478,6 +477,7 @@ def train(
             "class_weight_power": CLASS_WEIGHT_POWER,
             "seed": seed,
             "c": REGULARISATION_C,
+            "embedding_scale": EMBEDDING_SCALE,
             "max_iterations": MAX_ITERATIONS,
             "data_sha256": _data_digest(data_dir),
         },
@@ -511,6 +511,28 @@ def _branch(
         default_model_dir(), train_split.texts, train_split.targets(), settings, echo, progress
     )
     return Branch.from_weights(settings.start, weights)
+
+
+def _branch_provenance(mode: str, branch: Branch, settings: FinetuneSettings) -> dict[str, Any]:
+    """How the branch was made. A reused (shipped) branch keeps the record written when it was
+    fine-tuned, so refitting the heads does not lose where the branch came from."""
+    from warmline.understanding.emotion.model import WEIGHTS_DIR
+
+    if mode == "finetune":
+        return {
+            "start": branch.start,
+            "digest": branch.digest,
+            "finetuned": True,
+            "settings": asdict(settings),
+        }
+    try:
+        shipped = json.loads((WEIGHTS_DIR / f"{WEIGHTS_NAME}.json").read_text(encoding="utf-8"))
+        recorded: dict[str, Any] = shipped["branch"]
+    except (OSError, ValueError, KeyError):
+        recorded = {}
+    if recorded.get("digest") == branch.digest:
+        return recorded
+    return {"start": branch.start, "digest": branch.digest, "finetuned": None, "settings": None}
 
 
 def quantise(name: str, weights: NDArray[np.float64]) -> dict[str, NDArray[Any]]:
