@@ -81,6 +81,10 @@ def _names(text: str) -> dict[str, str]:
         ("Thank you so much!", "gratitude", "Thank you"),
         ("That worked, all sorted now", "satisfaction", "That worked"),
         ("This is terrible service", "negative_valence", "terrible"),
+        ("Which is bull. You guys don't care", "anger", "you guys don't care"),
+        ("I've been trying to do this for days", "waiting_complaint", "trying to do this for days"),
+        ("No apology either?", "disappointment", "No apology"),
+        ("Nope! No VPN", "plain_answer", "Nope"),
         ("my husband’s card doesn’t work", "problem", "doesn't work"),
     ],
 )
@@ -123,6 +127,20 @@ def test_sincere_praise_is_not_sarcasm_but_praise_in_a_complaint_is() -> None:
 def test_wishes_are_not_satisfaction(text: str) -> None:
     assert "satisfaction" not in _names(text)
     assert "satisfaction" in _names("It works now, great")
+
+
+@pytest.mark.parametrize(
+    "text", ["No!!! it is NOT fixed", "No, it still doesn't work", "nope, useless as ever"]
+)
+def test_an_answer_that_complains_is_not_plain(text: str) -> None:
+    assert "plain_answer" not in _names(text)
+
+
+def test_a_plain_no_is_an_answer_not_a_complaint(model: EmotionModel, encode) -> None:  # type: ignore[no-untyped-def]
+    for text in ("Nope! No VPN", "no they aren't", "And no it wasn't changed."):
+        assert model.read(text, encode(text)).frustration < 0.5, text
+    angry = "No, it still doesn't work"
+    assert model.read(angry, encode(angry)).frustration >= 0.5
 
 
 def test_acronyms_are_not_shouting() -> None:

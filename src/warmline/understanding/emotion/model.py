@@ -102,7 +102,12 @@ GATE_BASE = 0.3
 GATE_SLOPE = 1.5
 # Positive cues discount the model's part of the frustration (not the explicit complaint cues:
 # "thanks, but I have been waiting three weeks" is still upset).
-CALMING_CUES: dict[str, float] = {"gratitude": 0.5, "satisfaction": 0.7, "positive_valence": 0.5}
+CALMING_CUES: dict[str, float] = {
+    "gratitude": 0.5,
+    "satisfaction": 0.7,
+    "positive_valence": 0.5,
+    "plain_answer": 0.75,
+}
 URGENCY_CUES: dict[str, float] = {
     "urgency": 1.0,
     "distress": 0.45,

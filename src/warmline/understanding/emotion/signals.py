@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,7 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "satisfaction",
     "gratitude",
     "positive_valence",
+    "plain_answer",
 )
 
 _NUM = (
@@ -145,6 +146,17 @@ _ANGER = _rules(
         (r"\blost\s+(?:my|all)\s+(?:patience|faith|trust)\b", 0.85),
         (r"\b(?:treat|treating|treated)\s+(?:your\s+)?customers?\s+like\b", 0.8),
         (r"\bno\s+(?:excuse|way\s+to\s+treat)\b", 0.75),
+        (
+            r"\b(?:is|that'?s|this\s+is|what\s+a\s+load\s+of)\s+(?:total\s+|complete\s+|"
+            r"absolute\s+|utter\s+)?(?:bull|bullshit|bs|crap|b\.s\.)(?=\W|$)",
+            0.75,
+        ),
+        (
+            r"\b(?:you|you\s+guys|you\s+people|your\s+company|they)\s+(?:clearly\s+|obviously\s+|"
+            r"just\s+|simply\s+)?(?:don'?t|do\s+not|doesn'?t|does\s+not|couldn'?t|could\s+not)\s+"
+            r"(?:even\s+|really\s+|seem\s+to\s+)?care\b",
+            0.8,
+        ),
     ]
 )
 
@@ -241,6 +253,11 @@ _DISAPPOINTMENT = _rules(
             0.8,
         ),
         (r"\b(?:never|not)\s+(?:again|recommend)\b|\bwould\s+not\s+recommend\b", 0.7),
+        (
+            r"\bno\s+(?:apology|apologies|explanation|compensation|acknowledge?ment)\b|\bnot\s+"
+            r"(?:even\s+)?(?:an?\s+)?(?:apology|sorry)\b",
+            0.6,
+        ),
     ]
 )
 
@@ -473,6 +490,11 @@ _WAITING = _rules(
         (
             rf"\bwaited\s+(?:for\s+)?(?:over\s+|more\s+than\s+|almost\s+|nearly\s+|about\s+)?{_NUM}\s+"
             rf"{_SPAN}\b",
+            0.8,
+        ),
+        (
+            rf"\b(?:trying|tried)\s+(?:to\s+(?:[\w']+\s+){{1,4}})?for\s+(?:over\s+|almost\s+|nearly\s+)?"
+            rf"(?:{_NUM}\s+{_SPAN}|days|weeks|months|hours|ages|so\s+long|forever)\b",
             0.8,
         ),
         (
@@ -1143,6 +1165,37 @@ def _sarcasm(text: str, negative_cue: bool) -> Signal | None:
 # -- public API --------------------------------------------------------------------------------
 
 
+# -- plain answers -----------------------------------------------------------------------------
+
+# A short reply that starts by answering a question ("No they aren't", "Nope! No VPN", "Yes I
+# did"). Models trained on comments read a bare "no" as disapproval; in a dialogue it is an
+# answer to the agent's question, not a complaint.
+_ANSWER_START = re.compile(
+    r"^\W*(?:(?:and|but|oh|um|well|so)\W+)?(?:no|nope|nah|not\s+yet|not\s+really|yes|yep|yeah|"
+    r"yup|ok|okay|sure|correct|right|i\s+did|i\s+have|it\s+is|it\s+does)\b",
+    re.IGNORECASE,
+)
+_PLAIN_ANSWER_WORDS = 6
+# Any of these means the reply says more than an answer (VADER's negative valence does not
+# count: it reads a bare "no" as negative).
+_NOT_PLAIN = frozenset(SIGNAL_NAMES) - {
+    "negative_valence",
+    "satisfaction",
+    "gratitude",
+    "positive_valence",
+    "plain_answer",
+}
+
+
+def _plain_answer(text: str, found: Mapping[str, Signal]) -> Signal | None:
+    if len(text.split()) > _PLAIN_ANSWER_WORDS or _NOT_PLAIN & found.keys():
+        return None
+    match = _ANSWER_START.match(text)
+    if match is None:
+        return None
+    return Signal(name="plain_answer", evidence=match.group(0).strip(), strength=0.8)
+
+
 def detect_signals(text: str) -> tuple[Signal, ...]:
     """Every lexical signal in one message, at most one per name, in `SIGNAL_NAMES` order."""
     if not isinstance(text, str):
@@ -1180,4 +1233,7 @@ def detect_signals(text: str) -> tuple[Signal, ...]:
         found.pop("positive_valence", None)
         if sarcasm.strength >= 0.85:
             found.pop("gratitude", None)
+    answer = _plain_answer(text, found)
+    if answer is not None:
+        found[answer.name] = answer
     return tuple(found[name] for name in SIGNAL_NAMES if name in found)
