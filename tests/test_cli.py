@@ -64,6 +64,27 @@ def test_replay_prints_the_contract_for_each_conversation(tmp_path: Path) -> Non
     assert escalated["escalated"] and escalated["escalated_at_turn"] == 2
     assert "escape_hatch" in escalated["reasons"]
     assert escalated["packet"]["bullets"]
+    # The conversation's frustration is the last turn's smoothed level; the peak bounds it.
+    for line in lines:
+        assert line["frustration"] == line["turns"][-1]["conversation_frustration"]
+        assert line["frustration"] <= line["frustration_peak"] <= 1.0
+        assert line["frustration_peak"] >= max(t["conversation_frustration"] for t in line["turns"])
+    assert calm["frustration"] < 0.5
+
+
+def test_replay_of_angry_conversation_reports_high_frustration() -> None:
+    angry = {
+        "id": "c3",
+        "turns": [
+            {"speaker": "customer", "text": "my parcel is three weeks late"},
+            {"speaker": "agent", "text": "Sorry, could you send the order number?"},
+            {"speaker": "customer", "text": "I already gave it TWICE. This is useless, fed up"},
+        ],
+    }
+    result = run(["replay", "-"], stdin=json.dumps(angry) + "\n")
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stdout)
+    assert line["frustration"] >= 0.5 and line["frustration_peak"] >= 0.85
 
 
 def test_replay_reads_stdin() -> None:

@@ -68,6 +68,7 @@ def replay_conversation(
     reasons: list[str] = []
     packet: dict[str, Any] | None = None
     number = 0
+    level = peak = 0.0
     for turn in turns:
         if turn["speaker"] == "agent":
             conversation.apply(AgentMessage(agent="agent", text=turn["text"], **_ts(turn)))
@@ -87,6 +88,7 @@ def replay_conversation(
             reasons = decision.reason_names
             handoff = next(e for e in outcome.events if isinstance(e, HandedOff))
             packet = handoff.packet
+        level, peak = analysis.trajectory.level, analysis.trajectory.maximum
         out_turns.append(
             {
                 "turn": number,
@@ -104,6 +106,10 @@ def replay_conversation(
         "escalated": escalated_at is not None,
         "escalated_at_turn": escalated_at,
         "reasons": reasons,
+        # The conversation's frustration after its last customer turn (the smoothed level the
+        # frustration trigger reads) and the highest turn on the way.
+        "frustration": round(level, 4),
+        "frustration_peak": round(peak, 4),
         "turns": out_turns,
         "packet": packet,
     }
