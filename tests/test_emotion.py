@@ -85,6 +85,23 @@ def _names(text: str) -> dict[str, str]:
         ("I've been trying to do this for days", "waiting_complaint", "trying to do this for days"),
         ("No apology either?", "disappointment", "No apology"),
         ("Nope! No VPN", "plain_answer", "Nope"),
+        ("7 days without a phone, are you serious?", "complaint_question", "are you serious"),
+        ("ARE YOU OUT OF YOUR MINDS?!", "complaint_question", "OUT OF YOUR MINDS"),
+        ("Not flying Delta again.", "churn_threat", "Not flying Delta again"),
+        ("Great business you have here.", "sarcasm", "business you have here"),
+        ("you didn't deliver it but still charged me", "problem", "still charged"),
+        ("I'm wasting so much time on this", "annoyance", "wasting so much time"),
+        ("they couldn't even give us vouchers", "annoyance", "couldn't even"),
+        ("All I was hoping for was a hotel", "disappointment", "All I was hoping for was"),
+        ("Should get compensation 😡", "anger", "😡"),
+        ("any update on this?", "waiting_complaint", "update on this"),
+        ("I can't thank you enough", "gratitude", "thank you enough"),
+        ("then I get hung up on again", "passed_around", "hung up on"),
+        ("or are you just making fun of me??", "complaint_question", "making fun of me"),
+        ("I'm considering ditching you guys", "churn_threat", "ditching you guys"),
+        ("I replied but have heard nothing back", "waiting_complaint", "heard nothing back"),
+        ("That doesn't answer my question", "waiting_complaint", "answer my question"),
+        ("It has been a comedy of errors", "sarcasm", "comedy of errors"),
         ("my husband’s card doesn’t work", "problem", "doesn't work"),
     ],
 )
@@ -141,6 +158,16 @@ def test_a_plain_no_is_an_answer_not_a_complaint(model: EmotionModel, encode) ->
         assert model.read(text, encode(text)).frustration < 0.5, text
     angry = "No, it still doesn't work"
     assert model.read(angry, encode(angry)).frustration >= 0.5
+
+
+def test_a_plea_not_to_hang_up_is_not_a_complaint() -> None:
+    assert "passed_around" not in _names("please don't hang up on me")
+
+
+def test_contentment_is_not_read_as_sarcasm() -> None:
+    for text in ("Perfect, that's all I needed. Have a nice day!", "Super, that sorted it"):
+        found = _names(text)
+        assert "sarcasm" not in found and "disappointment" not in found, (text, found)
 
 
 def test_acronyms_are_not_shouting() -> None:

@@ -146,6 +146,8 @@ _ANGER = _rules(
         (r"\blost\s+(?:my|all)\s+(?:patience|faith|trust)\b", 0.85),
         (r"\b(?:treat|treating|treated)\s+(?:your\s+)?customers?\s+like\b", 0.8),
         (r"\bno\s+(?:excuse|way\s+to\s+treat)\b", 0.75),
+        # Angry faces: pouting, swearing, angry, steaming, imp.
+        ("[\U0001f621\U0001f92c\U0001f620\U0001f624\U0001f47f]", 0.75),
         (
             r"\b(?:is|that'?s|this\s+is|what\s+a\s+load\s+of)\s+(?:total\s+|complete\s+|"
             r"absolute\s+|utter\s+)?(?:bull|bullshit|bs|crap|b\.s\.)(?=\W|$)",
@@ -209,6 +211,16 @@ _ANNOYANCE = _rules(
             0.8,
         ),
         (
+            r"\bwasting\s+(?:so\s+much\s+|too\s+much\s+|all\s+)?(?:of\s+)?(?:my\s+|our\s+)?(?:time|"
+            r"money|day|hours?)\b",
+            0.8,
+        ),
+        (
+            r"\b(?:can'?t|cannot|couldn'?t|could\s+not)\s+even\b(?!\s+(?:begin\s+to\s+)?(?:thank|"
+            r"express|describe|tell\s+you\s+how|say\s+how|imagine\s+how\s+(?:happy|grateful|good)))",
+            0.55,
+        ),
+        (
             r"\b(?:enough\s+is\s+enough|not\s+good\s+enough|this\s+is\s+not\s+(?:ok|okay|right|fair|"
             r"acceptable))\b",
             0.8,
@@ -253,6 +265,14 @@ _DISAPPOINTMENT = _rules(
             0.8,
         ),
         (r"\b(?:never|not)\s+(?:again|recommend)\b|\bwould\s+not\s+recommend\b", 0.7),
+        (
+            # "All I was hoping for was food" (not "that's all I needed").
+            r"\ball\s+(?:i|we)\s+(?:wanted|asked\s+for|needed|was\s+(?:hoping|asking)\s+for|were\s+"
+            r"(?:hoping|asking)\s+for)\s+(?:was|is|were)\b",
+            0.6,
+        ),
+        # Sad, weary or let-down faces.
+        ("[\U0001f61e\U0001f614\U0001f622\U0001f62d\u2639\U0001f641\U0001f629\U0001f62b]", 0.5),
         (
             r"\bno\s+(?:apology|apologies|explanation|compensation|acknowledge?ment)\b|\bnot\s+"
             r"(?:even\s+)?(?:an?\s+)?(?:apology|sorry)\b",
@@ -454,6 +474,16 @@ _CHURN = _rules(
             0.9,
         ),
         (
+            r"\b(?:ditch|ditching|dump|dumping|drop|dropping|leave|leaving|quit|quitting)\s+(?:you\s+guys|"
+            r"you|your\s+(?:company|service|bank|network|app|airline))\b(?!\s+(?:a|the|know|to)\b)",
+            0.8,
+        ),
+        (
+            r"\bnot\s+(?:flying|shopping|buying|ordering|booking|staying|travell?ing|banking|using)\s+"
+            r"(?:with\s+|at\s+|from\s+)?(?:[\w&'-]+\s+){0,2}?again\b",
+            0.85,
+        ),
+        (
             r"\b(?:won'?t|will\s+not|not\s+going\s+to)\s+(?:be\s+)?(?:renew|renewing|recommend|"
             r"coming\s+back|returning|staying)\b",
             0.85,
@@ -496,6 +526,16 @@ _WAITING = _rules(
             rf"\b(?:trying|tried)\s+(?:to\s+(?:[\w']+\s+){{1,4}})?for\s+(?:over\s+|almost\s+|nearly\s+)?"
             rf"(?:{_NUM}\s+{_SPAN}|days|weeks|months|hours|ages|so\s+long|forever)\b",
             0.8,
+        ),
+        (r"\b(?:any|an)\s+update\s+(?:on|about|regarding|for)\s+(?:this|my|our|the)\b", 0.45),
+        (
+            r"\bheard\s+nothing\s+(?:back|since|more|further)\b|\bnothing\s+back\s+(?:yet|from)\b",
+            0.75,
+        ),
+        (
+            r"\b(?:didn'?t|doesn'?t|did\s+not|does\s+not|never|still\s+(?:haven'?t|hasn'?t))\s+"
+            r"answer(?:ed)?\s+my\s+question\b",
+            0.6,
         ),
         (
             r"\b(?:still|been|keep|kept)\s+waiting\b|\bwaiting\s+(?:for\s+)?(?:ages|forever|so\s+long|"
@@ -554,6 +594,16 @@ _WAITING = _rules(
 )
 
 _PASSED_AROUND = _rules(
+    # Being hung up on ("please don't hang up on me" is a plea, hence negatable).
+    [
+        (
+            r"\b(?:hung\s+up\s+on|hangs?\s+up\s+on|hanging\s+up\s+on)\b|\b(?:got|get|was|been|keep\s+"
+            r"getting)\s+(?:cut\s+off|disconnected)\b",
+            0.7,
+        )
+    ],
+    negatable=True,
+) + _rules(
     [
         (
             r"\b(?:passed|bounced|shuffled|pushed|shunted|thrown)\s+(?:\w+\s+)?(?:around|about|from|"
@@ -688,6 +738,11 @@ _PROBLEM = _rules(
             0.75,
         ),
         (
+            r"\b(?:not|never|didn'?t|did\s+not|fail(?:ed)?\s+to)\s+deliver(?:ed)?\b|\bstill\s+"
+            r"(?:charg|bill|debit)(?:e|es|ed|ing|s)?\b",
+            0.65,
+        ),
+        (
             r"\b(?:never|not|didn'?t|haven'?t|hasn'?t)\s+(?:arrived|received|got|turned\s+up|come|"
             r"shown\s+up|been\s+(?:delivered|refunded|credited))\b|\b(?:wrong|incorrect|missing|"
             r"damaged|broken)\s+(?:item|items|order|parcel|package|product|size|address|amount|"
@@ -721,6 +776,18 @@ _PROBLEM = _rules(
 # A "why" question about something that went wrong reads as a complaint, however polite.
 _COMPLAINT_QUESTION = _rules(
     [
+        (
+            r"\b(?:are|r)\s+(?:you|u)\s+(?:guys\s+|people\s+)?(?:serious|kidding(?:\s+me)?|joking|"
+            r"insane|crazy|nuts|for\s+real|out\s+of\s+your\s+(?:[\w-]+\s+)?minds?)\b|\byou(?:'ve|\s+have)?"
+            r"\s+(?:got|gotta)\s+(?:to\s+)?be\s+(?:kidding|joking)\b|\byou\s+must\s+be\s+(?:kidding|"
+            r"joking)\b",
+            0.8,
+        ),
+        (
+            r"\b(?:just\s+)?(?:making\s+fun\s+(?:of|out\s+of)|laughing\s+at|mocking|trolling)\s+(?:me|us)\b"
+            r"|\bare\s+(?:you|u)\s+(?:guys\s+)?(?:even|really|actually)\s+(?:trying|listening|reading)\b",
+            0.75,
+        ),
         (
             r"\bwhy\s+(?:\w+\s+){0,4}?(?:\w+n't|(?:is|are|was|were|does|do|did|wo|ca|could|would|"
             r"should|have|has|had)nt|not|no|never|cannot|twice|again|still|wrong|"
@@ -801,6 +868,15 @@ _GRATITUDE = _rules(
         ),
     ],
     negatable=True,
+) + _rules(
+    # A negation that is itself the thanks.
+    [
+        (
+            r"\b(?:can'?t|cannot|couldn'?t|could\s+not)\s+(?:even\s+)?(?:begin\s+to\s+)?thank\s+"
+            r"(?:you|u|you\s+guys)\s+enough\b",
+            0.9,
+        )
+    ]
 )
 
 _RULES: dict[str, tuple[_Rule, ...]] = {
@@ -867,7 +943,8 @@ _GATES: dict[str, _Gate] = {name: _gate(rules) for name, rules in _RULES.items()
 # Praise that, next to something going wrong, is meant the other way round.
 _SARCASTIC_PRAISE = re.compile(
     r"\b(?:oh\s+)?(?:great|brilliant|fantastic|wonderful|awesome|perfect|lovely|superb|nice|"
-    r"impressive|amazing|excellent|marvell?ous|stellar|genius|outstanding)\b"
+    r"impressive|amazing|excellent|marvell?ous|stellar|genius|outstanding|groovy|terrific|"
+    r"splendid|super)\b"
     r"|\bthanks\s+a\s+(?:lot|bunch|million)\b"
     r"|\b(?:well|nicely)\s+(?:done|played)\b|\bgood\s+(?:job|one|work|show|stuff)\b"
     r"|\bbravo\b|\bkudos\b|\bway\s+to\s+go\b|\bkeep\s+up\s+the\s+good\s+work\b|\bnice\s+one\b"
@@ -883,6 +960,10 @@ _SARCASM_MARKERS = re.compile(
     r"\bwhat\s+a\s+(?:joke|surprise|shock)\b|\b(?:not|never)\s*\.\s*$|/s\b|\bonly\s+to\s+"
     r"(?:be\s+told|find|discover|have)\b|\bwhat\s+makes\s+it\s+(?:even\s+)?better\b|"
     r"\bcouldn'?t\s+make\s+it\s+up\b|\bwho\s+knew\b|\bshock\s+horror\b|\bsurprise\s+surprise\b"
+    r"|\b(?:great|amazing|fantastic|wonderful|brilliant|lovely|nice|excellent|stellar|superb|"
+    r"outstanding)\s+(?:\w+\s+)?(?:business|company|service|job|operation|outfit|system)\s+you\s+"
+    r"(?:have|run|got|'ve\s+got)\s+(?:here|there|going)\b"
+    r"|\bcomedy\s+of\s+errors\b|\b(?:but|and)\s+(?:this|it)\s+gets\s+(?:even\s+)?better\b"
     r"|[\U0001F644\U0001F612\U0001F611]|\U0001F44F",
     re.IGNORECASE,
 )
