@@ -102,6 +102,9 @@ def _names(text: str) -> dict[str, str]:
         ("I replied but have heard nothing back", "waiting_complaint", "heard nothing back"),
         ("That doesn't answer my question", "waiting_complaint", "answer my question"),
         ("It has been a comedy of errors", "sarcasm", "comedy of errors"),
+        ("This is beyond a joke", "sarcasm", "beyond a joke"),
+        ("you lot are a joke", "sarcasm", "you lot are a joke"),
+        ("Seriously??", "complaint_question", "Seriously??"),
         ("my husband’s card doesn’t work", "problem", "doesn't work"),
     ],
 )

@@ -783,6 +783,7 @@ _COMPLAINT_QUESTION = _rules(
             r"joking)\b",
             0.8,
         ),
+        (r"^\W*(?:seriously|are\s+you\s+kidding(?:\s+me)?)\s*\?+", 0.75),
         (
             r"\b(?:just\s+)?(?:making\s+fun\s+(?:of|out\s+of)|laughing\s+at|mocking|trolling)\s+(?:me|us)\b"
             r"|\bare\s+(?:you|u)\s+(?:guys\s+)?(?:even|really|actually)\s+(?:trying|listening|reading)\b",
@@ -963,6 +964,9 @@ _SARCASM_MARKERS = re.compile(
     r"|\b(?:great|amazing|fantastic|wonderful|brilliant|lovely|nice|excellent|stellar|superb|"
     r"outstanding)\s+(?:\w+\s+)?(?:business|company|service|job|operation|outfit|system)\s+you\s+"
     r"(?:have|run|got|'ve\s+got)\s+(?:here|there|going)\b"
+    r"|\b(?:this|that|it|you|you\s+lot|you\s+guys|your\s+\w+)\s+(?:is|are|'s|'re)\s+(?:a\s+|an\s+"
+    r"absolute\s+|a\s+complete\s+|a\s+total\s+|such\s+a\s+)?(?:joke|shambles|farce|circus)\b"
+    r"|\bbeyond\s+a\s+joke\b|\bwhat\s+a\s+(?:shambles|farce|circus)\b"
     r"|\bcomedy\s+of\s+errors\b|\b(?:but|and)\s+(?:this|it)\s+gets\s+(?:even\s+)?better\b"
     r"|[\U0001F644\U0001F612\U0001F611]|\U0001F44F",
     re.IGNORECASE,
