@@ -59,7 +59,7 @@ def main() -> int:
     from emotion_sanity import SANITY
     from warmline.understanding.emotion.evaluation import evaluate, load_eval_file
     from warmline.understanding.emotion.model import EmotionModel
-    from warmline.understanding.emotion.signals import vader_compound
+    from warmline.understanding.emotion.signals import plain_vader_compound
     from warmline.understanding.encoder import get_encoder
     from warmline.understanding.intents import load_default_classifier
 
@@ -184,7 +184,7 @@ def main() -> int:
     gold = [label for _, label in SANITY]
     emb_s = model.embed(texts_s)
     pred = [model.read(t, e).frustration >= 0.5 for t, e in zip(texts_s, emb_s, strict=True)]
-    vader = [vader_compound(t) <= -0.05 for t in texts_s]
+    vader = [plain_vader_compound(t) <= -0.05 for t in texts_s]
     head = [
         model.upset_probability(model.scores(t, e)) >= 0.5
         for t, e in zip(texts_s, emb_s, strict=True)
@@ -204,7 +204,7 @@ def main() -> int:
 
 def _binary_upset(model: Any, dataset: Any, embeddings: Any) -> dict[str, float]:
     from warmline.understanding.emotion.labels import UPSET_SOURCES
-    from warmline.understanding.emotion.signals import vader_compound
+    from warmline.understanding.emotion.signals import plain_vader_compound
 
     gold = [any(label in UPSET_SOURCES for label in row) for row in dataset.labels]
     full, head, signals, vader = [], [], [], []
@@ -212,7 +212,7 @@ def _binary_upset(model: Any, dataset: Any, embeddings: Any) -> dict[str, float]
         full.append(model.read(text, embedding).frustration >= 0.5)
         head.append(model.upset_probability(model.scores(text, embedding)) >= 0.5)
         signals.append(_signals_only(text))
-        vader.append(vader_compound(text) <= -0.05)
+        vader.append(plain_vader_compound(text) <= -0.05)
     return {
         "model": _f1(gold, full),
         "head": _f1(gold, head),

@@ -105,6 +105,13 @@ def _names(text: str) -> dict[str, str]:
         ("This is beyond a joke", "sarcasm", "beyond a joke"),
         ("you lot are a joke", "sarcasm", "you lot are a joke"),
         ("Seriously??", "complaint_question", "Seriously??"),
+        ("Every time I call I am told next week", "repeated_contact", "Every time I call"),
+        ("no heat despite several calls", "repeated_contact", "despite several calls"),
+        ("I wish to make a formal complaint", "churn_threat", "formal complaint"),
+        ("I am writing to complain about", "churn_threat", "writing to complain"),
+        ("we were without heating for five days", "problem", "without heating for five days"),
+        ("Nobody has taken responsibility", "waiting_complaint", "taken responsibility"),
+        ("I'm afraid of losing my home", "distress", "afraid"),
         ("my husband’s card doesn’t work", "problem", "doesn't work"),
     ],
 )
@@ -165,6 +172,17 @@ def test_a_plain_no_is_an_answer_not_a_complaint(model: EmotionModel, encode) ->
 
 def test_a_plea_not_to_hang_up_is_not_a_complaint() -> None:
     assert "passed_around" not in _names("please don't hang up on me")
+
+
+def test_polite_formulas_are_not_feelings() -> None:
+    """'I'm afraid I must say' is politeness, 'thanks in advance' a request, and a letter's
+    sign-off is not positive valence."""
+    assert "distress" not in _names("I'm afraid I have to say the part is damaged")
+    assert "gratitude" not in _names("Could you check my bill? Thanks in advance")
+    from warmline.understanding.emotion.signals import vader_compound
+
+    body = "The sofa is four months late and I would like a refund."
+    assert vader_compound(body + " Kind regards, Best wishes") == vader_compound(body)
 
 
 def test_contentment_is_not_read_as_sarcasm() -> None:

@@ -205,11 +205,11 @@ def evaluate(
 def _binary_report(
     data: EvalSet, gold: NDArray[np.bool_], readings: Sequence[Any], result: dict[str, Any]
 ) -> dict[str, Any]:
-    from warmline.understanding.emotion.signals import vader_compound
+    from warmline.understanding.emotion.signals import plain_vader_compound
 
     scores = np.array([reading.frustration for reading in readings], dtype=np.float32)
     pred = scores >= 0.5
-    vader = np.array([vader_compound(text) <= -0.05 for text in data.texts], dtype=bool)
+    vader = np.array([plain_vader_compound(text) <= -0.05 for text in data.texts], dtype=bool)
     upset = _prf(gold, pred)
     calm = _prf(~gold, ~pred)
     result.update(

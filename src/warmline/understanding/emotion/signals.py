@@ -288,10 +288,12 @@ _DISTRESS = _rules(
             _words(
                 "worried worrying anxious anxiety scared terrified frightened panic panicking "
                 "panicked stressed stressful desperate desperately distraught devastated "
-                "heartbroken helpless hopeless overwhelmed petrified afraid nervous"
+                "heartbroken helpless hopeless overwhelmed petrified nervous"
             ),
             0.75,
         ),
+        # "I'm afraid of losing my home", not the polite "I'm afraid I have to say".
+        (r"\bafraid\b(?!\s+(?:i|we|that|it|this|the|there|not|so|you|your|my|our)\b)", 0.75),
         (r"\b(?:please|pls|plz)\s+(?:please\s+)?help\b|\bbegging\s+you\b|\bi\s+beg\b", 0.5),
         (
             r"\b(?:don'?t|do\s+not)\s+know\s+what\s+(?:else\s+)?to\s+do\b|\bat\s+my\s+wits'?\s+end\b"
@@ -507,6 +509,11 @@ _CHURN = _rules(
             r"fca|cfpb|ftc|report\s+you)\b",
             0.75,
         ),
+        (
+            r"\b(?:formal|official)\s+complaint\b|\b(?:writing|wish|want|like)\s+to\s+(?:make\s+a\s+)?"
+            r"complain\b|\b(?:make|raise|lodge|file|escalate)\s+(?:a|my|this)\s+complaint\b",
+            0.7,
+        ),
     ]
 )
 
@@ -556,7 +563,8 @@ _WAITING = _rules(
         (
             r"\b(?:nobody|no\s+one|no-one|noone|none\s+of\s+you)\s+(?:has\s+|have\s+|had\s+|ever\s+|"
             r"even\s+|bothered\s+to\s+)*(?:got|gotten|get|come|came|been|called|rang|emailed|replied"
-            r"|responded|answered|contacted|bothered|helped|helps|cares?|listens?|picks?|picked)\b",
+            r"|responded|answered|contacted|bothered|helped|helps|cares?|listens?|picks?|picked"
+            r"|taken\s+(?:responsibility|ownership)|takes\s+(?:responsibility|ownership))\b",
             0.85,
         ),
         (
@@ -658,6 +666,12 @@ _PASSED_AROUND = _rules(
 _REPEATED = _rules(
     [
         (
+            r"\bevery\s+time\s+(?:i|we)\s+(?:call|ring|phone|email|chat|contact|ask|check|chase)\b"
+            r"|\bdespite\s+(?:several|many|multiple|numerous|repeated|countless|\d+)\s+(?:calls|emails|"
+            r"messages|requests|attempts|complaints|chasers|reminders|visits)\b",
+            0.8,
+        ),
+        (
             rf"\b(?:for\s+the\s+|this\s+is\s+(?:the|my)\s+|it'?s\s+(?:the|my)\s+){_ORDINAL}\s+"
             r"(?:time|request|email|message|call|attempt|try|complaint|ticket)\b",
             0.9,
@@ -735,6 +749,12 @@ _PROBLEM = _rules(
             r"times|again|too\s+much|extra|incorrectly|wrongly|the\s+wrong)\b|\b(?:double|duplicate|"
             r"wrong|incorrect|unexpected|extra|hidden|unauthori[sz]ed)\s+(?:charge|charges|payment|"
             r"payments|debit|fee|fees|bill|billing|transaction|amount)\b|\bovercharg\w*\b",
+            0.75,
+        ),
+        (
+            rf"\b(?:without|no)\s+(?:any\s+)?(?:heating|heat|power|electricity|water|hot\s+water|gas|"
+            rf"internet|broadband|wifi|phone\s+line|signal|service)\s+(?:for\s+)?(?:over\s+|almost\s+|"
+            rf"nearly\s+)?(?:{_NUM}\s+{_SPAN}|days|weeks|hours)\b",
             0.75,
         ),
         (
@@ -858,8 +878,9 @@ _SATISFACTION = _rules(
 _GRATITUDE = _rules(
     [
         (
+            # "Thanks in advance" asks for help; it does not thank for any.
             r"\b(?:thank\s*(?:you|u|ya|yo)|thanks|thankyou|thanx|thx|tnx|ty|tysm|cheers|ta|"
-            r"much\s+appreciated)\b",
+            r"much\s+appreciated)\b(?!\s+(?:\w+\s+)?in\s+advance)",
             0.6,
         ),
         (
@@ -1172,12 +1193,30 @@ def _analyzer() -> Any:
     return _vader
 
 
+# Letter formulas carry no feeling about the service: VADER scores "Kind regards" or "Best
+# wishes" as positive, which made a polite complaint e-mail look content.
+_LETTER_FORMULAS = re.compile(
+    r"\b(?:(?:kind(?:est)?|best|warm(?:est)?|many)\s+regards|regards|best\s+wishes|yours\s+"
+    r"(?:sincerely|faithfully|truly)|dear\s+(?:sir|madam|sirs|team|support|all)(?:\s*/\s*madam)?|to\s+"
+    r"whom\s+it\s+may\s+concern|(?:thanks|thank\s+you)\s+in\s+advance|(?:i\s+)?hope\s+(?:you(?:'re|"
+    r"\s+are)|this\s+finds\s+you)\s+well)\b",
+    re.IGNORECASE,
+)
+
+
 def vader_compound(text: str) -> float:
-    """VADER's compound score in -1..1 for the first `VADER_MAX_CHARS` characters."""
+    """VADER's compound score in -1..1 for the first `VADER_MAX_CHARS` characters, letter
+    formulas (salutations, sign-offs) left out."""
+    return plain_vader_compound(_LETTER_FORMULAS.sub(" ", text[:VADER_MAX_CHARS]))
+
+
+def plain_vader_compound(text: str) -> float:
+    """VADER's compound score of the text as it is: the published baseline benchmarks compare
+    warmline with."""
+    text = text[:VADER_MAX_CHARS]
     if not text.strip():
         return 0.0
-    scores = _analyzer().polarity_scores(text[:VADER_MAX_CHARS])
-    return float(scores["compound"])
+    return float(_analyzer().polarity_scores(text)["compound"])
 
 
 def _valence_words(text: str, negative: bool) -> list[str]:
