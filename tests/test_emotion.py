@@ -112,6 +112,11 @@ def _names(text: str) -> dict[str, str]:
         ("we were without heating for five days", "problem", "without heating for five days"),
         ("Nobody has taken responsibility", "waiting_complaint", "taken responsibility"),
         ("I'm afraid of losing my home", "distress", "afraid"),
+        ("I give up.", "resignation", "I give up"),
+        ("Never mind, forget it.", "resignation", "Never mind"),
+        ("I guess there's nothing more you can do", "resignation", "nothing more you can do"),
+        ("Fine. I'll sort it out myself.", "resignation", "sort it out myself"),
+        ("Ok thanks anyway", "resignation", "thanks anyway"),
         ("my husband’s card doesn’t work", "problem", "doesn't work"),
     ],
 )
@@ -183,6 +188,15 @@ def test_polite_formulas_are_not_feelings() -> None:
 
     body = "The sofa is four months late and I would like a refund."
     assert vader_compound(body + " Kind regards, Best wishes") == vader_compound(body)
+
+
+@pytest.mark.parametrize("text", ["never mind, I found it, thanks!", "Nevermind, it works now"])
+def test_never_mind_after_a_fix_is_not_giving_up(text: str) -> None:
+    assert "resignation" not in _names(text)
+
+
+def test_thanks_anyway_is_not_gratitude() -> None:
+    assert "gratitude" not in _names("Ok thanks anyway")
 
 
 def test_contentment_is_not_read_as_sarcasm() -> None:

@@ -30,6 +30,7 @@ UPSET_EVIDENCE: tuple[str, ...] = (
     "waiting_complaint",
     "passed_around",
     "repeated_contact",
+    "resignation",
 )
 
 

@@ -49,6 +49,7 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "repeated_contact",
     "problem",
     "complaint_question",
+    "resignation",
     "satisfaction",
     "gratitude",
     "positive_valence",
@@ -880,7 +881,8 @@ _GRATITUDE = _rules(
         (
             # "Thanks in advance" asks for help; it does not thank for any.
             r"\b(?:thank\s*(?:you|u|ya|yo)|thanks|thankyou|thanx|thx|tnx|ty|tysm|cheers|ta|"
-            r"much\s+appreciated)\b(?!\s+(?:\w+\s+)?in\s+advance)",
+            r"much\s+appreciated)\b(?!\s+(?:\w+\s+)?in\s+advance|\s+(?:anyway|anyways|all\s+the\s+same|"
+            r"for\s+trying)\b)",
             0.6,
         ),
         (
@@ -901,6 +903,40 @@ _GRATITUDE = _rules(
     ]
 )
 
+# Giving up on getting help: in rated dialogues, how unhappy customers often end (politely).
+_RESIGNATION = _rules(
+    [
+        (
+            r"\bi\s+give\s+up\b|\bi'?m\s+giving\s+up\b|\bi\s+(?:have\s+|'ve\s+)?given\s+up\b",
+            0.85,
+        ),
+        (
+            # Not "never mind, I found it".
+            r"\b(?:never\s*mind|nevermind|forget\s+it|don'?t\s+bother|not\s+worth\s+(?:it|the\s+"
+            r"hassle|the\s+effort))\b(?![\s,.!-]+(?:[\w']+\s+){0,2}(?:found|figured|sorted|fixed|solved|"
+            r"works|working|got\s+it|fine|ok|okay))",
+            0.75,
+        ),
+        (
+            r"\b(?:nothing|not\s+much)\s+(?:more|else)\s+(?:you|anyone|they)\s+can\s+do\b|\bno\s+"
+            r"(?:help|use)\s+(?:at\s+all|whatsoever)\b|\bso\s+(?:that'?s|that\s+is)\s+it\s*\?",
+            0.75,
+        ),
+        (
+            r"\b(?:i'?ll|i\s+will|i'?m\s+going\s+to|i\s+guess\s+i'?ll)\s+(?:just\s+)?(?:sort|fix|figure|"
+            r"work)\s+(?:it|this|that)\s+out\s+(?:myself|on\s+my\s+own)\b|\b(?:sort|fix|figure)\s+it\s+"
+            r"(?:out\s+)?myself\b",
+            0.7,
+        ),
+        (
+            r"\b(?:thanks|thank\s+you|cheers)\s+(?:anyway|anyways|all\s+the\s+same|for\s+trying|for\s+"
+            r"nothing\s+then)\b",
+            0.5,
+        ),
+        (r"^\W*(?:whatever|forget\s+it|fine)\W*$", 0.6),
+    ]
+)
+
 _RULES: dict[str, tuple[_Rule, ...]] = {
     "anger": _ANGER,
     "annoyance": _ANNOYANCE,
@@ -912,6 +948,7 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
     "churn_threat": _CHURN,
     "waiting_complaint": _WAITING,
     "passed_around": _PASSED_AROUND,
+    "resignation": _RESIGNATION,
     "repeated_contact": _REPEATED,
     "problem": _PROBLEM,
     "complaint_question": _COMPLAINT_QUESTION,
@@ -1357,6 +1394,8 @@ def detect_signals(text: str) -> tuple[Signal, ...]:
         found.pop("positive_valence", None)
         if sarcasm.strength >= 0.85:
             found.pop("gratitude", None)
+    if "satisfaction" in found:
+        found.pop("resignation", None)  # "never mind, it works now": helped, not giving up
     answer = _plain_answer(text, found)
     if answer is not None:
         found[answer.name] = answer
