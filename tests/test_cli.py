@@ -64,12 +64,30 @@ def test_replay_prints_the_contract_for_each_conversation(tmp_path: Path) -> Non
     assert escalated["escalated"] and escalated["escalated_at_turn"] == 2
     assert "escape_hatch" in escalated["reasons"]
     assert escalated["packet"]["bullets"]
-    # The conversation's frustration is the last turn's smoothed level; the peak bounds it.
+    # The conversation's frustration: the mean of its most upset turn and its last turn.
     for line in lines:
-        assert line["frustration"] == line["turns"][-1]["conversation_frustration"]
-        assert line["frustration"] <= line["frustration_peak"] <= 1.0
-        assert line["frustration_peak"] >= max(t["conversation_frustration"] for t in line["turns"])
+        peak, end = line["frustration_peak"], line["frustration_end"]
+        assert line["frustration"] == pytest.approx((peak + end) / 2, abs=1e-4)
+        assert peak >= max(t["conversation_frustration"] for t in line["turns"])
     assert calm["frustration"] < 0.5
+
+
+def test_replay_ranks_a_resolved_complaint_below_an_unresolved_one() -> None:
+    """Both start upset; only the ending differs (peak-end: the ending counts)."""
+    opening = "My internet has been down all day and I work from home, this is so frustrating"
+    endings = {"resolved": "It's back! Thanks so much for the quick help",
+               "unresolved": "I already did that. Never mind, forget it."}  # fmt: skip
+    agent = {"speaker": "agent", "text": "Please restart the router."}
+    records = [
+        {"id": name, "turns": [{"speaker": "customer", "text": opening}, agent,
+                               {"speaker": "customer", "text": ending}]}
+        for name, ending in endings.items()
+    ]  # fmt: skip
+    result = run(["replay", "-"], stdin="".join(json.dumps(r) + "\n" for r in records))
+    assert result.returncode == 0, result.stderr
+    resolved, unresolved = (json.loads(line) for line in result.stdout.splitlines())
+    assert resolved["frustration_peak"] >= 0.5 and resolved["frustration_end"] < 0.2
+    assert unresolved["frustration"] >= resolved["frustration"] + 0.2
 
 
 def test_replay_of_angry_conversation_reports_high_frustration() -> None:

@@ -11,6 +11,7 @@ from warmline.domain.events import AgentMessage, AnalysisRecorded, CustomerMessa
 from warmline.engine import Analyzer, InboundMessage, Pipeline
 from warmline.handoff.packet import build_packet
 from warmline.understanding.serialize import analysis_to_dict
+from warmline.understanding.types import Trajectory
 
 
 class ReplayInputError(ValueError):
@@ -68,7 +69,7 @@ def replay_conversation(
     reasons: list[str] = []
     packet: dict[str, Any] | None = None
     number = 0
-    level = peak = 0.0
+    trajectory = Trajectory()
     for turn in turns:
         if turn["speaker"] == "agent":
             conversation.apply(AgentMessage(agent="agent", text=turn["text"], **_ts(turn)))
@@ -88,7 +89,7 @@ def replay_conversation(
             reasons = decision.reason_names
             handoff = next(e for e in outcome.events if isinstance(e, HandedOff))
             packet = handoff.packet
-        level, peak = analysis.trajectory.level, analysis.trajectory.maximum
+        trajectory = analysis.trajectory
         out_turns.append(
             {
                 "turn": number,
@@ -106,10 +107,10 @@ def replay_conversation(
         "escalated": escalated_at is not None,
         "escalated_at_turn": escalated_at,
         "reasons": reasons,
-        # The conversation's frustration after its last customer turn (the smoothed level the
-        # frustration trigger reads) and the highest turn on the way.
-        "frustration": round(level, 4),
-        "frustration_peak": round(peak, 4),
+        # The conversation's frustration as a whole (peak-end), its most upset turn and its end.
+        "frustration": trajectory.remembered,
+        "frustration_peak": trajectory.maximum,
+        "frustration_end": trajectory.last,
         "turns": out_turns,
         "packet": packet,
     }

@@ -61,6 +61,13 @@ class Trajectory:
     spike: float = 0.0
     last: float = 0.0
 
+    @property
+    def remembered(self) -> float:
+        """The conversation's frustration as the customer will likely remember it: the mean of
+        its most upset turn and its last turn (Kahneman's peak-end rule). A complaint that ends
+        in thanks scores lower than one that ends unresolved, and an outburst is not forgotten."""
+        return round((self.maximum + self.last) / 2.0, 4)
+
 
 @dataclass(frozen=True)
 class Analysis:

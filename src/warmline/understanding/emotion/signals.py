@@ -323,6 +323,12 @@ _DISTRESS = _rules(
             r"prescription|pregnant|miscarriage|mental\s+health|depression|depressed|suicidal)\b",
             0.7,
         ),
+        # someone vulnerable in the household
+        (
+            r"\b(?:newborn|new-born|(?:a|my|our)\s+new\s+baby|(?:my|our)\s+(?:elderly|frail|vulnerable)\s+"
+            r"\w+)\b",
+            0.6,
+        ),
         # bereavement
         (
             r"\b(?:passed\s+away|died|dying|death|deceased|funeral|bereavement|bereaved|widow(?:ed|er)?"
@@ -571,7 +577,8 @@ _WAITING = _rules(
         (
             r"\b(?:haven'?t|have\s+not|hasn'?t|has\s+not|didn'?t|did\s+not|never)\s+(?:yet\s+)?"
             r"(?:heard\s+back|heard\s+anything|had\s+a\s+(?:reply|response)|got\s+(?:a\s+)?"
-            r"(?:reply|response|back|my)|gotten|received|arrived|come|turned\s+up|shown\s+up|been\s+"
+            r"(?:reply|response|back|my)|gotten|received|arrived|come|turned\s+up|shown\s+up|turn\s+up|"
+            r"show\s+up|been\s+"
             r"(?:refunded|contacted|delivered|credited|paid|fixed|resolved|sorted))\b",
             0.75,
         ),
@@ -667,6 +674,12 @@ _PASSED_AROUND = _rules(
 _REPEATED = _rules(
     [
         (
+            r"\b(?:that'?s|that\s+is|this\s+is)\s+what\s+(?:they|you|he|she|your\s+\w+|the\s+last\s+\w+)"
+            r"\s+(?:said|told\s+me|promised|say|tell\s+me)\s+(?:last\s+time|before|yesterday|last\s+week|"
+            r"every\s+time|each\s+time)\b",
+            0.8,
+        ),
+        (
             r"\bevery\s+time\s+(?:i|we)\s+(?:call|ring|phone|email|chat|contact|ask|check|chase)\b"
             r"|\bdespite\s+(?:several|many|multiple|numerous|repeated|countless|\d+)\s+(?:calls|emails|"
             r"messages|requests|attempts|complaints|chasers|reminders|visits)\b",
@@ -750,6 +763,11 @@ _PROBLEM = _rules(
             r"times|again|too\s+much|extra|incorrectly|wrongly|the\s+wrong)\b|\b(?:double|duplicate|"
             r"wrong|incorrect|unexpected|extra|hidden|unauthori[sz]ed)\s+(?:charge|charges|payment|"
             r"payments|debit|fee|fees|bill|billing|transaction|amount)\b|\bovercharg\w*\b",
+            0.75,
+        ),
+        (
+            rf"\b{_NUM}\s+{_SPAN}\s+(?:without|with\s+no)\s+(?:any\s+)?(?:heating|heat|power|electricity|"
+            r"water|hot\s+water|gas|internet|broadband|wifi|phone\s+line|signal|service)\b",
             0.75,
         ),
         (
