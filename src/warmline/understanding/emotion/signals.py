@@ -133,6 +133,7 @@ _ANGER = _rules(
             0.6,
         ),
         (r"\bhow\s+dare\s+you\b", 0.9),
+        (r"\b(?:you|they|your\s+\w+)\s+should\s+be\s+(?:ashamed|embarrassed)\b", 0.85),
         (r"\b(?:sick|tired)\s+(?:and\s+tired\s+)?of\b", 0.8),
         (r"\bfed\s*up\b", 0.85),
         (
@@ -571,7 +572,9 @@ _WAITING = _rules(
             r"\b(?:nobody|no\s+one|no-one|noone|none\s+of\s+you)\s+(?:has\s+|have\s+|had\s+|ever\s+|"
             r"even\s+|bothered\s+to\s+)*(?:got|gotten|get|come|came|been|called|rang|emailed|replied"
             r"|responded|answered|contacted|bothered|helped|helps|cares?|listens?|picks?|picked"
-            r"|taken\s+(?:responsibility|ownership)|takes\s+(?:responsibility|ownership))\b",
+            r"|taken\s+(?:responsibility|ownership)|takes\s+(?:responsibility|ownership))\b"
+            r"|\b(?:nobody|no\s+one|no-one|noone)\s+(?:is|was|ever)\s+(?:answering|responding|replying|"
+            r"picking\s+up|getting\s+back|helping|listening)\b",
             0.85,
         ),
         (
@@ -766,7 +769,7 @@ _PROBLEM = _rules(
             0.75,
         ),
         (
-            rf"\b{_NUM}\s+{_SPAN}\s+(?:without|with\s+no)\s+(?:any\s+)?(?:heating|heat|power|electricity|"
+            rf"\b{_NUM}\s+{_SPAN}\s+(?:without|with\s+no)\s+(?:any\s+)?(?:\w+\s+)?(?:heating|heat|power|electricity|"
             r"water|hot\s+water|gas|internet|broadband|wifi|phone\s+line|signal|service)\b",
             0.75,
         ),
@@ -775,6 +778,14 @@ _PROBLEM = _rules(
             rf"internet|broadband|wifi|phone\s+line|signal|service)\s+(?:for\s+)?(?:over\s+|almost\s+|"
             rf"nearly\s+)?(?:{_NUM}\s+{_SPAN}|days|weeks|hours)\b",
             0.75,
+        ),
+        (
+            r"\b(?:it|power|electricity|heating|internet|wi-?fi|service|broadband|signal|line|network|"
+            r"system|site|website|app|tv|cable|phone)(?:'s|\s+is|\s+was|\s+has\s+been|'s\s+been|\s+been)\s+"
+            r"(?:out|down|off)\s+(?:all\s+(?:day|night|morning|week|weekend)|since|for\s+(?:hours|days|ages|"
+            r"\d+|a\s+|an\s+|over))|\bcan\s+no\s+longer\b|\b(?:messed|"
+            r"screwed|mucked)\s+up\b",
+            0.6,
         ),
         (
             r"\b(?:not|never|didn'?t|did\s+not|fail(?:ed)?\s+to)\s+deliver(?:ed)?\b|\bstill\s+"
@@ -823,6 +834,11 @@ _COMPLAINT_QUESTION = _rules(
             0.8,
         ),
         (r"^\W*(?:seriously|are\s+you\s+kidding(?:\s+me)?)\s*\?+", 0.75),
+        (
+            r"\b(?:is|was|how\s+is|how\s+was)\s+(?:that|this|it)\s+my\s+fault\b|\bwhy\s+(?:do|should|must|"
+            r"would|did)\s+i\s+(?:have\s+to\s+|need\s+to\s+|keep\s+)?(?:wait|pay|call|chase|repeat|explain)\b",
+            0.7,
+        ),
         (
             r"\b(?:just\s+)?(?:making\s+fun\s+(?:of|out\s+of)|laughing\s+at|mocking|trolling)\s+(?:me|us)\b"
             r"|\bare\s+(?:you|u)\s+(?:guys\s+)?(?:even|really|actually)\s+(?:trying|listening|reading)\b",
