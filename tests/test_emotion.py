@@ -124,6 +124,9 @@ def _names(text: str) -> dict[str, str]:
         ("I have been calling and no one is answering", "waiting_complaint", "no one is answering"),
         ("I can no longer upload my music?", "problem", "can no longer"),
         ("It's been out all day!", "problem", "been out all day"),
+        ("I want a refund NOW", "demand", "want a refund NOW"),
+        ("Give me my money back", "demand", "Give me my money back"),
+        ("I expect a full refund.", "demand", "expect a full refund"),
         ("all the trains are messed up now", "problem", "messed up"),
         ("Never mind, forget it.", "resignation", "Never mind"),
         ("I guess there's nothing more you can do", "resignation", "nothing more you can do"),
@@ -209,6 +212,11 @@ def test_never_mind_after_a_fix_is_not_giving_up(text: str) -> None:
 
 def test_thanks_anyway_is_not_gratitude() -> None:
     assert "gratitude" not in _names("Ok thanks anyway")
+
+
+@pytest.mark.parametrize("text", ["what is your refund policy?", "Can I get a refund please?"])
+def test_asking_about_refunds_is_not_a_demand(text: str) -> None:
+    assert "demand" not in _names(text)
 
 
 def test_contentment_is_not_read_as_sarcasm() -> None:

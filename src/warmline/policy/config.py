@@ -31,6 +31,7 @@ UPSET_EVIDENCE: tuple[str, ...] = (
     "passed_around",
     "repeated_contact",
     "resignation",
+    "demand",
 )
 
 
