@@ -127,6 +127,7 @@ def _names(text: str) -> dict[str, str]:
         ("I want a refund NOW", "demand", "want a refund NOW"),
         ("Give me my money back", "demand", "Give me my money back"),
         ("I expect a full refund.", "demand", "expect a full refund"),
+        ("Oh it's started working! Disregard.", "satisfaction", "started working"),
         ("all the trains are messed up now", "problem", "messed up"),
         ("Never mind, forget it.", "resignation", "Never mind"),
         ("I guess there's nothing more you can do", "resignation", "nothing more you can do"),
@@ -208,6 +209,12 @@ def test_polite_formulas_are_not_feelings() -> None:
 @pytest.mark.parametrize("text", ["never mind, I found it, thanks!", "Nevermind, it works now"])
 def test_never_mind_after_a_fix_is_not_giving_up(text: str) -> None:
     assert "resignation" not in _names(text)
+
+
+def test_thanks_anyway_after_a_fix_is_not_giving_up() -> None:
+    found = _names("Oh it's started working ! Disregard. Thanks anyway")
+    assert "resignation" not in found and "satisfaction" in found
+    assert "satisfaction" not in _names("you completely disregard your customers")
 
 
 def test_thanks_anyway_is_not_gratitude() -> None:

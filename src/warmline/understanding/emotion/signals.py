@@ -878,7 +878,9 @@ _COMPLAINT_QUESTION = _rules(
 _SATISFACTION = _rules(
     [
         (
-            r"\b(?:works?|working)\s+(?:now|again|perfectly|great|fine)\b|\b(?:all\s+)?(?:sorted|"
+            r"\b(?:started|starts)\s+working\b|\bback\s+(?:up\s+and\s+)?(?:working|running)\b"
+            r"|(?:^|[.!?]\s*)(?:please\s+)?disregard\b"
+            r"|\b(?:works?|working)\s+(?:now|again|perfectly|great|fine)\b|\b(?:all\s+)?(?:sorted|"
             r"resolved|fixed)\s+(?:now|it|that)\b|\bthat\s+(?:worked|did\s+it|helped|fixed\s+it|"
             r"solved\s+it)\b|\bproblem\s+solved\b|\bissue\s+(?:is\s+)?resolved\b",
             0.9,
