@@ -307,6 +307,7 @@ _DISTRESS = _rules(
         (
             r"\b(?:no|run\s+out\s+of|ran\s+out\s+of|without)\s+money\b|\boverdrawn\b|\bin\s+debt\b"
             r"|\bdebt\s+collectors?\b|\beviction\b|\bevicted\b|\bbankrupt(?:cy)?\b|\bfood\s+bank\b"
+            r"|\bforeclos(?:e|ed|ing|ure)\b|\brepossess(?:ed|ion)?\b"
             r"|\bbailiffs?\b|\blast\s+(?:few\s+)?(?:pounds|dollars|euros)\b|\bpaycheck\s+to\b",
             0.85,
         ),
@@ -652,6 +653,11 @@ _PASSED_AROUND = _rules(
             0.8,
         ),
         (
+            r"\b(?:tells?|told|telling|gives?|gave|giving)\s+(?:me|us)\s+(?:something|a|a\s+completely|"
+            r"something\s+completely)\s+different\b",
+            0.8,
+        ),
+        (
             r"\b(?:nobody|no\s+one|no-one)\s+(?:seems\s+to\s+|actually\s+|here\s+)?(?:knows?|can\s+"
             r"(?:help|tell|explain|answer)|takes?\s+responsibility)\b",
             0.8,
@@ -678,9 +684,16 @@ _REPEATED = _rules(
             0.8,
         ),
         (
-            r"\bevery\s+time\s+(?:i|we)\s+(?:call|ring|phone|email|chat|contact|ask|check|chase)\b"
+            r"\b(?:every|each)\s+time\s+(?:i|we)\s+(?:call|ring|phone|email|chat|contact|ask|check|chase)\b"
             r"|\bdespite\s+(?:several|many|multiple|numerous|repeated|countless|\d+)\s+(?:calls|emails|"
             r"messages|requests|attempts|complaints|chasers|reminders|visits)\b",
+            0.8,
+        ),
+        (
+            rf"\b(?:re-?submit|re-?sen[dt]|submit|sen[dt]|provid|upload|explain|giv|gave)\w*\s+(?:the\s+same\s+|"
+            rf"it\s+|"
+            rf"them\s+|my\s+|this\s+)(?:[\w-]+\s+){{0,2}}?(?:again\s+and\s+again|over\s+and\s+over|{_NUM}\s+"
+            r"times|several\s+times|multiple\s+times|many\s+times)\b",
             0.8,
         ),
         (
