@@ -253,7 +253,16 @@ _DISAPPOINTMENT = _rules(
             0.8,
         ),
         (r"\b(?:was|were|been|am|are)\s+(?:promised|told|assured)\b", 0.4),
-        (r"\b(?:you|they|he|she)\s+(?:promised|said\s+(?:it\s+)?would)\b", 0.5),
+        (
+            r"\b(?:you|they|he|she|(?:your|ur)\s+\w+)\s+(?:promised|said\s+(?:it\s+)?(?:would|will)|told\s+"
+            r"me\s+(?:it\s+)?(?:would|will))\b",
+            0.5,
+        ),
+        (
+            r"\b(?:didn'?t|did\s+nt|did\s+not|never|wouldn'?t\s+have)\s+expect(?:ed)?\s+(?:this|that|such)\s+"
+            r"(?:\w+\s+)?from\b",
+            0.8,
+        ),
         (r"\bsupposed\s+to\s+(?:be|have|arrive|get|come|receive)\b", 0.5),
         (r"\bshould\s+(?:have|'?ve)\s+(?:been|arrived|received|got|come)\b", 0.5),
         (
@@ -484,6 +493,7 @@ _CHURN = _rules(
             r"you|your\s+(?:company|service|bank|network|app|airline))\b(?!\s+(?:a|the|know|to)\b)",
             0.8,
         ),
+        (r"\bor\s+(?:you'?ll|you\s+will|you'?re\s+going\s+to)\s+lose\b", 0.85),
         (
             r"\bnot\s+(?:flying|shopping|buying|ordering|booking|staying|travell?ing|banking|using)\s+"
             r"(?:with\s+|at\s+|from\s+)?(?:[\w&'-]+\s+){0,2}?again\b",
@@ -570,7 +580,7 @@ _WAITING = _rules(
             r"|responded|answered|contacted|bothered|helped|helps|cares?|listens?|picks?|picked"
             r"|taken\s+(?:responsibility|ownership)|takes\s+(?:responsibility|ownership))\b"
             r"|\b(?:nobody|no\s+one|no-one|noone)\s+(?:is|was|ever)\s+(?:answering|responding|replying|"
-            r"picking\s+up|getting\s+back|helping|listening)\b",
+            r"picking\s+up|getting\s+back|helping|listening|giving|telling)\b",
             0.85,
         ),
         (
@@ -590,7 +600,9 @@ _WAITING = _rules(
         (rf"\b(?:over|more\s+than|almost|nearly)\s+(?:a|an|{_NUM})\s+{_SPAN}\b", 0.35),
         (
             rf"\b(?:it'?s|it\s+has|it\s+had|that'?s)\s+(?:now\s+)?been\s+(?:over\s+|more\s+than\s+|"
-            rf"almost\s+|nearly\s+)?(?:a|an|{_NUM})\s+(?:\w+\s+)?{_SPAN}\b",
+            rf"almost\s+|nearly\s+)?(?:a|an|{_NUM})\s+(?:\w+\s+)?{_SPAN}\b"
+            rf"|\b(?:it'?s|it\s+is)\s+(?:now\s+|already\s+)?(?:over|more\s+than|almost|nearly)\s+(?:a|an|{_NUM})"
+            rf"\s+{_SPAN}\b",
             0.7,
         ),
         (
@@ -651,6 +663,11 @@ _PASSED_AROUND = _rules(
             r"\b(?:different|conflicting|inconsistent|contradictory)\s+(?:answer|answers|"
             r"information|info|story|stories|advice|responses)\b",
             0.8,
+        ),
+        (
+            rf"\b(?:visited|went\s+to|been\s+to|tried|called|rang|phoned)\s+{_NUM}\s+(?:different\s+)?"
+            r"(?:stores|shops|branches|offices|numbers|departments|agents|people|reps|representatives)\b",
+            0.75,
         ),
         (
             r"\b(?:tells?|told|telling|gives?|gave|giving)\s+(?:me|us)\s+(?:something|a|a\s+completely|"
@@ -770,8 +787,10 @@ _PROBLEM = _rules(
             0.45,
         ),
         (
-            r"\b(?:charged|billed|debited|taken)\s+(?:me\s+)?(?:twice|double|two\s+times|three\s+"
-            r"times|again|too\s+much|extra|incorrectly|wrongly|the\s+wrong)\b|\b(?:double|duplicate|"
+            r"\b(?:charged|charging|billed|billing|debited|taken)\s+(?:me\s+)?(?:\w+\s+){0,4}?(?:twice|"
+            r"double|two\s+times|three\s+times|multiple\s+times|several\s+times|repeatedly)\b"
+            r"|\b(?:charged|billed|debited|taken)\s+(?:me\s+)?(?:again|too\s+much|extra|incorrectly|wrongly|"
+            r"the\s+wrong)\b|\b(?:double|duplicate|"
             r"wrong|incorrect|unexpected|extra|hidden|unauthori[sz]ed)\s+(?:charge|charges|payment|"
             r"payments|debit|fee|fees|bill|billing|transaction|amount)\b|\bovercharg\w*\b",
             0.75,
@@ -842,6 +861,11 @@ _COMPLAINT_QUESTION = _rules(
             0.8,
         ),
         (r"^\W*(?:seriously|are\s+you\s+kidding(?:\s+me)?)\s*\?+", 0.75),
+        (
+            r"\bwhy\s+would\s+(?:i|we|anyone)\s+(?:\w+\s+){0,3}?(?:do\s+that|pay|want|trust|buy|order|"
+            r"bother|believe)\b|\b(?:i\s+)?(?:can'?t|cannot|don'?t|do\s+not|fail\s+to)\s+understand\s+why\b",
+            0.6,
+        ),
         (
             r"\b(?:is|was|how\s+is|how\s+was)\s+(?:that|this|it)\s+my\s+fault\b|\bwhy\s+(?:do|should|must|"
             r"would|did)\s+i\s+(?:have\s+to\s+|need\s+to\s+|keep\s+)?(?:wait|pay|call|chase|repeat|explain)\b",
@@ -997,6 +1021,8 @@ _RESIGNATION = _rules(
             0.5,
         ),
         (r"^\W*(?:whatever|forget\s+it|fine)\W*$", 0.6),
+        (r"\bwhat'?s\s+the\s+point\b|\bwhat\s+is\s+the\s+point\b", 0.7),
+        ("\U0001f937", 0.5),  # shrug
     ]
 )
 
@@ -1099,6 +1125,7 @@ _SARCASM_MARKERS = re.compile(
     r"absolute\s+|a\s+complete\s+|a\s+total\s+|such\s+a\s+)?(?:joke|shambles|farce|circus)\b"
     r"|\bbeyond\s+a\s+joke\b|\bwhat\s+a\s+(?:shambles|farce|circus)\b"
     r"|\bcomedy\s+of\s+errors\b|\b(?:but|and)\s+(?:this|it)\s+gets\s+(?:even\s+)?better\b"
+    r"|\b(?:this|it)\s+gets\s+(?:even\s+)?better\s*[.!:\u2026]"
     r"|[\U0001F644\U0001F612\U0001F611]|\U0001F44F",
     re.IGNORECASE,
 )
