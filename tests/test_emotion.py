@@ -141,6 +141,8 @@ def _names(text: str) -> dict[str, str]:
         ("or you'll lose two gold members", "churn_threat", "or you'll lose"),
         ("visited three stores and nobody is giving answers", "passed_around", "three stores"),
         ("It gets better. Bins are empty", "sarcasm", "It gets better."),
+        ("I don't have a rewards number, unfortunately.", "polite_regret", "unfortunately"),
+        ("I'm so afraid they will cut us off", "distress", "so afraid"),
         ("another rep who tells me something different", "passed_around", "something different"),
         ("my home is now in foreclosure", "distress", "foreclosure"),
         ("all the trains are messed up now", "problem", "messed up"),
@@ -230,6 +232,18 @@ def test_thanks_anyway_after_a_fix_is_not_giving_up() -> None:
     found = _names("Oh it's started working ! Disregard. Thanks anyway")
     assert "resignation" not in found and "satisfaction" in found
     assert "satisfaction" not in _names("you completely disregard your customers")
+
+
+def test_polite_regret_is_not_upset_but_a_complaint_with_regret_is(
+    model: EmotionModel,
+    encode,  # type: ignore[no-untyped-def]
+) -> None:
+    for text in ("I don't have a rewards number, unfortunately.", "Hi. No card I'm afraid"):
+        reading = model.read(text, encode(text))
+        assert reading.frustration < 0.5 and reading.distress < 0.5, text
+    angry = "No help offered unfortunately, this is ridiculous"
+    assert "polite_regret" not in _names(angry)
+    assert model.read(angry, encode(angry)).frustration >= 0.5
 
 
 def test_thanks_anyway_is_not_gratitude() -> None:

@@ -109,6 +109,7 @@ CALMING_CUES: dict[str, float] = {
     "satisfaction": 0.7,
     "positive_valence": 0.5,
     "plain_answer": 0.75,
+    "polite_regret": 0.75,
 }
 URGENCY_CUES: dict[str, float] = {
     "urgency": 1.0,
@@ -417,9 +418,14 @@ class EmotionModel:
         strengths = {signal.name: signal.strength for signal in signals}
         emotions = self._emotions(scores, strengths)
         frustration = self._frustration(scores, strengths)
+        # The model reads polite regret ("I'm afraid", "sadly") as fear or sadness.
+        politeness = 1.0 - CALMING_CUES["polite_regret"] * strengths.get("polite_regret", 0.0)
         distress = _noisy_or(
             [strengths.get(name, 0.0) * weight for name, weight in DISTRESS_CUES.items()]
-            + [0.6 * emotions.get("anxiety", 0.0) ** 2, 0.5 * emotions.get("sadness", 0.0) ** 2]
+            + [
+                0.6 * politeness * emotions.get("anxiety", 0.0) ** 2,
+                0.5 * politeness * emotions.get("sadness", 0.0) ** 2,
+            ]
         )
         urgency = _noisy_or(
             [strengths.get(name, 0.0) * weight for name, weight in URGENCY_CUES.items()]

@@ -55,6 +55,7 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "gratitude",
     "positive_valence",
     "plain_answer",
+    "polite_regret",
 )
 
 _NUM = (
@@ -298,8 +299,13 @@ _DISTRESS = _rules(
             ),
             0.75,
         ),
-        # "I'm afraid of losing my home", not the polite "I'm afraid I have to say".
-        (r"\bafraid\b(?!\s+(?:i|we|that|it|this|the|there|not|so|you|your|my|our)\b)", 0.75),
+        # "I'm afraid of losing my home", not the polite "I'm afraid I have to say" or "I don't
+        # have one, I'm afraid".
+        (
+            r"\b(?:so|very|really|too|terribly|genuinely|quite)\s+afraid\b|\bafraid\s+(?:of|to|for|"
+            r"about)\b",
+            0.75,
+        ),
         (r"\b(?:please|pls|plz)\s+(?:please\s+)?help\b|\bbegging\s+you\b|\bi\s+beg\b", 0.5),
         (
             r"\b(?:don'?t|do\s+not)\s+know\s+what\s+(?:else\s+)?to\s+do\b|\bat\s+my\s+wits'?\s+end\b"
@@ -1449,7 +1455,23 @@ _NOT_PLAIN = frozenset(SIGNAL_NAMES) - {
     "gratitude",
     "positive_valence",
     "plain_answer",
+    "polite_regret",
 }
+# "I don't have a rewards number, unfortunately": regret as politeness. The model, trained on
+# Reddit comments, reads these words as sadness or disappointment.
+_POLITE_REGRET = re.compile(
+    r"\b(?:unfortunately|sadly|regrettably|i'?m\s+afraid(?!\s+(?:of|to|for|about)\b))\b",
+    re.IGNORECASE,
+)
+
+
+def _polite_regret(text: str, found: Mapping[str, Signal]) -> Signal | None:
+    if _NOT_PLAIN & found.keys():
+        return None
+    match = _POLITE_REGRET.search(text)
+    if match is None:
+        return None
+    return Signal(name="polite_regret", evidence=match.group(0), strength=0.8)
 
 
 def _plain_answer(text: str, found: Mapping[str, Signal]) -> Signal | None:
@@ -1479,9 +1501,6 @@ def detect_signals(text: str) -> tuple[Signal, ...]:
         signal = _apply(name, rules, text)
         if signal is not None:
             found[name] = signal
-    compound = vader_compound(text)
-    for signal in _valence_signals(text, compound):
-        found[signal.name] = signal
     for signal_or_none in (
         _capitals(text),
         _runs("exclamations", _EXCLAIM_RUN, text),
@@ -1489,6 +1508,12 @@ def detect_signals(text: str) -> tuple[Signal, ...]:
     ):
         if signal_or_none is not None:
             found[signal_or_none.name] = signal_or_none
+    # VADER scores "unfortunately" itself as negative: polite regret is read without it.
+    regret = _polite_regret(text, found)
+    valence_text = _POLITE_REGRET.sub(" ", text) if regret is not None else text
+    compound = vader_compound(valence_text)
+    for signal in _valence_signals(valence_text, compound):
+        found[signal.name] = signal
     negative_cue = any(name in found for name in _SARCASM_CONTEXT) or (
         compound <= -0.25 and "problem" in found
     )
@@ -1503,6 +1528,8 @@ def detect_signals(text: str) -> tuple[Signal, ...]:
             found.pop("gratitude", None)
     if "satisfaction" in found:
         found.pop("resignation", None)  # "never mind, it works now": helped, not giving up
+    if regret is not None and "sarcasm" not in found:
+        found[regret.name] = regret
     answer = _plain_answer(text, found)
     if answer is not None:
         found[answer.name] = answer
