@@ -124,6 +124,17 @@ def test_informative_flags_text_without_known_words(encoder: Encoder) -> None:
     assert flags == [False, False, False, False, True, True]
 
 
+def test_informative_reads_the_flags_of_encoded_texts_and_forgets_evicted_ones() -> None:
+    small = Encoder(cache_size=2)
+    texts = ["where is my order", "😡😡😡", "refund please"]
+    expected = [True, False, True]
+    small.encode(texts)  # the first text is evicted from a cache of two
+    assert small.informative(texts) == expected  # cached flags and a fresh tokenization agree
+    assert set(small._known) == set(small._cache) == {"😡😡😡", "refund please"}
+    small.clear_cache()
+    assert small.informative(texts) == expected and not small._known
+
+
 def test_unknown_backend_is_rejected() -> None:
     with pytest.raises(ValueError, match="backend"):
         Encoder(backend="cuda")

@@ -171,6 +171,9 @@ class Encoder:
         self.backend = "onnx" if self._session is not None else "numpy"
         self._cache: OrderedDict[str, FloatArray] = OrderedDict()
         self._cache_size = cache_size
+        # Whether each cached text has a known word piece, kept from its encoding so that
+        # `informative` does not tokenize the text a second time.
+        self._known: dict[str, bool] = {}
         self._lock = threading.Lock()
 
     # -- public API -------------------------------------------------------------------------
@@ -226,11 +229,11 @@ class Encoder:
                     out[index] = hit
         if missing:
             unique = list(missing)
-            vectors = self._uncached(unique, batch_size=batch_size)
+            vectors, known = self._compute(unique, batch_size)
             with self._lock:
-                for text, vector in zip(unique, vectors, strict=True):
+                for text, vector, flag in zip(unique, vectors, known, strict=True):
                     out[missing[text]] = vector
-                    self._remember(text, vector)
+                    self._remember(text, vector, flag)
         return out
 
     def encode_uncached(self, texts: Sequence[str], batch_size: int = 32) -> FloatArray:
@@ -249,7 +252,13 @@ class Encoder:
         and run slower per message on this model (measured: 4 tweets or 16 short queries per
         batch beat 32 of either).
         """
+        return self._compute(texts, batch_size)[0]
+
+    def _compute(self, texts: Sequence[str], batch_size: int) -> tuple[FloatArray, list[bool]]:
+        """`_uncached`'s vectors, and whether each text has a known word piece."""
         ids = self.tokenize(texts)
+        special = self._special_ids()
+        known = [any(i not in special for i in sequence) for sequence in ids]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         out = np.zeros((len(ids), 3 * DIM), dtype=np.float32)
         start = 0
@@ -264,7 +273,7 @@ class Encoder:
             chunk = order[start:end]
             out[chunk] = self._forward([ids[i] for i in chunk])
             start = end
-        return out
+        return out, known
 
     def cache_info(self) -> dict[str, int]:
         """Size and capacity of the encoding cache (for metrics and tests)."""
@@ -274,16 +283,19 @@ class Encoder:
         """Forget every cached encoding."""
         with self._lock:
             self._cache.clear()
+            self._known.clear()
 
     # -- internals --------------------------------------------------------------------------
 
-    def _remember(self, text: str, vector: FloatArray) -> None:
+    def _remember(self, text: str, vector: FloatArray, known: bool) -> None:
         if self._cache_size <= 0:
             return
         self._cache[text] = vector.copy()
+        self._known[text] = known
         self._cache.move_to_end(text)
         while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+            evicted, _ = self._cache.popitem(last=False)
+            self._known.pop(evicted, None)
 
     def _forward(self, batch_ids: Sequence[Sequence[int]]) -> FloatArray:
         """Transformer, then masked mean and max pooling and the branch's mean pooling, each
@@ -332,8 +344,18 @@ class Encoder:
         [CLS] ([UNK]...) [SEP]: their embeddings carry no meaning, so callers treat them as
         out of scope instead of trusting a nearest neighbour.
         """
-        special = {self._tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]", "[UNK]", "[PAD]")}
-        return [any(i not in special for i in ids) for ids in self.tokenize(texts)]
+        cleaned = [clean_text(text) for text in texts]
+        with self._lock:
+            known = [self._known.get(text) for text in cleaned]
+        missing = [text for text, flag in zip(cleaned, known, strict=True) if flag is None]
+        if missing:
+            special = self._special_ids()
+            fresh = iter([any(i not in special for i in ids) for ids in self.tokenize(missing)])
+            known = [next(fresh) if flag is None else flag for flag in known]
+        return [bool(flag) for flag in known]
+
+    def _special_ids(self) -> set[int | None]:
+        return {self._tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]", "[UNK]", "[PAD]")}
 
     def hidden_states(
         self, batch_ids: Sequence[Sequence[int]]
