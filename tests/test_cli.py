@@ -90,6 +90,15 @@ def test_replay_ranks_a_resolved_complaint_below_an_unresolved_one() -> None:
     assert unresolved["frustration"] >= resolved["frustration"] + 0.2
 
 
+def test_replay_without_customer_turns_has_no_frustration() -> None:
+    record = {"id": "a", "turns": [{"speaker": "agent", "text": "Hello, how can I help?"}]}
+    result = run(["replay", "-"], stdin=json.dumps(record) + "\n")
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stdout)
+    assert line["turns"] == [] and line["frustration"] is None
+    assert line["frustration_peak"] is None and line["frustration_end"] is None
+
+
 def test_replay_of_angry_conversation_reports_high_frustration() -> None:
     angry = {
         "id": "c3",

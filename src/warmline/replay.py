@@ -107,10 +107,11 @@ def replay_conversation(
         "escalated": escalated_at is not None,
         "escalated_at_turn": escalated_at,
         "reasons": reasons,
-        # The conversation's frustration as a whole (peak-end), its most upset turn and its end.
-        "frustration": trajectory.remembered,
-        "frustration_peak": trajectory.maximum,
-        "frustration_end": trajectory.last,
+        # The conversation's frustration as a whole (peak-end), its most upset turn and its end;
+        # null without customer turns.
+        "frustration": trajectory.remembered if number else None,
+        "frustration_peak": trajectory.maximum if number else None,
+        "frustration_end": trajectory.last if number else None,
         "turns": out_turns,
         "packet": packet,
     }

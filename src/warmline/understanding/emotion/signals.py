@@ -160,7 +160,7 @@ _ANGER = _rules(
         (
             r"\b(?:you|you\s+guys|you\s+people|your\s+company|they)\s+(?:clearly\s+|obviously\s+|"
             r"just\s+|simply\s+)?(?:don'?t|do\s+not|doesn'?t|does\s+not|couldn'?t|could\s+not)\s+"
-            r"(?:even\s+|really\s+|seem\s+to\s+)?care\b",
+            r"(?:even\s+|really\s+|seem\s+to\s+)?care\b(?!\s+(?:which|what|how|whether|if|where|when|who)\b)",
             0.8,
         ),
     ]
@@ -208,6 +208,7 @@ _ANNOYANCE = _rules(
             r"(?:time|money|day|hours?|morning|afternoon|evening|weekend)\b",
             0.8,
         ),
+        (r"\bnothing\s+has\s+changed\b|\bstill\s+the\s+same\s+(?:problem|issue|thing)\b", 0.6),
         (
             r"\bwasting\s+(?:so\s+much\s+|too\s+much\s+|all\s+)?(?:of\s+)?(?:my\s+|our\s+)?(?:time|"
             r"money|day|hours?)\b",
@@ -260,7 +261,7 @@ _DISAPPOINTMENT = _rules(
             0.5,
         ),
         (
-            r"\b(?:didn'?t|did\s+nt|did\s+not|never|wouldn'?t\s+have)\s+expect(?:ed)?\s+(?:this|that|such)\s+"
+            r"\b(?:didn'?t|did\s+nt|did\s+not|never|wouldn'?t\s+have)\s+expect(?:ed)?\s+(?:this|that)\s+"
             r"(?:\w+\s+)?from\b",
             0.8,
         ),
@@ -416,7 +417,7 @@ _URGENCY = _rules(
         # A demand for now ("I want a refund now"), or "now" shouted after a lower-case word
         # ("fix it NOW").
         (
-            r"\b(?:want|need|demand|expect)\s+(?:\w+\s+){0,3}?now\b|(?-i:\b[a-z]+\s+NOW\b)",
+            r"\b(?:want|need|demand|expect)\s+(?:\w+\s+){0,3}?now\b|(?-i:\b[a-z]+\s+NOW\b(?!\s+[A-Z]))",
             0.7,
         ),
         (
@@ -495,11 +496,17 @@ _CHURN = _rules(
             0.9,
         ),
         (
-            r"\b(?:ditch|ditching|dump|dumping|drop|dropping|leave|leaving|quit|quitting)\s+(?:you\s+guys|"
-            r"you|your\s+(?:company|service|bank|network|app|airline))\b(?!\s+(?:a|the|know|to)\b)",
+            r"\b(?:ditch|ditching|dump|dumping)\s+(?:you\s+guys|you|your\s+(?:company|service|bank|network|"
+            r"app|airline))\b|\b(?:leave|leaving|quit|quitting)\s+(?:you\s+guys|your\s+(?:company|service|"
+            r"bank|network|airline))\b(?!\s+(?:running|open|on|a|an|the|my)\b)",
             0.8,
         ),
         (r"\bor\s+(?:you'?ll|you\s+will|you'?re\s+going\s+to)\s+lose\b", 0.85),
+        (
+            r"\bconsider(?:ing)?\s+(?:other|another|a\s+different|alternative|different)\s+(?:providers?|"
+            r"suppliers?|banks?|companies|company|networks?|carriers?|airlines?|options\s+elsewhere)\b",
+            0.8,
+        ),
         (
             r"\bnot\s+(?:flying|shopping|buying|ordering|booking|staying|travell?ing|banking|using)\s+"
             r"(?:with\s+|at\s+|from\s+)?(?:[\w&'-]+\s+){0,2}?again\b",
@@ -550,7 +557,9 @@ _WAITING = _rules(
             0.8,
         ),
         (
-            rf"\b(?:trying|tried)\s+(?:to\s+(?:[\w']+\s+){{1,4}})?for\s+(?:over\s+|almost\s+|nearly\s+)?"
+            rf"\b(?:trying|tried)\s+(?:to\s+(?:get|reach|contact|fix|sort|resolve|cancel|access|log|sign|call"
+            rf"|speak|talk|book|change|return|claim|do|report|update|get\s+through)\s+(?:[\w']+\s+){{0,3}})?for\s+"
+            rf"(?:over\s+|almost\s+|nearly\s+)?"
             rf"(?:{_NUM}\s+{_SPAN}|days|weeks|months|hours|ages|so\s+long|forever)\b",
             0.8,
         ),
@@ -607,7 +616,7 @@ _WAITING = _rules(
         (
             rf"\b(?:it'?s|it\s+has|it\s+had|that'?s)\s+(?:now\s+)?been\s+(?:over\s+|more\s+than\s+|"
             rf"almost\s+|nearly\s+)?(?:a|an|{_NUM})\s+(?:\w+\s+)?{_SPAN}\b"
-            rf"|\b(?:it'?s|it\s+is)\s+(?:now\s+|already\s+)?(?:over|more\s+than|almost|nearly)\s+(?:a|an|{_NUM})"
+            rf"|\b(?:it'?s|it\s+is)\s+(?:now\s+|already\s+)?(?:over|more\s+than)\s+(?:a|an|{_NUM})"
             rf"\s+{_SPAN}\b",
             0.7,
         ),
@@ -630,8 +639,8 @@ _PASSED_AROUND = _rules(
     # Being hung up on ("please don't hang up on me" is a plea, hence negatable).
     [
         (
-            r"\b(?:hung\s+up\s+on|hangs?\s+up\s+on|hanging\s+up\s+on)\b|\b(?:got|get|was|been|keep\s+"
-            r"getting)\s+(?:cut\s+off|disconnected)\b",
+            r"\b(?:hung\s+up\s+on|hangs?\s+up\s+on|hanging\s+up\s+on)\b|\b(?:keep|kept)\s+getting\s+"
+            r"(?:cut\s+off|disconnected)\b|\b(?:cut\s+off|disconnected)\s+(?:again|twice|\d+\s+times)\b",
             0.7,
         )
     ],
@@ -713,9 +722,9 @@ _REPEATED = _rules(
             0.8,
         ),
         (
-            rf"\b(?:re-?submit|re-?sen[dt]|submit|sen[dt]|provid|upload|explain|giv|gave)\w*\s+(?:the\s+same\s+|"
-            rf"it\s+|"
-            rf"them\s+|my\s+|this\s+)(?:[\w-]+\s+){{0,2}}?(?:again\s+and\s+again|over\s+and\s+over|{_NUM}\s+"
+            rf"\b(?:re-?submitted|re-?sent|submitted|sent|provided|uploaded|explained|given|gave|asked\s+to\s+"
+            rf"(?:re-?submit|re-?send|send|provide|upload|explain))\s+(?:the\s+same\s+|it\s+|them\s+|my\s+|"
+            rf"this\s+|the\s+)(?:[\w-]+\s+){{0,2}}?(?:again\s+and\s+again|over\s+and\s+over|twice|{_NUM}\s+"
             r"times|several\s+times|multiple\s+times|many\s+times)\b",
             0.8,
         ),
@@ -813,10 +822,16 @@ _PROBLEM = _rules(
             0.75,
         ),
         (
+            r"\b(?:didn'?t|did\s+not|doesn'?t|does\s+not|hasn'?t|has\s+not|won'?t|will\s+not)\s+"
+            r"(?:really\s+|even\s+)?help\b|\b(?:no|not\s+much|not\s+any)\s+help\s+(?:to|at|for|offered)\b",
+            0.6,
+        ),
+        (
             r"\b(?:it|power|electricity|heating|internet|wi-?fi|service|broadband|signal|line|network|"
             r"system|site|website|app|tv|cable|phone)(?:'s|\s+is|\s+was|\s+has\s+been|'s\s+been|\s+been)\s+"
             r"(?:out|down|off)\s+(?:all\s+(?:day|night|morning|week|weekend)|since|for\s+(?:hours|days|ages|"
-            r"\d+|a\s+|an\s+|over))|\bcan\s+no\s+longer\b|\b(?:messed|"
+            r"\d+|a\s+|an\s+|over))|\bcan\s+no\s+longer\b|\b(?:is|are|was|were|been|got|all|totally|"
+            r"completely|really)\s+(?:messed|"
             r"screwed|mucked)\s+up\b",
             0.6,
         ),
@@ -861,20 +876,20 @@ _COMPLAINT_QUESTION = _rules(
     [
         (
             r"\b(?:are|r)\s+(?:you|u)\s+(?:guys\s+|people\s+)?(?:serious|kidding(?:\s+me)?|joking|"
-            r"insane|crazy|nuts|for\s+real|out\s+of\s+your\s+(?:[\w-]+\s+)?minds?)\b|\byou(?:'ve|\s+have)?"
+            r"insane|crazy|nuts|for\s+real|out\s+of\s+your\s+(?:[\w-]+\s+)?minds?)\b(?!\s+about\b)|\byou(?:'ve|\s+have)?"
             r"\s+(?:got|gotta)\s+(?:to\s+)?be\s+(?:kidding|joking)\b|\byou\s+must\s+be\s+(?:kidding|"
             r"joking)\b",
             0.8,
         ),
         (r"^\W*(?:seriously|are\s+you\s+kidding(?:\s+me)?)\s*\?+", 0.75),
         (
-            r"\bwhy\s+would\s+(?:i|we|anyone)\s+(?:\w+\s+){0,3}?(?:do\s+that|pay|want|trust|buy|order|"
-            r"bother|believe)\b|\b(?:i\s+)?(?:can'?t|cannot|don'?t|do\s+not|fail\s+to)\s+understand\s+why\b",
+            r"\bwhy\s+would\s+(?:i|we|anyone)\s+(?:\w+\s+){0,3}?(?:do\s+that|trust\s+you|bother|believe"
+            r"\s+you)\b|\b(?:i\s+)?(?:can'?t|cannot|don'?t|do\s+not|fail\s+to)\s+understand\s+why\b",
             0.6,
         ),
         (
             r"\b(?:is|was|how\s+is|how\s+was)\s+(?:that|this|it)\s+my\s+fault\b|\bwhy\s+(?:do|should|must|"
-            r"would|did)\s+i\s+(?:have\s+to\s+|need\s+to\s+|keep\s+)?(?:wait|pay|call|chase|repeat|explain)\b",
+            r"would|did)\s+i\s+(?:have\s+to\s+|need\s+to\s+|keep\s+)?(?:wait|chase|repeat|keep)\b",
             0.7,
         ),
         (
@@ -992,7 +1007,10 @@ _DEMAND = _rules(
             r"compensation|apology|explanation|replacement)\b(?!\s+(?:policy|process|form|status)\b)",
             0.5,
         ),
-        (r"\bfix\s+(?:it|this)\s+(?:now|immediately|asap|today)\b|\b(?-i:[a-z]+\s+NOW)\b", 0.6),
+        (
+            r"\bfix\s+(?:it|this)\s+(?:now|immediately|asap|today)\b|\b(?-i:[a-z]+\s+NOW\b(?!\s+[A-Z]))",
+            0.6,
+        ),
     ]
 )
 
@@ -1004,21 +1022,20 @@ _RESIGNATION = _rules(
             0.85,
         ),
         (
-            # Not "never mind, I found it".
-            r"\b(?:never\s*mind|nevermind|forget\s+it|don'?t\s+bother|not\s+worth\s+(?:it|the\s+"
-            r"hassle|the\s+effort))\b(?![\s,.!-]+(?:[\w']+\s+){0,2}(?:found|figured|sorted|fixed|solved|"
-            r"works|working|got\s+it|fine|ok|okay))",
+            # Not "never mind, I found it" or "I always forget it".
+            r"(?:\b(?:never\s*mind|nevermind)|(?:^|[,.;!?]\s*)(?:just\s+)?forget\s+it|\bnot\s+worth\s+(?:it|"
+            r"the\s+hassle|the\s+effort))\b(?![\s,.!-]+(?:[\w']+\s+){0,2}(?:found|figured|sorted|fixed|"
+            r"solved|works|working|got\s+it|fine|ok|okay|see|understand|get\s+it))",
             0.75,
         ),
         (
             r"\b(?:nothing|not\s+much)\s+(?:more|else)\s+(?:you|anyone|they)\s+can\s+do\b|\bno\s+"
-            r"(?:help|use)\s+(?:at\s+all|whatsoever)\b|\bso\s+(?:that'?s|that\s+is)\s+it\s*\?",
+            r"(?:help|use)\s+(?:at\s+all|whatsoever)\b",
             0.75,
         ),
         (
-            r"\b(?:i'?ll|i\s+will|i'?m\s+going\s+to|i\s+guess\s+i'?ll)\s+(?:just\s+)?(?:sort|fix|figure|"
-            r"work)\s+(?:it|this|that)\s+out\s+(?:myself|on\s+my\s+own)\b|\b(?:sort|fix|figure)\s+it\s+"
-            r"(?:out\s+)?myself\b",
+            r"\b(?:i'?ll|i\s+will|i'?m\s+going\s+to|i\s+guess\s+i'?ll|i\s+(?:have|had)\s+to)\s+(?:just\s+)?"
+            r"(?:sort|fix|figure|work)\s+(?:it|this|that)\s+(?:out\s+)?(?:myself|on\s+my\s+own)\b",
             0.7,
         ),
         (
@@ -1026,8 +1043,10 @@ _RESIGNATION = _rules(
             r"nothing\s+then)\b",
             0.5,
         ),
-        (r"^\W*(?:whatever|forget\s+it|fine)\W*$", 0.6),
-        (r"\bwhat'?s\s+the\s+point\b|\bwhat\s+is\s+the\s+point\b", 0.7),
+        (r"^\W*(?:whatever|forget\s+it)\W*$|(?:^|[,.;]\s*)whatever\W*$", 0.6),
+        (r"^\W*fine\W*$", 0.45),
+        # "what's the point??", not "what's the point of the premium plan".
+        (r"\bwhat(?:'?s|\s+is)\s+the\s+point\s*(?:[?!.]|$|then\b|anyway\b)", 0.7),
         ("\U0001f937", 0.5),  # shrug
     ]
 )
@@ -1110,6 +1129,9 @@ _SARCASTIC_PRAISE = re.compile(
     r"impressive|amazing|excellent|marvell?ous|stellar|genius|outstanding|groovy|terrific|"
     r"splendid|super)\b"
     r"|\bthanks\s+a\s+(?:lot|bunch|million)\b"
+    r"|\b(?:great|amazing|fantastic|wonderful|brilliant|lovely|nice|excellent|stellar|superb|"
+    r"outstanding)\s+(?:\w+\s+)?(?:business|company|service|job|operation|outfit|system)\s+you\s+"
+    r"(?:have|run|got|'ve\s+got)\s+(?:here|there|going)\b"
     r"|\b(?:well|nicely)\s+(?:done|played)\b|\bgood\s+(?:job|one|work|show|stuff)\b"
     r"|\bbravo\b|\bkudos\b|\bway\s+to\s+go\b|\bkeep\s+up\s+the\s+good\s+work\b|\bnice\s+one\b"
     r"|\b(?:love|loving|enjoy|enjoyed|enjoying|loved)\s+(?:how|that|the\s+way|being|having|"
@@ -1124,10 +1146,7 @@ _SARCASM_MARKERS = re.compile(
     r"\bwhat\s+a\s+(?:joke|surprise|shock)\b|\b(?:not|never)\s*\.\s*$|/s\b|\bonly\s+to\s+"
     r"(?:be\s+told|find|discover|have)\b|\bwhat\s+makes\s+it\s+(?:even\s+)?better\b|"
     r"\bcouldn'?t\s+make\s+it\s+up\b|\bwho\s+knew\b|\bshock\s+horror\b|\bsurprise\s+surprise\b"
-    r"|\b(?:great|amazing|fantastic|wonderful|brilliant|lovely|nice|excellent|stellar|superb|"
-    r"outstanding)\s+(?:\w+\s+)?(?:business|company|service|job|operation|outfit|system)\s+you\s+"
-    r"(?:have|run|got|'ve\s+got)\s+(?:here|there|going)\b"
-    r"|\b(?:this|that|it|you|you\s+lot|you\s+guys|your\s+\w+)\s+(?:is|are|'s|'re)\s+(?:a\s+|an\s+"
+    r"|\b(?:this|that|it|you|you\s+lot|you\s+guys|your\s+\w+)(?:\s+(?:is|are)|'s|'re)\s+(?:a\s+|an\s+"
     r"absolute\s+|a\s+complete\s+|a\s+total\s+|such\s+a\s+)?(?:joke|shambles|farce|circus)\b"
     r"|\bbeyond\s+a\s+joke\b|\bwhat\s+a\s+(?:shambles|farce|circus)\b"
     r"|\bcomedy\s+of\s+errors\b|\b(?:but|and)\s+(?:this|it)\s+gets\s+(?:even\s+)?better\b"
@@ -1138,6 +1157,15 @@ _SARCASM_MARKERS = re.compile(
 
 # Praise reads as sarcasm only next to one of these (a bare problem report is not enough: "thanks
 # for the quick reply, the app still has a bug" is sincere).
+# "Amazing business you have here": praise of the service itself, sarcastic next to any
+# problem with it (a bare problem is not enough for other praise).
+_PRAISE_OF_THE_SERVICE = re.compile(
+    r"\b(?:great|amazing|fantastic|wonderful|brilliant|lovely|nice|excellent|stellar|superb|"
+    r"outstanding)\s+(?:\w+\s+)?(?:business|company|service|job|operation|outfit|system)\s+you\s+"
+    r"(?:have|run|got|'ve\s+got)\s+(?:here|there|going)\b",
+    re.IGNORECASE,
+)
+
 _SARCASM_CONTEXT = (
     "anger",
     "annoyance",
@@ -1298,8 +1326,15 @@ def _negated(text: str, start: int) -> bool:
     return _NEGATION_BEFORE.search(text[max(0, start - 30) : start]) is not None
 
 
-def _wished(text: str, start: int) -> bool:
-    return _WISH_BEFORE.search(text[max(0, start - 30) : start]) is not None
+_SENTENCE_END = re.compile(r"[.!?\n]")
+
+
+def _wished(text: str, start: int, end: int) -> bool:
+    """A wish before the match, or a question around it ("when will it be back up and running?")."""
+    if _WISH_BEFORE.search(text[max(0, start - 30) : start]) is not None:
+        return True
+    stop = _SENTENCE_END.search(text, end, end + 120)
+    return stop is not None and stop.group(0) == "?"
 
 
 def _apply(name: str, rules: Sequence[_Rule], text: str) -> Signal | None:
@@ -1309,7 +1344,7 @@ def _apply(name: str, rules: Sequence[_Rule], text: str) -> Signal | None:
         for match in rule.pattern.finditer(text):
             if rule.negatable and _negated(text, match.start()):
                 continue
-            if rule.factual and _wished(text, match.start()):
+            if rule.factual and _wished(text, match.start(), match.end()):
                 continue
             strengths.append(rule.strength)
             evidence.append(match.group(0))
@@ -1474,8 +1509,17 @@ def _polite_regret(text: str, found: Mapping[str, Signal]) -> Signal | None:
     return Signal(name="polite_regret", evidence=match.group(0), strength=0.8)
 
 
+# Words that make a short answer a complaint ("No, I did that already. Twice.").
+_NOT_PLAIN_WORDS = re.compile(
+    r"\b(?:again|twice|already|whatever|still|seriously|nothing|never|useless|joke)\b",
+    re.IGNORECASE,
+)
+
+
 def _plain_answer(text: str, found: Mapping[str, Signal]) -> Signal | None:
     if len(text.split()) > _PLAIN_ANSWER_WORDS or _NOT_PLAIN & found.keys():
+        return None
+    if _NOT_PLAIN_WORDS.search(text):
         return None
     match = _ANSWER_START.match(text)
     if match is None:
@@ -1515,7 +1559,8 @@ def detect_signals(text: str) -> tuple[Signal, ...]:
     for signal in _valence_signals(valence_text, compound):
         found[signal.name] = signal
     negative_cue = any(name in found for name in _SARCASM_CONTEXT) or (
-        compound <= -0.25 and "problem" in found
+        "problem" in found
+        and (compound <= -0.25 or _PRAISE_OF_THE_SERVICE.search(text) is not None)
     )
     sarcasm = _sarcasm(text, negative_cue, lowered)
     if sarcasm is not None:
