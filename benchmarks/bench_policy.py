@@ -233,7 +233,7 @@ def bench_tweetsumm(review: Path | None) -> bool:
         print(f"SKIP TweetSumm: {folder} is missing (set WARMLINE_SHARED_DATA)")
         return True
     records = [json.loads(line) for path in files for line in path.read_text().splitlines() if line]
-    pipeline = build_pipeline(Settings(env="test", _env_file=None))
+    pipeline = build_pipeline(Settings(_env_file=None))
     start = time.perf_counter()
     results = []
     for record in records:

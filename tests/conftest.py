@@ -4,18 +4,21 @@ PostgreSQL cluster started for the session), the real pipeline, and the HTTP app
 from __future__ import annotations
 
 import shutil
+import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import uvicorn
 from fastapi.testclient import TestClient
 
 from pg import throwaway_cluster
 from warmline.api.app import create_app
 from warmline.api.services import Services
-from warmline.bootstrap import build_pipeline
+from warmline.bootstrap import build_pipeline, uvicorn_config
 from warmline.config import Settings
 from warmline.engine import Engine, Pipeline
 from warmline.storage.db import make_engine, make_session_factory
@@ -78,7 +81,7 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 @pytest.fixture(scope="session")
 def pipeline() -> Pipeline:
     """The real pipeline with the shipped models (loaded once per test session)."""
-    return build_pipeline(Settings(env="test", _env_file=None))
+    return build_pipeline(Settings(_env_file=None))
 
 
 @pytest.fixture
@@ -108,6 +111,27 @@ def client(settings: Settings, services: Services) -> Iterator[TestClient]:
     """An HTTP client for the app (in process)."""
     with TestClient(create_app(settings, services), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def server_url(settings: Settings, services: Services) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port for the duration of one test."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn_config(create_app(settings, services), host="127.0.0.1", port=port)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(1000):  # wait up to 10 s for the server to accept connections
+        if server.started:
+            break
+        thread.join(0.01)
+    assert server.started, "server did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

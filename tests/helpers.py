@@ -7,6 +7,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 API_KEY_HEADERS = {"X-API-Key": "test-api-key-0123456789"}
+# What a subprocess needs to run with WARMLINE_ENV=test (default secrets are refused there).
+TEST_ENVIRONMENT = {
+    "WARMLINE_ENV": "test",
+    "WARMLINE_API_KEY": "test-api-key-0123456789",
+    "WARMLINE_SECRET_KEY": "test-secret-key-0123456789",
+}
 
 
 def open_conversation(client: TestClient, **body: Any) -> tuple[str, dict[str, str]]:
@@ -26,11 +32,13 @@ def say(client: TestClient, conversation_id: str, headers: dict[str, str], text:
     return response.json()
 
 
-def add_agent(client: TestClient, agent_id: str, seniority: str = "regular") -> dict[str, str]:
+def add_agent(
+    client: TestClient, agent_id: str, seniority: str = "regular", role: str = "agent"
+) -> dict[str, str]:
     """Create an agent; return its auth headers."""
     response = client.post(
         "/api/v1/agents",
-        json={"id": agent_id, "name": agent_id.title(), "seniority": seniority},
+        json={"id": agent_id, "name": agent_id.title(), "seniority": seniority, "role": role},
         headers=API_KEY_HEADERS,
     )
     assert response.status_code == 201, response.text

@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from helpers import API_KEY_HEADERS, add_agent, assert_problem, open_conversation, say
+from warmline.api.services import Services
 
 
-def _events(client: TestClient, conversation_id: str, headers: dict[str, str]) -> list[dict]:
-    response = client.get(f"/api/v1/conversations/{conversation_id}", headers=headers)
+def _events(client: TestClient, conversation_id: str) -> list[dict]:
+    """The full event log, as staff see it."""
+    response = client.get(f"/api/v1/conversations/{conversation_id}", headers=API_KEY_HEADERS)
     assert response.status_code == 200, response.text
     return list(response.json()["events"])
 
@@ -20,7 +22,7 @@ def test_a_routine_question_gets_an_answer(client: TestClient) -> None:
     assert not answer["escalated"]
     assert "password" in answer["reply"].lower()
     assert "person" in answer["reply"]  # a visible way to reach a human
-    types = [e["type"] for e in _events(client, conversation_id, headers)]
+    types = [e["type"] for e in _events(client, conversation_id)]
     assert types == ["customer_message", "analysis", "decision", "bot_reply"]
 
 
@@ -29,7 +31,7 @@ def test_asking_for_a_real_person_escalates_with_the_reason_logged(client: TestC
     answer = say(client, conversation_id, headers, "I want to talk to a real person")
     assert answer["decision"] == "escalate" and answer["escalated"]
     assert answer["reasons"][0]["trigger"] == "escape_hatch"
-    events = _events(client, conversation_id, headers)
+    events = _events(client, conversation_id)
     decision = next(e for e in events if e["type"] == "decision")
     assert [r["trigger"] for r in decision["reasons"]] == ["escape_hatch"]
     handoff = next(e for e in events if e["type"] == "handoff")
@@ -78,9 +80,14 @@ def test_agent_lifecycle_claim_write_hand_back_resolve(client: TestClient) -> No
     back = client.post(f"/api/v1/conversations/{conversation_id}/handback", headers=alex)
     assert back.json()["status"] == "bot"
     assert say(client, conversation_id, headers, "thanks!")["decision"] != "stay_quiet"
-    done = client.post(f"/api/v1/conversations/{conversation_id}/resolve", headers=alex)
+    # Handed back, it is the bot's again: alex may not close it; a supervisor may.
+    assert_problem(
+        client.post(f"/api/v1/conversations/{conversation_id}/resolve", headers=alex), 403
+    )
+    sue = add_agent(client, "sue", role="supervisor")
+    done = client.post(f"/api/v1/conversations/{conversation_id}/resolve", headers=sue)
     assert done.json()["status"] == "resolved"
-    types = [e["type"] for e in _events(client, conversation_id, headers)]
+    types = [e["type"] for e in _events(client, conversation_id)]
     assert [
         t for t in types if t in {"agent_assigned", "agent_message", "handed_back", "resolved"}
     ] == ["agent_assigned", "agent_message", "handed_back", "resolved"]
@@ -96,7 +103,7 @@ def test_a_second_claim_is_a_conflict(client: TestClient) -> None:
     not_owner = client.post(
         f"/api/v1/conversations/{conversation_id}/agent-messages", json={"text": "hi"}, headers=sam
     )
-    assert_problem(not_owner, 409)
+    assert_problem(not_owner, 403)
 
 
 def test_idempotency_key_stores_the_message_once(client: TestClient) -> None:
@@ -108,9 +115,7 @@ def test_idempotency_key_stores_the_message_once(client: TestClient) -> None:
     assert first.status_code == again.status_code == 200
     assert again.json()["replayed"] is True
     assert again.json()["reply"] == first.json()["reply"]
-    messages = [
-        e for e in _events(client, conversation_id, headers) if e["type"] == "customer_message"
-    ]
+    messages = [e for e in _events(client, conversation_id) if e["type"] == "customer_message"]
     assert len(messages) == 1
 
 
@@ -118,7 +123,7 @@ def test_idempotency_key_stores_the_message_once(client: TestClient) -> None:
 
 
 def _message_count(client: TestClient, conversation_id: str, headers: dict[str, str]) -> int:
-    return sum(e["type"] == "customer_message" for e in _events(client, conversation_id, headers))
+    return sum(e["type"] == "customer_message" for e in _events(client, conversation_id))
 
 
 def test_an_empty_message_is_refused(client: TestClient) -> None:
@@ -165,9 +170,10 @@ def test_invalid_json_is_a_bad_request(client: TestClient) -> None:
     assert _message_count(client, conversation_id, headers) == 0
 
 
-def test_an_unknown_conversation_is_not_found(client: TestClient) -> None:
+def test_an_unknown_conversation_is_not_found(client: TestClient, services: Services) -> None:
+    token = {"Authorization": f"Bearer {services.conversation_token('nope')}"}
     response = client.post(
-        "/api/v1/conversations/nope/messages", json={"text": "hi"}, headers=API_KEY_HEADERS
+        "/api/v1/conversations/nope/messages", json={"text": "hi"}, headers=token
     )
     assert_problem(response, 404)
     assert_problem(client.get("/api/v1/conversations/nope", headers=API_KEY_HEADERS), 404)
@@ -201,11 +207,7 @@ def test_a_reused_idempotency_key_with_another_body_is_refused(client: TestClien
     reused = client.post(url, json={"text": "cancel my subscription"}, headers=keyed)
     body = assert_problem(reused, 422)
     assert "Idempotency-Key" in body["detail"]
-    texts = [
-        e["text"]
-        for e in _events(client, conversation_id, headers)
-        if e["type"] == "customer_message"
-    ]
+    texts = [e["text"] for e in _events(client, conversation_id) if e["type"] == "customer_message"]
     assert texts == ["where is my order?"]
 
 

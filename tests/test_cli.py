@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import TEST_ENVIRONMENT
+
 WARMLINE = [sys.executable, "-m", "warmline"]
 TWO_CONVERSATIONS = [
     {
@@ -33,7 +35,7 @@ TWO_CONVERSATIONS = [
 def run(
     args: list[str], stdin: str = "", tmp_path: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "WARMLINE_ENV": "test"}
+    env = {**os.environ, **TEST_ENVIRONMENT}
     if tmp_path is not None:
         env["WARMLINE_DATA_DIR"] = str(tmp_path)
     return subprocess.run(
@@ -168,3 +170,18 @@ def test_production_refuses_default_secrets(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "WARMLINE_API_KEY" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_analyze_replay_and_summarize_print_no_card_numbers_or_contacts() -> None:
+    text = "card 4111 1111 1111 1111 declined, mail jane.roe@example.org or call +44 20 7946 0958"
+    planted = ["4111 1111 1111 1111", "4111111111111111", "jane.roe@example.org", "7946 0958"]
+    analyzed = run(["analyze", "-"], stdin=json.dumps({"id": 1, "text": text}) + "\n")
+    conversation = {"id": "c", "turns": [{"speaker": "customer", "text": text}]}
+    replayed = run(["replay", "-"], stdin=json.dumps(conversation) + "\n")
+    summarized = run(["summarize", "-"], stdin=json.dumps(conversation) + "\n")
+    for result in (analyzed, replayed, summarized):
+        assert result.returncode == 0, result.stderr
+        assert [value for value in planted if value in result.stdout] == []
+    assert "[CARD visa ending 1111]" in replayed.stdout
+    entities = json.loads(analyzed.stdout)["entities"]
+    assert {"type": "email", "value": "[EMAIL j***@example.org]"}.items() <= entities[0].items()

@@ -156,10 +156,12 @@ def test_branch_is_shipped_and_computed_in_the_same_pass(
     assert np.sum(fast * exact, axis=1).min() > 0.97
     # The branch is not the sentence embedding: fine-tuning moved it.
     assert np.sum(fast * encoder.encode(texts), axis=1).max() < 0.95
-    # Sentence embeddings are unchanged by the branch (still sentence-transformers').
+    # Sentence embeddings are unchanged by the branch (still sentence-transformers'), within
+    # the int8 tolerance of test_default_backend_is_close_to_reference: the int8 kernels differ
+    # by CPU (with AVX512-VNNI one component of "hello" moves by 0.011).
     sentence = encoder.encode(list(REFERENCE))
     for vector, expected in zip(sentence, REFERENCE.values(), strict=True):
-        np.testing.assert_allclose(vector[:5], expected, atol=0.01)
+        np.testing.assert_allclose(vector[:5], expected, atol=0.02)
 
 
 def test_encoder_without_branch_gives_no_branch_vector() -> None:

@@ -347,7 +347,7 @@ def test_sla_breaches_are_recorded_once(sessions: sessionmaker[Session]) -> None
         assert check_breaches(session, config=CONFIG, now=NOW + timedelta(seconds=5)) == []
     tomorrow = NOW + timedelta(days=1, seconds=1)
     with sessions() as session, session.begin():
-        service.resolve(session, conversation_id=fine, by="a")
+        service.resolve(session, conversation_id=fine, by="a", override=True)
     with sessions() as session, session.begin():
         later = check_breaches(session, config=CONFIG, now=tomorrow)
     assert sorted((b.conversation_id, b.event.target) for b in later) == sorted(
@@ -380,9 +380,9 @@ def test_agents_set_their_status_and_customers_hear_who_is_there(client: TestCli
     assert_problem(
         client.put("/api/v1/agents/me/status", json={"status": "busy"}, headers=bea), 422
     )
-    ghost = {**API_KEY_HEADERS, "X-Agent-Id": "ghost"}
+    ghost = {**API_KEY_HEADERS, "X-Agent-Id": "ghost"}  # the API key cannot invent agents
     assert_problem(
-        client.put("/api/v1/agents/me/status", json={"status": "online"}, headers=ghost), 404
+        client.put("/api/v1/agents/me/status", json={"status": "online"}, headers=ghost), 403
     )
     assert_problem(client.get("/api/v1/agents"), 401)
 
@@ -401,7 +401,7 @@ def test_the_queue_shows_every_reason_priority_and_route(client: TestClient) -> 
     assert item["priority"] == answer["priority"]
     assert item["effective_priority"] >= item["priority"]
     assert item["waiting_seconds"] >= 0 and item["sla_breaches"] == []
-    events = client.get(f"/api/v1/conversations/{conversation_id}", headers=headers).json()[
+    events = client.get(f"/api/v1/conversations/{conversation_id}", headers=API_KEY_HEADERS).json()[
         "events"
     ]
     decision = next(e for e in events if e["type"] == "decision")

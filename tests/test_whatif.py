@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from helpers import TEST_ENVIRONMENT
 from warmline.policy.loader import DEFAULT_POLICY_FILE
 from warmline.whatif import compare, format_comparison, summarize
 
@@ -52,7 +53,7 @@ WITHOUT_TOPICS = (
 
 
 def run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "WARMLINE_ENV": "test", "WARMLINE_DATA_DIR": str(tmp_path)}
+    env = {**os.environ, **TEST_ENVIRONMENT, "WARMLINE_DATA_DIR": str(tmp_path)}
     env.pop("WARMLINE_POLICY_FILE", None)
     return subprocess.run(
         [*WARMLINE, *args], capture_output=True, text=True, env=env, timeout=600, check=False

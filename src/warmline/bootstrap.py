@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +16,9 @@ from warmline.policy.policy import Policy, load_policy
 from warmline.redaction import RedactingFilter
 from warmline.storage.db import make_engine, make_session_factory
 from warmline.understanding.analyzer import DefaultAnalyzer
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +48,35 @@ def build_engine(settings: Settings, sessions: sessionmaker[Session]) -> Engine:
 
 def build_services(settings: Settings) -> Services:
     """Everything the API needs, sharing one connection pool."""
-    sessions = make_session_factory(make_engine(settings.resolved_database_url))
+    sessions = make_session_factory(
+        make_engine(settings.resolved_database_url),
+        keep_contact_details=settings.keep_contact_details,
+    )
     return Services(settings=settings, sessions=sessions, engine=build_engine(settings, sessions))
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Log to stderr with personal data redacted from every record."""
-    handler = logging.StreamHandler()
+def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
+    """Log to stderr (or `stream`) with personal data redacted from every record, uvicorn's
+    and SQLAlchemy's included: they log through the root logger (see `uvicorn_config`)."""
+    handler = logging.StreamHandler(stream)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy"):
+        # A logger with its own handlers (uvicorn's default config) would bypass redaction.
+        library = logging.getLogger(name)
+        library.handlers.clear()
+        library.propagate = True
+
+
+def uvicorn_config(app: Any, *, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """How warmline runs under uvicorn. `log_config=None` leaves logging to
+    `configure_logging`, so uvicorn's own records ("Exception in ASGI application" and its
+    traceback) pass through the redacting handler instead of uvicorn's unfiltered one."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app, host=host, port=port, log_level="warning", log_config=None, **options
+    )

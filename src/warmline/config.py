@@ -1,7 +1,8 @@
 """One typed settings object, read from `WARMLINE_*` environment variables (and `.env`).
 
 Defaults give an embedded development setup (SQLite in ./var, a development API key). Outside
-development the default secrets are refused, so a forgotten variable cannot ship.
+development (`test` included) the default secrets and weak ones are refused, so a forgotten
+variable cannot ship.
 """
 
 from __future__ import annotations
@@ -15,6 +16,23 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_API_KEY = "dev-api-key-change-me"
 DEVELOPMENT_SECRET = "dev-secret-change-me"
+MIN_SECRET_CHARS = 16
+MIN_DISTINCT_CHARS = 8
+
+
+def weak_secret(value: str) -> str | None:
+    """Why `value` is not good enough as a secret, or None if it is.
+
+    Long enough, no whitespace (a pasted line break or 16 spaces is a mistake, not a key),
+    and not one or two characters repeated.
+    """
+    if len(value) < MIN_SECRET_CHARS:
+        return f"is shorter than {MIN_SECRET_CHARS} characters"
+    if any(char.isspace() for char in value):
+        return "contains whitespace"
+    if len(set(value)) < MIN_DISTINCT_CHARS:
+        return f"has fewer than {MIN_DISTINCT_CHARS} different characters"
+    return None
 
 
 class Settings(BaseSettings):
@@ -35,19 +53,22 @@ class Settings(BaseSettings):
     answers_file: Path | None = None
     intent_model_dir: Path | None = None
     log_level: str = "INFO"
+    keep_contact_details: bool = False
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
-        if self.env == "production":
-            for name, value, default in (
-                ("WARMLINE_API_KEY", self.api_key, DEVELOPMENT_API_KEY),
-                ("WARMLINE_SECRET_KEY", self.secret_key, DEVELOPMENT_SECRET),
-            ):
-                if value == default or len(value) < 16:
-                    raise ValueError(
-                        f"{name} must be set to a secret of at least 16 characters "
-                        "outside development (the default is refused)"
-                    )
+        if self.env == "development":
+            return self
+        for name, value, default in (
+            ("WARMLINE_API_KEY", self.api_key, DEVELOPMENT_API_KEY),
+            ("WARMLINE_SECRET_KEY", self.secret_key, DEVELOPMENT_SECRET),
+        ):
+            problem = "is the development default" if value == default else weak_secret(value)
+            if problem:
+                raise ValueError(
+                    f"{name} {problem}; outside development (WARMLINE_ENV={self.env}) it must "
+                    f"be a secret of at least {MIN_SECRET_CHARS} characters without whitespace"
+                )
         return self
 
     @property

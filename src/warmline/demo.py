@@ -23,10 +23,18 @@ class DemoAgent:
     seniority: str
     skills: tuple[str, ...]
     token: str
+    role: str = "agent"
 
 
 DEMO_AGENTS = (
-    DemoAgent("alex", "Alex Rivera", "senior", ("billing", "complaints"), "demo-token-alex"),
+    DemoAgent(
+        "alex",
+        "Alex Rivera",
+        "senior",
+        ("billing", "complaints"),
+        "demo-token-alex",
+        role="supervisor",
+    ),
     DemoAgent("sam", "Sam Lee", "regular", ("orders", "technical"), "demo-token-sam"),
 )
 
@@ -60,5 +68,6 @@ def load_demo_data(session: Session) -> list[DemoAgent]:
                 skills=agent.skills,
                 seniority=agent.seniority,
                 token=agent.token,
+                role=agent.role,
             )
     return list(DEMO_AGENTS)

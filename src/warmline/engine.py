@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -40,10 +40,11 @@ from warmline.handoff.packet import build_packet
 from warmline.policy.context import PolicyContext
 from warmline.policy.decision import Action, Decision
 from warmline.policy.policy import Policy
+from warmline.redaction import mask, mask_value
 from warmline.storage import conversations as store
 from warmline.storage import customers as customer_store
 from warmline.storage import idempotency
-from warmline.storage.db import on_commit
+from warmline.storage.db import keeps_contact_details, on_commit
 from warmline.understanding.serialize import analysis_to_dict
 from warmline.understanding.types import Analysis
 
@@ -67,13 +68,19 @@ class ConversationNotFound(LookupError):
 
 @dataclass(frozen=True)
 class InboundMessage:
-    """A customer message as a channel hands it to the engine."""
+    """A customer message as a channel hands it to the engine.
+
+    `ts` is a trusted time (replay and the administrators' import of past conversations);
+    live channels leave it empty so the server's clock is used, and pass what the client
+    claimed as `client_ts`, which is only displayed.
+    """
 
     conversation_id: str
     text: str
     channel: str = "web"
     ts: datetime | None = None
     idempotency_key: str | None = None
+    client_ts: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -140,7 +147,9 @@ class Pipeline:
         """
         policy = self.policy  # one policy per message, even if a reload swaps it meanwhile
         ts = message.ts or utc_now()
-        inbound = CustomerMessage(text=message.text, channel=message.channel, ts=ts)
+        inbound = CustomerMessage(
+            text=message.text, channel=message.channel, ts=ts, client_ts=message.client_ts
+        )
         analysis, state = self.analyzer.analyze(
             message.text, state=conversation.tracker_state, ts=message.ts
         )
@@ -244,8 +253,10 @@ class Engine:
         )
         if conversation is None:
             raise ConversationNotFound(message.conversation_id)
+        # Fingerprint the masked text: a plain hash of a card number with its last four digits
+        # stored beside it could be reversed by trying the few digits left.
         fingerprint = idempotency.request_fingerprint(
-            {"text": message.text, "channel": message.channel}
+            {"text": mask(message.text), "channel": message.channel}
         )
         if message.idempotency_key:
             stored = idempotency.recall(
@@ -268,7 +279,11 @@ class Engine:
             customer,
             staffing=lambda: human_queue.staffing(session, config=policy),
         )
-        store.append_events(session, conversation=conversation, events=outcome.events)
+        written = store.append_events(session, conversation=conversation, events=outcome.events)
+        outcome = replace(
+            outcome,
+            response=mask_value(outcome.response, keep_contacts=keeps_contact_details(session)),
+        )
         if message.idempotency_key:
             idempotency.remember(
                 session,
@@ -278,7 +293,7 @@ class Engine:
                 response=outcome.response,
             )
         for notify in self.notifiers:
-            on_commit(session, functools.partial(notify, conversation.id, list(outcome.events)))
+            on_commit(session, functools.partial(notify, conversation.id, list(written)))
         return outcome
 
     @staticmethod

@@ -1,10 +1,12 @@
-"""Personal-data redaction for logs, exports and anything sent to an LLM.
+"""Personal data: found once, masked before anything is stored or printed, redacted from logs.
 
-Card numbers, IBANs, US social security numbers, emails and phone numbers are replaced by
-placeholders ("[CARD]", "[IBAN]", "[SSN]", "[EMAIL]", "[PHONE]"). Detection is pattern plus
-checksum (Luhn for cards, mod-97 for IBANs) so ordinary numbers survive, and it deliberately
-keeps what support staff need: dates, amounts and numbers labelled as order, invoice, ticket or
-tracking numbers are left alone.
+Card numbers, IBANs, US social security numbers, emails and phone numbers are found here.
+`mask` is the form warmline stores and prints ("[CARD visa ending 4242]", "[EMAIL
+a***@example.com]", "[PHONE ending 0958]", "[IBAN]", "[SSN]"); `redact` is the strictest form,
+bare placeholders ("[CARD]", "[EMAIL]", ...), for log lines and anything sent to an LLM.
+Detection is pattern plus checksum (Luhn for cards, mod-97 for IBANs) so ordinary numbers
+survive, and it deliberately keeps what support staff need: dates, amounts and numbers
+labelled as order, invoice, ticket or tracking numbers are left alone.
 
 All patterns are precompiled and free of nested unbounded quantifiers, so the cost is linear in
 the input length (a 100,000-character message takes milliseconds). The finders are public
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar, cast
 
@@ -468,30 +470,119 @@ _DETECTORS: Final = (
 )
 
 
+def _detected(text: str, keep_contacts: bool) -> list[tuple[int, int, str, str]]:
+    """Non-overlapping (start, end, token, value) detections, leftmost-longest."""
+    found: list[tuple[int, int, int, str, str]] = []
+    for priority, (token, detect) in enumerate(_DETECTORS):
+        if keep_contacts and token in (EMAIL, PHONE):
+            continue
+        found.extend((s.start, -(s.end - s.start), priority, token, s.value) for s in detect(text))
+    found.sort()
+    chosen: list[tuple[int, int, str, str]] = []
+    position = 0
+    for start, negative_length, _, token, value in found:
+        if start < position:
+            continue
+        position = start - negative_length
+        chosen.append((start, position, token, value))
+    return chosen
+
+
+def _replace(text: str, spans: list[tuple[int, int, str, str]], label: Any) -> str:
+    parts: list[str] = []
+    position = 0
+    for start, end, token, value in spans:
+        parts.append(text[position:start])
+        parts.append(label(token, value))
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
 def redact(text: str) -> str:
-    """The text with card numbers, IBANs, SSNs, emails and phone numbers replaced.
+    """The text with card numbers, IBANs, SSNs, emails and phone numbers replaced by bare
+    placeholders: the strictest form, for log lines and anything sent to an LLM.
 
     Overlaps resolve leftmost-longest (an email containing digits stays one [EMAIL]).
     Idempotent: the placeholders contain nothing that is detected again.
     """
     if not text or not isinstance(text, str):
         return text
-    found: list[tuple[int, int, int, str]] = []
-    for priority, (token, detect) in enumerate(_DETECTORS):
-        found.extend((s.start, -(s.end - s.start), priority, token) for s in detect(text))
-    if not found:
+    spans = _detected(text, keep_contacts=False)
+    return _replace(text, spans, lambda token, _value: token) if spans else text
+
+
+def card_brand(digits: str) -> str:
+    """The card network an issuer number belongs to (by its leading digits)."""
+    two, four = int(digits[:2]), int(digits[:4])
+    if digits[0] == "4":
+        return "visa"
+    if 51 <= two <= 55 or 2221 <= four <= 2720:
+        return "mastercard"
+    if two in (34, 37):
+        return "amex"
+    if digits.startswith(("6011", "65")) or 644 <= int(digits[:3]) <= 649:
+        return "discover"
+    if two == 35:
+        return "jcb"
+    if two in (36, 38) or 300 <= int(digits[:3]) <= 305:
+        return "diners"
+    return "card"
+
+
+def _mask_label(token: str, value: str) -> str:
+    if token == CARD:
+        return f"[CARD {card_brand(value)} ending {value[-4:]}]"
+    if token == EMAIL:
+        local, _, domain = value.partition("@")
+        return f"[EMAIL {local[:1]}***@{domain}]"
+    if token == PHONE:
+        return f"[PHONE ending {value[-4:]}]"
+    return token
+
+
+def mask(text: str, *, keep_contacts: bool = False) -> str:
+    """The text as warmline stores and prints it: card numbers become their brand and last
+    four digits ("[CARD visa ending 4242]"), emails keep their first letter and domain
+    ("[EMAIL a***@example.com]"), phones their last four digits, IBANs and SSNs disappear.
+
+    `keep_contacts` leaves emails and phone numbers as written (the deployment setting
+    `WARMLINE_KEEP_CONTACT_DETAILS`); card numbers, IBANs and SSNs are masked regardless.
+    Idempotent, like `redact`.
+    """
+    if not text or not isinstance(text, str):
         return text
-    found.sort()
-    parts: list[str] = []
-    position = 0
-    for start, negative_length, _, token in found:
-        if start < position:
-            continue
-        parts.append(text[position:start])
-        parts.append(token)
-        position = start - negative_length
-    parts.append(text[position:])
-    return "".join(parts)
+    spans = _detected(text, keep_contacts)
+    return _replace(text, spans, _mask_label) if spans else text
+
+
+# Entities in their JSON form ({"type", "value", ...}) carry normalised values ("4155550132")
+# that no longer look like what they are; their type says it.
+_ENTITY_TOKENS: Final = {"email": EMAIL, "phone": PHONE, "card": CARD}
+
+
+def mask_value(obj: _T, *, keep_contacts: bool = False) -> _T:
+    """`mask` applied to every string of a JSON-like value (keys too); see `redact_value`.
+    An entity's value is masked by its declared type as well."""
+
+    def clean(text: str) -> str:
+        return mask(text, keep_contacts=keep_contacts)
+
+    def entity(item: Mapping[Any, Any]) -> dict[Any, Any] | None:
+        token = _ENTITY_TOKENS.get(item.get("type"))  # type: ignore[arg-type]
+        value = item.get("value")
+        if token is None or not isinstance(value, str) or (keep_contacts and token != CARD):
+            return None
+        return {**item, "value": _mask_label(token, _digits_or(value, token))}
+
+    return cast(_T, _walk(obj, 0, clean, entity))
+
+
+def _digits_or(value: str, token: str) -> str:
+    """The form `_mask_label` expects: digits for cards and phones, the address for emails."""
+    if token == EMAIL:
+        return value.lower()
+    return "".join(char for char in value if char.isdigit()) or "????"
 
 
 def redact_value(obj: _T) -> _T:
@@ -501,19 +592,30 @@ def redact_value(obj: _T) -> _T:
     None, custom classes) are returned unchanged, so convert them to plain data first. Nesting
     deeper than 64 levels (or a cycle) is replaced by "[REDACTED]" rather than risk a leak.
     """
-    return cast(_T, _redact_any(obj, 0))
+    return cast(_T, _walk(obj, 0, redact))
 
 
-def _redact_any(obj: object, depth: int) -> object:
+def _walk(
+    obj: object,
+    depth: int,
+    clean: Callable[[str], str],
+    special: Callable[[Mapping[Any, Any]], dict[Any, Any] | None] | None = None,
+) -> object:
     if isinstance(obj, str):
-        return redact(obj)
+        return clean(obj)
     if not isinstance(obj, Mapping | list | tuple | set | frozenset):
         return obj
     if depth >= _MAX_DEPTH:
         return TOO_DEEP
     if isinstance(obj, Mapping):
-        return {_redact_any(k, depth + 1): _redact_any(v, depth + 1) for k, v in obj.items()}
-    items = [_redact_any(item, depth + 1) for item in obj]
+        handled = special(obj) if special is not None else None
+        if handled is not None:
+            obj = handled
+        return {
+            _walk(k, depth + 1, clean, special): _walk(v, depth + 1, clean, special)
+            for k, v in obj.items()
+        }
+    items = [_walk(item, depth + 1, clean, special) for item in obj]
     if isinstance(obj, list):
         return items
     if isinstance(obj, tuple):

@@ -1,34 +1,52 @@
-"""Agent endpoints: the queue, claiming, writing, handing back, resolving; and agent admin."""
+"""Agent endpoints: the queue, claiming, writing, handing back, resolving, reassigning; and
+agent administration. Each route names the roles it allows (`access.allow`); who owns a
+conversation is checked by the handoff service."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from warmline.api.deps import AgentDep, ServicesDep, require_api_key
+from warmline.api.access import ADMIN_ONLY, OVERSIGHT, STAFF, Caller, allow
+from warmline.api.deps import ConversationId, ServicesDep
+from warmline.api.openapi import problems
 from warmline.api.problems import Problem
-from warmline.api.schemas import AgentIn, AgentOut, AgentStatusIn, AgentTextIn, QueueItem
+from warmline.api.schemas import (
+    AgentCreated,
+    AgentIn,
+    AgentOut,
+    AgentStatusIn,
+    AgentTextIn,
+    AssignIn,
+    ConversationState,
+    QueueItem,
+)
 from warmline.api.services import Services
 from warmline.domain.conversation import Conversation
 from warmline.domain.events import DecisionMade, HandedOff, SlaBreached
 from warmline.handoff import service
-from warmline.handoff.queue import RankedItem, ranked_queue
+from warmline.handoff.queue import RankedItem, aware, ranked_queue
 from warmline.handoff.sla import check_breaches
 from warmline.policy.config import PolicyConfig
 from warmline.storage import conversations as store
-from warmline.storage.agents import create_agent, list_agents, set_status
+from warmline.storage.agents import create_agent, get_agent, list_agents, set_status
 from warmline.storage.models import AgentRow
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
 T = TypeVar("T")
+Staff = Annotated[Caller, allow(STAFF)]
+Overseer = Annotated[Caller, allow(OVERSIGHT)]
+ACTION_PROBLEMS = problems(404, 409)
 
 
-def _state(conversation: Conversation) -> dict[str, object]:
-    return {"id": conversation.id, "status": conversation.status.value, "agent": conversation.agent}
+def _state(conversation: Conversation) -> ConversationState:
+    return ConversationState(
+        id=conversation.id, status=conversation.status.value, agent=conversation.agent
+    )
 
 
 def _run(services: ServicesDep, action: Callable[[Session], T]) -> T:
@@ -40,6 +58,8 @@ def _run(services: ServicesDep, action: Callable[[Session], T]) -> T:
         raise Problem(404, f"No conversation {missing}.") from None
     except service.StateConflict as conflict:
         raise Problem(409, str(conflict), kind="state-conflict") from None
+    except service.NotYours as not_yours:
+        raise Problem(403, str(not_yours), kind="not-yours") from None
 
 
 def _policy(services: Services) -> PolicyConfig:
@@ -47,9 +67,15 @@ def _policy(services: Services) -> PolicyConfig:
     return services.engine.pipeline.policy.config
 
 
-@router.get("/queue", response_model=list[QueueItem])
+def _agent_id(caller: Caller) -> str:
+    if caller.agent_id is None:  # allow(STAFF) admits only callers acting as an agent
+        raise Problem(403, "This needs an agent identity.", kind="forbidden")
+    return caller.agent_id
+
+
+@router.get("/queue", response_model=list[QueueItem], responses=problems())
 def list_queue(
-    services: ServicesDep, agent: AgentDep, limit: int = Query(default=100, ge=1, le=1000)
+    services: ServicesDep, caller: Staff, limit: int = Query(default=100, ge=1, le=1000)
 ) -> list[QueueItem]:
     """Escalated conversations waiting for a person, by effective priority (base priority plus
     waiting time against the first-response target). Reading the queue also records any
@@ -90,32 +116,38 @@ def _queue_item(session: Session, item: RankedItem) -> QueueItem:
     )
 
 
-@router.post("/queue/next", response_model=None)
-def claim_next(services: ServicesDep, agent: AgentDep) -> Response | dict[str, object]:
+@router.post(
+    "/queue/next",
+    response_model=ConversationState,
+    responses={204: {"description": "Nothing is waiting for this agent."}, **problems()},
+)
+def claim_next(services: ServicesDep, caller: Staff) -> Response | ConversationState:
     """Claim the best conversation for this agent (team and skills, seniority, burnout cap,
     waiting time) that no other agent is taking; 204 when there is none."""
     config = _policy(services)
-    conversation = _run(services, lambda s: service.claim_next(s, agent=agent.id, policy=config))
+    agent = _agent_id(caller)
+    conversation = _run(services, lambda s: service.claim_next(s, agent=agent, policy=config))
     if conversation is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return _state(conversation)
 
 
-@router.put("/agents/me/status", response_model=AgentOut)
-def set_my_status(body: AgentStatusIn, services: ServicesDep, agent: AgentDep) -> AgentOut:
+@router.put("/agents/me/status", response_model=AgentOut, responses=problems(404))
+def set_my_status(body: AgentStatusIn, services: ServicesDep, caller: Staff) -> AgentOut:
     """Set the calling agent's status (online, away, offline). Send it again every few
     minutes while online: agents not seen for `availability.online_timeout_seconds` count
     as offline."""
+    agent = _agent_id(caller)
     with services.sessions() as session, session.begin():
-        row = set_status(session, agent_id=agent.id, status=body.status)
+        row = set_status(session, agent_id=agent, status=body.status)
         if row is None:
-            raise Problem(404, f"No agent {agent.id}: create it first (POST /api/v1/agents).")
+            raise Problem(404, f"No agent {agent}: create it first (POST /api/v1/agents).")
         return _agent_out(row)
 
 
-@router.get("/agents", response_model=list[AgentOut], dependencies=[Depends(require_api_key)])
-def agents(services: ServicesDep) -> list[AgentOut]:
-    """Every agent with their team, skills, seniority and status."""
+@router.get("/agents", response_model=list[AgentOut], responses=problems())
+def agents(services: ServicesDep, caller: Overseer) -> list[AgentOut]:
+    """Every agent with their team, skills, seniority, role and status."""
     with services.sessions() as session:
         return [_agent_out(row) for row in list_agents(session)]
 
@@ -127,72 +159,137 @@ def _agent_out(row: AgentRow) -> AgentOut:
         team=row.team,
         skills=[str(skill) for skill in row.skills or ()],
         seniority=row.seniority,
+        role=row.role,
         status=row.status,
-        last_seen=row.last_seen,
-    )
-
-
-@router.post("/conversations/{conversation_id}/claim")
-def claim(conversation_id: str, services: ServicesDep, agent: AgentDep) -> dict[str, object]:
-    """Take a queued conversation; 409 if someone else already has it."""
-    return _state(
-        _run(services, lambda s: service.claim(s, conversation_id=conversation_id, agent=agent.id))
-    )
-
-
-@router.post("/conversations/{conversation_id}/agent-messages")
-def agent_message(
-    conversation_id: str, body: AgentTextIn, services: ServicesDep, agent: AgentDep
-) -> dict[str, object]:
-    """Write to the customer as the assigned agent."""
-    return _state(
-        _run(
-            services,
-            lambda s: service.send_agent_message(
-                s, conversation_id=conversation_id, agent=agent.id, text=body.text
-            ),
-        )
-    )
-
-
-@router.post("/conversations/{conversation_id}/notes")
-def note(
-    conversation_id: str, body: AgentTextIn, services: ServicesDep, agent: AgentDep
-) -> dict[str, object]:
-    """Add an internal note."""
-    return _state(
-        _run(
-            services,
-            lambda s: service.add_note(
-                s, conversation_id=conversation_id, author=agent.id, text=body.text
-            ),
-        )
-    )
-
-
-@router.post("/conversations/{conversation_id}/handback")
-def hand_back(conversation_id: str, services: ServicesDep, agent: AgentDep) -> dict[str, object]:
-    """Give the conversation back to the bot."""
-    return _state(
-        _run(
-            services,
-            lambda s: service.hand_back(s, conversation_id=conversation_id, agent=agent.id),
-        )
-    )
-
-
-@router.post("/conversations/{conversation_id}/resolve")
-def resolve(conversation_id: str, services: ServicesDep, agent: AgentDep) -> dict[str, object]:
-    """Mark the conversation resolved."""
-    return _state(
-        _run(services, lambda s: service.resolve(s, conversation_id=conversation_id, by=agent.id))
+        last_seen=aware(row.last_seen),
     )
 
 
 @router.post(
-    "/agents", status_code=status.HTTP_201_CREATED, dependencies=[Depends(require_api_key)]
+    "/conversations/{conversation_id}/claim",
+    response_model=ConversationState,
+    responses=ACTION_PROBLEMS,
 )
-def add_agent(body: AgentIn, services: ServicesDep) -> dict[str, object]:
+def claim(
+    conversation_id: ConversationId, services: ServicesDep, caller: Staff
+) -> ConversationState:
+    """Take a queued conversation; 409 if someone else already has it."""
+    agent = _agent_id(caller)
+    return _state(
+        _run(services, lambda s: service.claim(s, conversation_id=conversation_id, agent=agent))
+    )
+
+
+@router.post(
+    "/conversations/{conversation_id}/assign",
+    response_model=ConversationState,
+    responses=ACTION_PROBLEMS,
+)
+def assign(
+    conversation_id: ConversationId, body: AssignIn, services: ServicesDep, caller: Overseer
+) -> ConversationState:
+    """Give a queued or assigned conversation to another agent (supervisors and admins); 404
+    if the conversation or the agent does not exist."""
+    with services.sessions() as session:
+        if get_agent(session, agent_id=body.agent) is None:
+            raise Problem(404, f"No agent {body.agent}.", kind="no-agent")
+    by = _agent_id(caller)
+    return _state(
+        _run(
+            services,
+            lambda s: service.assign(s, conversation_id=conversation_id, agent=body.agent, by=by),
+        )
+    )
+
+
+@router.post(
+    "/conversations/{conversation_id}/agent-messages",
+    response_model=ConversationState,
+    responses=ACTION_PROBLEMS,
+)
+def agent_message(
+    conversation_id: ConversationId, body: AgentTextIn, services: ServicesDep, caller: Staff
+) -> ConversationState:
+    """Write to the customer as the assigned agent."""
+    agent = _agent_id(caller)
+    return _state(
+        _run(
+            services,
+            lambda s: service.send_agent_message(
+                s, conversation_id=conversation_id, agent=agent, text=body.text
+            ),
+        )
+    )
+
+
+@router.post(
+    "/conversations/{conversation_id}/notes",
+    response_model=ConversationState,
+    responses=problems(404),
+)
+def note(
+    conversation_id: ConversationId, body: AgentTextIn, services: ServicesDep, caller: Staff
+) -> ConversationState:
+    """Add an internal note (never shown to the customer)."""
+    author = _agent_id(caller)
+    return _state(
+        _run(
+            services,
+            lambda s: service.add_note(
+                s, conversation_id=conversation_id, author=author, text=body.text
+            ),
+        )
+    )
+
+
+@router.post(
+    "/conversations/{conversation_id}/handback",
+    response_model=ConversationState,
+    responses=ACTION_PROBLEMS,
+)
+def hand_back(
+    conversation_id: ConversationId, services: ServicesDep, caller: Staff
+) -> ConversationState:
+    """Give the conversation back to the bot (its agent; supervisors for anyone's)."""
+    agent = _agent_id(caller)
+    return _state(
+        _run(
+            services,
+            lambda s: service.hand_back(
+                s, conversation_id=conversation_id, agent=agent, override=caller.oversees
+            ),
+        )
+    )
+
+
+@router.post(
+    "/conversations/{conversation_id}/resolve",
+    response_model=ConversationState,
+    responses=ACTION_PROBLEMS,
+)
+def resolve(
+    conversation_id: ConversationId, services: ServicesDep, caller: Staff
+) -> ConversationState:
+    """Mark the conversation resolved (its agent; supervisors for anyone's)."""
+    by = _agent_id(caller)
+    return _state(
+        _run(
+            services,
+            lambda s: service.resolve(
+                s, conversation_id=conversation_id, by=by, override=caller.oversees
+            ),
+        )
+    )
+
+
+@router.post(
+    "/agents",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AgentCreated,
+    responses=problems(409),
+    dependencies=[allow(ADMIN_ONLY)],
+)
+def add_agent(body: AgentIn, services: ServicesDep) -> AgentCreated:
     """Create an agent; the token is shown once. `team` must be a team of the policy."""
     if body.team is not None and body.team not in _policy(services).teams:
         known = ", ".join(sorted(_policy(services).teams))
@@ -206,7 +303,8 @@ def add_agent(body: AgentIn, services: ServicesDep) -> dict[str, object]:
                 skills=body.skills,
                 seniority=body.seniority,
                 team=body.team,
+                role=body.role,
             )
     except IntegrityError:
         raise Problem(409, f"An agent {body.id} already exists.", kind="agent-exists") from None
-    return {"id": body.id, "token": token}
+    return AgentCreated(id=body.id, token=token)

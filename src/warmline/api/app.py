@@ -12,8 +12,10 @@ from fastapi import FastAPI
 
 from warmline import __version__
 from warmline.api import admin, agents, conversations
+from warmline.api.access import PUBLIC, allow
 from warmline.api.limits import BodySizeLimit
-from warmline.api.problems import install_problem_handlers
+from warmline.api.openapi import install_openapi
+from warmline.api.problems import SafeJSONResponse, install_problem_handlers
 from warmline.api.services import Services
 from warmline.bootstrap import build_services, reload_policy
 from warmline.config import Settings, get_settings
@@ -39,15 +41,21 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         description="Customer-service engine: AI does the routine work, people get the "
         "conversations that need empathy or judgement.",
         lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
     )
     app.state.services = built
     install_problem_handlers(app)
+    install_openapi(
+        app,
+        max_message_chars=settings.max_message_chars,
+        teams=lambda: list(built.engine.pipeline.policy.config.teams),
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(conversations.router)
     app.include_router(agents.router)
     app.include_router(admin.router)
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], dependencies=[allow(PUBLIC)])
     def health() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok", "version": __version__}

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, status
+from fastapi import APIRouter, Header, status
 from starlette.concurrency import run_in_threadpool
 
-from warmline.api.deps import ServicesDep, require_conversation_access
+from warmline.api.access import CUSTOMER_ONLY, CUSTOMER_OR_STAFF, PUBLIC, Caller, Role, allow
+from warmline.api.deps import ConversationId, ServicesDep
+from warmline.api.openapi import problems
 from warmline.api.problems import Problem
 from warmline.api.schemas import (
     ConversationCreated,
@@ -24,10 +26,37 @@ from warmline.storage.idempotency import IdempotencyConflict
 from warmline.storage.models import ConversationRow
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
-ConversationAccess = Depends(require_conversation_access)
+# What a customer sees of their own conversation: what was said and who joined or left, never
+# the analysis, the decisions, the packet or the agents' notes.
+CUSTOMER_VISIBLE = frozenset(
+    {
+        "customer_message",
+        "bot_reply",
+        "agent_message",
+        "agent_assigned",
+        "handed_back",
+        "resolved",
+        "reopened",
+        "feedback",
+    }
+)
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        pattern=r"^[!-~]{1,200}$",
+        description="Any 1-200 visible ASCII characters; a retry with the same key and body "
+        "returns the first answer and stores nothing.",
+    ),
+]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ConversationCreated)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ConversationCreated,
+    responses=problems(auth=False),
+    dependencies=[allow(PUBLIC)],
+)
 def create_conversation(body: ConversationIn, services: ServicesDep) -> ConversationCreated:
     """Open a conversation; the returned token authorises the customer's later requests."""
     details = CustomerDetails(**body.customer.model_dump()) if body.customer else None
@@ -42,15 +71,20 @@ def create_conversation(body: ConversationIn, services: ServicesDep) -> Conversa
 
 
 @router.post(
-    "/{conversation_id}/messages", response_model=MessageOut, dependencies=[ConversationAccess]
+    "/{conversation_id}/messages",
+    response_model=MessageOut,
+    responses=problems(404),
+    dependencies=[allow(CUSTOMER_ONLY)],
 )
 async def post_message(
-    conversation_id: str,
+    conversation_id: ConversationId,
     body: MessageIn,
     services: ServicesDep,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> MessageOut:
-    """Send a customer message; the answer is the bot's reply or the handoff notice."""
+    """Send a customer message (the conversation's own token only); the answer is the bot's
+    reply or the handoff notice. The server's clock dates the message; a `ts` sent by the
+    client is kept as `client_ts` for display."""
     limit = services.settings.max_message_chars
     if len(body.text) > limit:
         raise Problem(
@@ -60,7 +94,7 @@ async def post_message(
         conversation_id=conversation_id,
         text=body.text,
         channel=body.channel or "web",
-        ts=body.ts,
+        client_ts=body.ts,
         idempotency_key=idempotency_key,
     )
     try:
@@ -76,24 +110,33 @@ async def post_message(
     return MessageOut(**outcome.response, replayed=outcome.replayed)
 
 
-@router.get("/{conversation_id}", response_model=ConversationOut, dependencies=[ConversationAccess])
-def read_conversation(conversation_id: str, services: ServicesDep) -> ConversationOut:
-    """A conversation's state and its full event log."""
+@router.get("/{conversation_id}", response_model=ConversationOut, responses=problems(404))
+def read_conversation(
+    conversation_id: ConversationId,
+    services: ServicesDep,
+    caller: Annotated[Caller, allow(CUSTOMER_OR_STAFF)],
+) -> ConversationOut:
+    """A conversation's state and its event log: in full for staff; what was said and who
+    joined for its customer."""
     with services.sessions() as session:
         row = session.get(ConversationRow, conversation_id)
         if row is None:
             raise Problem(404, f"No conversation {conversation_id}.")
         events = store.load_events(session, conversation_id=conversation_id)
+    customer = caller.role is Role.CUSTOMER
+    shown = [
+        _event_json(seq, event.model_dump(mode="json"))
+        for seq, event in enumerate(events, 1)
+        if not customer or event.type in CUSTOMER_VISIBLE
+    ]
     return ConversationOut(
         id=row.id,
         status=row.status,
         agent=row.agent,
         customer_id=row.customer_id,
         channel=row.channel,
-        priority=row.priority,
-        events=[
-            _event_json(seq, event.model_dump(mode="json")) for seq, event in enumerate(events, 1)
-        ],
+        priority=None if customer else row.priority,
+        events=shown,
     )
 
 

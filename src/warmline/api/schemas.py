@@ -1,35 +1,112 @@
-"""Request and response bodies of the HTTP API (validated, bounded)."""
+"""Request and response bodies of the HTTP API (validated, bounded).
+
+Text is checked once, here at the edge: a NUL character or a lone UTF-16 surrogate in any
+string of a request is refused with 422 (PostgreSQL cannot store the first, no encoder can
+write the second, and either would break every later read of the conversation). The JSON
+Schema says so with a `pattern`, so clients and fuzzers see the same rule the server applies.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_NAME = 200
+ID_PATTERN = r"^[A-Za-z0-9_.@-]{1,100}$"
+# Patterns spell their character classes out (no \s): Python, the Rust engine that pydantic
+# uses and the ECMA reading of JSON Schema disagree on what \s covers.
+EMAIL_PATTERN = r"^[^@\x00-\x20\x7f]{1,64}@[^@.\x00-\x20\x7f]+(\.[^@.\x00-\x20\x7f]+)+$"
+# What str.isspace() calls space, which is what "blank" means for a message.
+_SPACE = r"\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# In the JSON Schema: any text without NUL; "visible" text also has a non-space character.
+NO_NUL_PATTERN = r"^[^\x00]*$"
+VISIBLE_PATTERN = rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"
+_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+_VISIBLE = re.compile(rf"[^\x00{_SPACE}]")
 
 
-class CustomerIn(BaseModel):
+def unsafe_text_problem(text: str) -> str | None:
+    """Why a string cannot be accepted (a NUL or a lone surrogate), or None."""
+    bad = _UNSAFE.search(text)
+    if bad is None:
+        return None
+    what = "a NUL character (U+0000)" if bad.group() == "\x00" else "a lone UTF-16 surrogate"
+    return f"contains {what} at position {bad.start()}"
+
+
+def _refuse_unsafe(value: Any) -> Any:
+    """Walk a submitted value; raise on the first string that cannot be stored."""
+    if isinstance(value, str):
+        problem = unsafe_text_problem(value)
+        if problem:
+            raise ValueError(f"the text {problem}")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_unsafe(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_unsafe(key)
+            _refuse_unsafe(item)
+    return value
+
+
+def text_field(
+    default: Any = ..., *, max_length: int, min_length: int | None = None, visible: bool = False
+) -> Any:
+    """A text field whose schema states the NUL rule (and, if `visible`, non-blankness)."""
+    pattern = VISIBLE_PATTERN if visible else NO_NUL_PATTERN
+    return Field(
+        default,
+        min_length=min_length,
+        max_length=max_length,
+        json_schema_extra={"pattern": pattern},
+    )
+
+
+class RequestBody(BaseModel):
+    """Every request body: unknown fields and unstorable text are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return _refuse_unsafe(value)
+
+
+def _visible(text: str) -> str:
+    if not _VISIBLE.search(text):
+        raise ValueError("the text is empty")
+    return text
+
+
+class CustomerIn(RequestBody):
     """Who is writing in, as far as the channel knows."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(default=None, max_length=MAX_NAME)
-    email: EmailStr | None = None
+    name: str | None = text_field(None, max_length=MAX_NAME)
+    email: str | None = Field(
+        default=None,
+        max_length=254,
+        pattern=EMAIL_PATTERN,
+        description="An address of the form local@domain.tld (no spaces, one '@').",
+    )
     phone: str | None = Field(default=None, max_length=40, pattern=r"^[+0-9 ().-]{5,40}$")
-    external_id: str | None = Field(default=None, max_length=200)
-    tier: str | None = Field(default=None, max_length=50)
-    plan: str | None = Field(default=None, max_length=100)
-    lifetime_value: float = Field(default=0.0, ge=0)
+    external_id: str | None = text_field(None, max_length=200)
+    tier: str | None = text_field(None, max_length=50)
+    plan: str | None = text_field(None, max_length=100)
+    lifetime_value: float = Field(default=0.0, ge=0, le=1e12, allow_inf_nan=False, strict=True)
 
 
-class ConversationIn(BaseModel):
+Channel = Literal["web", "email", "voice", "sms", "api"]
+
+
+class ConversationIn(RequestBody):
     """Open a conversation."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    channel: str = Field(default="web", pattern=r"^(web|email|voice|sms|api)$")
+    channel: Channel = "web"
     customer: CustomerIn | None = None
 
 
@@ -42,21 +119,18 @@ class ConversationCreated(BaseModel):
     status: str
 
 
-class MessageIn(BaseModel):
-    """One customer message. Length is checked against the configured limit in the view."""
+class MessageIn(RequestBody):
+    """One customer message. The longest accepted text is `WARMLINE_MAX_MESSAGE_CHARS`.
 
-    model_config = ConfigDict(extra="forbid")
+    `ts` is the time on the customer's device: it is kept as `client_ts` for display and never
+    used for ordering or service levels, which run on the server's clock.
+    """
 
-    text: str
-    channel: str | None = Field(default=None, pattern=r"^(web|email|voice|sms|api)$")
+    text: str = text_field(min_length=1, max_length=1_000_000, visible=True)
+    channel: Channel | None = None
     ts: datetime | None = None
 
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("the message is empty")
-        return text
+    _not_blank = field_validator("text")(_visible)
 
 
 class MessageOut(BaseModel):
@@ -72,39 +146,48 @@ class MessageOut(BaseModel):
     replayed: bool = False
 
 
-class AgentTextIn(BaseModel):
+class AgentTextIn(RequestBody):
     """An agent's message or note."""
 
-    model_config = ConfigDict(extra="forbid")
+    text: str = text_field(min_length=1, max_length=20_000, visible=True)
 
-    text: str = Field(min_length=1, max_length=20_000)
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("the text is empty")
-        return text
+    _not_blank = field_validator("text")(_visible)
 
 
-class AgentIn(BaseModel):
-    """Create an agent."""
+Role = Literal["agent", "supervisor", "admin"]
 
-    model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
-    name: str = Field(min_length=1, max_length=MAX_NAME)
-    skills: list[str] = Field(default_factory=list, max_length=50)
-    seniority: str = Field(default="regular", pattern=r"^(junior|regular|senior|lead)$")
+class AgentIn(RequestBody):
+    """Create an agent. `role`: agents work conversations; supervisors also see every agent
+    and reassign or close any conversation; admins also manage agents and the policy."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = text_field(min_length=1, max_length=MAX_NAME, visible=True)
+    skills: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,50}$")]] = Field(
+        default_factory=list, max_length=50
+    )
+    seniority: Literal["junior", "regular", "senior", "lead"] = "regular"
     team: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    role: Role = "agent"
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, agent_id: str) -> str:
+        if agent_id == "admin":
+            raise ValueError("'admin' is reserved for the API key's own identity")
+        return agent_id
 
 
-class AgentStatusIn(BaseModel):
+class AgentStatusIn(RequestBody):
     """An agent's availability; sending it again is the heartbeat that keeps them online."""
 
-    model_config = ConfigDict(extra="forbid")
+    status: Literal["online", "away", "offline"]
 
-    status: str = Field(pattern=r"^(online|away|offline)$")
+
+class AssignIn(RequestBody):
+    """Give a conversation to a named agent (supervisors and admins)."""
+
+    agent: str = Field(pattern=ID_PATTERN)
 
 
 class AgentOut(BaseModel):
@@ -115,27 +198,36 @@ class AgentOut(BaseModel):
     team: str | None
     skills: list[str]
     seniority: str
+    role: str
     status: str
     last_seen: datetime | None
 
 
-class EventOut(BaseModel):
-    """One event of a conversation."""
+class AgentCreated(BaseModel):
+    """A new agent and its token, shown this once."""
 
-    seq: int
-    type: str
-    data: dict[str, Any]
+    id: str
+    token: str
+
+
+class ConversationState(BaseModel):
+    """Where a conversation stands after an agent's action."""
+
+    id: str
+    status: str
+    agent: str | None
 
 
 class ConversationOut(BaseModel):
-    """A conversation's state and its events."""
+    """A conversation's state and its events. Customers see what was said and who joined;
+    staff also see the analysis, decisions with their reasons, the packet and notes."""
 
     id: str
     status: str
     agent: str | None
     customer_id: str | None
     channel: str
-    priority: float
+    priority: float | None
     events: list[dict[str, Any]]
 
 
@@ -155,3 +247,44 @@ class QueueItem(BaseModel):
     frustration: float = 0.0
     reason_details: list[dict[str, Any]] = Field(default_factory=list)
     sla_breaches: list[str] = Field(default_factory=list)
+
+
+class TurnIn(RequestBody):
+    """One turn of a past conversation, with the time it really happened."""
+
+    speaker: Literal["customer", "agent"]
+    text: str = text_field(min_length=1, max_length=1_000_000, visible=True)
+    ts: datetime
+
+    _not_blank = field_validator("text")(_visible)
+
+
+class ImportIn(RequestBody):
+    """A past conversation to store (administrators only): its customer turns run through the
+    engine at their own times, agent turns are kept as context, and it is closed afterwards
+    unless `resolved` is false."""
+
+    channel: Channel = "api"
+    customer: CustomerIn | None = None
+    turns: list[TurnIn] = Field(min_length=1, max_length=500)
+    resolved: bool = Field(default=True, strict=True)
+
+
+class ImportOut(BaseModel):
+    """The imported conversation."""
+
+    id: str
+    status: str
+    customer_turns: int
+    escalated: bool
+
+
+class ProblemOut(BaseModel):
+    """An RFC 9457 problem: every error the API returns has this shape."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str

@@ -33,7 +33,10 @@ def chat(
     console = Console()
     settings = get_settings()
     upgrade(settings.resolved_database_url)
-    sessions = make_session_factory(make_engine(settings.resolved_database_url))
+    sessions = make_session_factory(
+        make_engine(settings.resolved_database_url),
+        keep_contact_details=settings.keep_contact_details,
+    )
     engine = build_engine(settings, sessions)
     details = CustomerDetails(email=email) if email else None
     with sessions() as session, session.begin():

@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +50,23 @@ def iter_jsonl(source: str) -> Iterator[dict[str, Any]]:
 
 
 def write_line(value: dict[str, Any]) -> None:
-    """Write one output object as a JSON line and flush, so pipes see results as they come."""
-    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+    """Write one output object as a JSON line and flush, so pipes see results as they come.
+
+    Personal data is masked on the way out (`redaction.mask`), as it is on the way to the
+    database: outputs get copied into files, tickets and chat threads.
+    """
+    from warmline.redaction import mask_value
+
+    masked = mask_value(value, keep_contacts=_keep_contacts())
+    sys.stdout.write(json.dumps(masked, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+@lru_cache(maxsize=1)
+def _keep_contacts() -> bool:
+    from warmline.config import get_settings
+
+    return get_settings().keep_contact_details
 
 
 def fail(message: str) -> typer.Exit:

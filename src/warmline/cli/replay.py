@@ -124,10 +124,11 @@ def _report(
     explicit: bool,
     names: tuple[str, str],
 ) -> None:
+    from warmline.redaction import mask_value
     from warmline.whatif import compare, format_comparison, format_summary, summarize
 
     if policy_b is not None:
-        report = compare(results_a, results_b, names=names)
+        report = mask_value(compare(results_a, results_b, names=names))
         report["labels"] = {names[0]: policy_a.label, names[1]: policy_b.label}
         if as_json or summary:
             typer.echo(json.dumps(report, ensure_ascii=False))

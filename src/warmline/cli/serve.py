@@ -44,7 +44,7 @@ def serve(
     import uvicorn
 
     from warmline.api.app import create_app
-    from warmline.bootstrap import configure_logging
+    from warmline.bootstrap import configure_logging, uvicorn_config
     from warmline.config import get_settings
 
     settings = get_settings()
@@ -57,9 +57,12 @@ def serve(
     typer.echo(f"  API docs:     {base}/docs", err=True)
     typer.echo(f"  health:       {base}/healthz", err=True)
     for agent in agents:
-        typer.echo(f"  agent token:  {agent.id} ({agent.seniority}) -> {agent.token}", err=True)
+        typer.echo(
+            f"  agent token:  {agent.id} ({agent.role}, {agent.seniority}) -> {agent.token}",
+            err=True,
+        )
     typer.echo(f"  database:     {_safe_url(settings.resolved_database_url)}", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.Server(uvicorn_config(create_app(settings), host=host, port=port)).run()
 
 
 def _prepare_demo(settings: Settings) -> list[DemoAgent]:

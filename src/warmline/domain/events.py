@@ -28,12 +28,17 @@ class Event(BaseModel):
 
 
 class CustomerMessage(Event):
-    """Something the customer wrote (or said, on a transcribed call)."""
+    """Something the customer wrote (or said, on a transcribed call).
+
+    `ts` is the server's clock (it orders the queue and measures service levels); `client_ts`
+    is the time the customer's device claimed, kept for display and never trusted.
+    """
 
     type: Literal["customer_message"] = "customer_message"
     text: str
     channel: str = "web"
     message_id: str | None = None
+    client_ts: datetime | None = None
 
 
 class BotReply(Event):
@@ -79,10 +84,12 @@ class HandedOff(Event):
 
 
 class AgentAssigned(Event):
-    """An agent claimed the conversation from the queue."""
+    """An agent claimed the conversation from the queue, or a supervisor (`by`) gave it to
+    them."""
 
     type: Literal["agent_assigned"] = "agent_assigned"
     agent: str
+    by: str | None = None
 
 
 class AgentMessage(Event):

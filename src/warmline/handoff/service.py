@@ -1,7 +1,11 @@
-"""What agents do to a conversation: claim, write, note, hand back, resolve.
+"""What agents do to a conversation: claim, write, note, hand back, resolve, reassign.
 
 Each function takes the session of a transaction the caller owns, locks the conversation,
 checks the state rebuilt from events, and appends one event. Nothing here commits.
+
+Ownership: an agent writes to, hands back and resolves only conversations assigned to them;
+with `override` (supervisors and admins) hand back and resolve work on any conversation, and
+only they reassign.
 """
 
 from __future__ import annotations
@@ -38,6 +42,11 @@ class StateConflict(Exception):
     """The action does not fit the conversation's current state (e.g. already claimed)."""
 
 
+class NotYours(Exception):
+    """The conversation belongs to another agent (or to nobody yet) and the caller may not
+    override that."""
+
+
 def claim(
     session: Session, *, conversation_id: str, agent: str, now: datetime | None = None
 ) -> Conversation:
@@ -58,6 +67,29 @@ def claim(
     )
     agent_store.touch(session, agent_id=agent, now=now)
     return _append(session, conversation, AgentAssigned(agent=agent, ts=now))
+
+
+def assign(
+    session: Session, *, conversation_id: str, agent: str, by: str, now: datetime | None = None
+) -> Conversation:
+    """A supervisor gives a queued or assigned conversation to `agent` (who must exist)."""
+    conversation = _locked(session, conversation_id)
+    if conversation.status not in (Status.QUEUED, Status.ASSIGNED):
+        raise StateConflict(
+            f"conversation is {conversation.status.value}; only queued or assigned ones move"
+        )
+    if conversation.agent == agent:
+        raise StateConflict(f"conversation is already assigned to {agent}")
+    now = now or utc_now()
+    row = session.get(ConversationRow, conversation_id)
+    agent_store.record_assignment(
+        session,
+        agent_id=agent,
+        conversation_id=conversation_id,
+        frustration=float(row.frustration) if row is not None else 0.0,
+        at=now,
+    )
+    return _append(session, conversation, AgentAssigned(agent=agent, by=by, ts=now))
 
 
 def claim_next(
@@ -98,17 +130,27 @@ def add_note(session: Session, *, conversation_id: str, author: str, text: str) 
     return _append(session, conversation, NoteAdded(author=author, text=text))
 
 
-def hand_back(session: Session, *, conversation_id: str, agent: str) -> Conversation:
-    """Return the conversation to the bot."""
-    conversation = _owned(session, conversation_id, agent)
+def hand_back(
+    session: Session, *, conversation_id: str, agent: str, override: bool = False
+) -> Conversation:
+    """Return the conversation to the bot (its agent, or a supervisor with `override`)."""
+    conversation = _locked(session, conversation_id)
+    if conversation.status is not Status.ASSIGNED:
+        raise StateConflict(f"conversation is {conversation.status.value}, not assigned")
+    if not override:
+        _check_owner(conversation, agent)
     return _append(session, conversation, HandedBack(agent=agent))
 
 
-def resolve(session: Session, *, conversation_id: str, by: str) -> Conversation:
-    """Mark the conversation resolved."""
+def resolve(
+    session: Session, *, conversation_id: str, by: str, override: bool = False
+) -> Conversation:
+    """Mark the conversation resolved: by its agent, or by a supervisor with `override`."""
     conversation = _locked(session, conversation_id)
     if conversation.status is Status.RESOLVED:
         raise StateConflict("conversation is already resolved")
+    if not override:
+        _check_owner(conversation, by)
     return _append(session, conversation, Resolved(by=by))
 
 
@@ -131,9 +173,17 @@ def _locked(session: Session, conversation_id: str) -> Conversation:
 
 def _owned(session: Session, conversation_id: str, agent: str) -> Conversation:
     conversation = _locked(session, conversation_id)
-    if conversation.status is not Status.ASSIGNED or conversation.agent != agent:
-        raise StateConflict(f"conversation is not assigned to {agent}")
+    if conversation.status is not Status.ASSIGNED:
+        raise StateConflict(f"conversation is {conversation.status.value}, not assigned")
+    _check_owner(conversation, agent)
     return conversation
+
+
+def _check_owner(conversation: Conversation, agent: str) -> None:
+    if conversation.status is not Status.ASSIGNED:
+        raise NotYours(f"conversation is {conversation.status.value}: claim it first")
+    if conversation.agent != agent:
+        raise NotYours(f"conversation is assigned to {conversation.agent}, not {agent}")
 
 
 def _append(session: Session, conversation: Conversation, event: AnyEvent) -> Conversation:

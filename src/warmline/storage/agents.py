@@ -14,11 +14,12 @@ from warmline.domain.events import utc_now
 from warmline.storage.models import AgentRow, AssignmentRow
 
 AGENT_STATUSES = ("online", "away", "offline")
+AGENT_ROLES = ("agent", "supervisor", "admin")
 
 
 def hash_token(token: str) -> str:
     """Digest of a high-entropy token (a password hash is not needed for random tokens)."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def create_agent(
@@ -30,8 +31,11 @@ def create_agent(
     seniority: str = "regular",
     token: str | None = None,
     team: str | None = None,
+    role: str = "agent",
 ) -> str:
     """Create an agent and return its token (shown once)."""
+    if role not in AGENT_ROLES:
+        raise ValueError(f"role must be one of {', '.join(AGENT_ROLES)}")
     token = token or secrets.token_urlsafe(32)
     session.add(
         AgentRow(
@@ -41,6 +45,7 @@ def create_agent(
             skills=list(skills),
             seniority=seniority,
             team=team,
+            role=role,
             status="offline",
             created_at=utc_now(),
         )

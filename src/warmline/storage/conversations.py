@@ -2,6 +2,9 @@
 
 Services take an explicit session and keyword-only arguments and never commit. Appending is
 serialised per conversation: a row lock on PostgreSQL, the database write lock on SQLite.
+
+Every event is masked on its way to the disk (`redaction.mask`): card numbers, IBANs and SSNs
+never reach the database, nor (unless the deployment keeps them) emails and phone numbers.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from warmline.domain.conversation import Conversation, Status
 from warmline.domain.events import AnyEvent, HandedOff, event_from_dict, event_to_dict, utc_now
+from warmline.redaction import mask_value
+from warmline.storage.db import keeps_contact_details
 from warmline.storage.models import ConversationRow, EventRow
 
 
@@ -71,25 +76,30 @@ def load_events(session: Session, *, conversation_id: str) -> list[AnyEvent]:
 
 def append_events(
     session: Session, *, conversation: Conversation, events: Sequence[AnyEvent]
-) -> None:
-    """Append events after the last one, fold them into `conversation`, refresh the projection.
+) -> list[AnyEvent]:
+    """Append events after the last one, fold them into `conversation`, refresh the projection;
+    return the events as stored (masked), which is what may leave the process afterwards.
 
     The caller must have loaded the conversation `for_update` in this transaction.
     """
     row = session.get(ConversationRow, conversation.id)
     if row is None:
         raise LookupError(f"conversation {conversation.id} does not exist")
+    keep_contacts = keeps_contact_details(session)
+    stored: list[AnyEvent] = []
     for event in events:
         row.last_seq += 1
+        data = mask_value(event_to_dict(event), keep_contacts=keep_contacts)
         session.add(
             EventRow(
                 conversation_id=conversation.id,
                 seq=row.last_seq,
                 type=event.type,
                 ts=event.ts,
-                data=event_to_dict(event),
+                data=data,
             )
         )
+        stored.append(event_from_dict(data))
         conversation.apply(event)
         if isinstance(event, HandedOff):
             row.queued_at = event.ts
@@ -101,6 +111,7 @@ def append_events(
     row.route = conversation.route
     row.updated_at = utc_now()
     session.flush()
+    return stored
 
 
 def list_queue(session: Session, *, limit: int = 100) -> list[ConversationRow]:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _AFTER_COMMIT_KEY = "warmline_after_commit"
+KEEP_CONTACTS_KEY = "warmline_keep_contact_details"
 
 
 def make_engine(url: str) -> Engine:
@@ -27,14 +28,19 @@ def make_engine(url: str) -> Engine:
         return _sqlite_engine(url, parsed.database)
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(False))
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # hide_parameters: a database error must never carry a customer's words into a log line.
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+    )
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "connect")
@@ -56,9 +62,19 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     return engine
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit."""
-    factory = sessionmaker(bind=engine, expire_on_commit=False)
+def make_session_factory(
+    engine: Engine, *, keep_contact_details: bool = False
+) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit.
+
+    `keep_contact_details` (the deployment's `WARMLINE_KEEP_CONTACT_DETAILS`) travels in each
+    session's `info`, where the repositories read it when they mask what they write.
+    """
+    factory = sessionmaker(
+        bind=engine,
+        expire_on_commit=False,
+        info={KEEP_CONTACTS_KEY: keep_contact_details},
+    )
 
     @event.listens_for(factory, "after_commit")
     def _run_after_commit(session: Session) -> None:
@@ -76,6 +92,11 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def on_commit(session: Session, callback: Callable[[], None]) -> None:
     """Run `callback` once the session's transaction commits (dropped on rollback)."""
     session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
+
+
+def keeps_contact_details(session: Session) -> bool:
+    """Whether this deployment stores emails and phone numbers in message text as written."""
+    return bool(session.info.get(KEEP_CONTACTS_KEY, False))
 
 
 @contextmanager

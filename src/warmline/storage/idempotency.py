@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from warmline.domain.events import utc_now
+from warmline.redaction import mask_value
+from warmline.storage.db import keeps_contact_details
 from warmline.storage.models import IdempotencyRow
 
 
@@ -42,7 +44,7 @@ def remember(
             conversation_id=conversation_id,
             key=key,
             request_hash=fingerprint,
-            response=response,
+            response=mask_value(response, keep_contacts=keeps_contact_details(session)),
             created_at=utc_now(),
         )
     )

@@ -109,6 +109,7 @@ class AgentRow(Base):
     team: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), default="offline", server_default="offline")
     last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    role: Mapped[str] = mapped_column(String(20), default="agent", server_default="agent")
 
 
 class AssignmentRow(Base):

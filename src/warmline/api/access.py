@@ -1,0 +1,185 @@
+"""Who may call what: every route names the roles it allows with `allow(...)`.
+
+A caller is identified once per request from its credentials:
+- `X-API-Key`: the administrator (optionally acting as an existing agent named by `X-Agent-Id`);
+- `Authorization: Bearer <token>`: the customer of the conversation in the path (its
+  conversation token), or an agent, supervisor or admin (their own agent token);
+- nothing: anonymous.
+A caller without the role gets 401 when anonymous (credentials are missing) and 403 otherwise.
+Every comparison of a secret is constant-time over bytes, so a malformed credential (any byte,
+any length) is simply not recognised: 401, never an error.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.routing import iter_route_contexts
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from warmline.api.problems import Problem
+from warmline.api.services import Services
+from warmline.storage.agents import agent_for_token, get_agent
+
+ADMIN_AGENT_ID = "admin"
+ROLES_ATTRIBUTE = "__warmline_roles__"
+
+
+class Role(StrEnum):
+    """The roles a route can allow."""
+
+    ANONYMOUS = "anonymous"
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+PUBLIC = frozenset(Role)
+STAFF = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
+OVERSIGHT = frozenset({Role.SUPERVISOR, Role.ADMIN})
+ADMIN_ONLY = frozenset({Role.ADMIN})
+CUSTOMER_ONLY = frozenset({Role.CUSTOMER})
+CUSTOMER_OR_STAFF = frozenset({Role.CUSTOMER, *STAFF})
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: their role and, for staff, the agent id they act as."""
+
+    role: Role
+    agent_id: str | None = None
+
+    @property
+    def oversees(self) -> bool:
+        """Supervisors and admins may act on conversations assigned to someone else."""
+        return self.role in OVERSIGHT
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison on UTF-8 bytes (never raises, whatever the characters)."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+_bearer = HTTPBearer(auto_error=False, description="An agent token or a conversation token.")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The administrator key.")
+
+
+def identify(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+    x_agent_id: Annotated[
+        str | None,
+        Header(
+            pattern=r"^[A-Za-z0-9_.@-]{1,100}$",
+            description="With the API key: the existing agent to act as (default: admin).",
+        ),
+    ] = None,
+) -> Caller:
+    """The caller behind the request's credentials. Every credential sent must be valid (a
+    wrong bearer token next to a good API key is still 401); with both, the API key decides."""
+    services = _services(request)
+    by_bearer = _bearer_caller(request, services, bearer.credentials) if bearer else None
+    if api_key is not None:
+        if not same_secret(api_key, services.settings.api_key):
+            raise Problem(401, "The API key is not valid.")
+        return Caller(Role.ADMIN, _acting_agent(services, x_agent_id))
+    return by_bearer or Caller(Role.ANONYMOUS)
+
+
+def _bearer_caller(request: Request, services: Services, token: str) -> Caller:
+    """The customer of the conversation in the path, or the agent owning the token."""
+    conversation_id = request.path_params.get("conversation_id")
+    if conversation_id and same_secret(token, services.conversation_token(conversation_id)):
+        return Caller(Role.CUSTOMER)
+    with services.sessions() as session:
+        agent = agent_for_token(session, token=token)
+    if agent is None:
+        raise Problem(401, "The token is not valid here.")
+    return Caller(Role(agent.role), agent.id)
+
+
+def _acting_agent(services: Services, agent_id: str | None) -> str:
+    """The agent the API key acts as: an existing one, or the built-in admin."""
+    if agent_id is None or agent_id == ADMIN_AGENT_ID:
+        return ADMIN_AGENT_ID
+    with services.sessions() as session:
+        if get_agent(session, agent_id=agent_id) is None:
+            raise Problem(
+                403, f"X-Agent-Id names no agent ({agent_id}); create it first.", kind="no-agent"
+            )
+    return agent_id
+
+
+def allow(roles: frozenset[Role]) -> Any:
+    """A dependency admitting only callers with one of `roles`; it returns the Caller.
+
+    The roles are kept on the dependency so documentation and tests read them off the routes.
+    A public route reads no credentials at all (a stale token never gets in the way).
+    """
+    if roles == PUBLIC:
+
+        def anyone() -> Caller:
+            return Caller(Role.ANONYMOUS)
+
+        setattr(anyone, ROLES_ATTRIBUTE, roles)
+        return Depends(anyone)
+
+    def check(caller: Annotated[Caller, Depends(identify)]) -> Caller:
+        if caller.role in roles:
+            return caller
+        if caller.role is Role.ANONYMOUS:
+            raise Problem(401, "This endpoint needs credentials (a bearer token or X-API-Key).")
+        raise Problem(403, f"A {caller.role.value} may not do this.", kind="forbidden")
+
+    setattr(check, ROLES_ATTRIBUTE, roles)
+    return Depends(check)
+
+
+# FastAPI's own documentation routes: public, and they take no credentials.
+DOCUMENTATION_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    """One method on one path and the roles allowed there (None: the route has no rule)."""
+
+    method: str
+    path: str
+    roles: frozenset[Role] | None
+
+
+def route_rules(app: FastAPI) -> list[RouteRule]:
+    """Every method of every route of the app with its roles, read off the routes themselves
+    (docs/access.md lists them; the tests check one request per role per route)."""
+    rules: list[RouteRule] = []
+    for context in iter_route_contexts(app.routes):
+        path = str(getattr(context, "path_format", ""))
+        roles = PUBLIC if path in DOCUMENTATION_PATHS else _dependant_roles(context)
+        for method in sorted(set(getattr(context, "methods", None) or ()) - {"HEAD"}):
+            rules.append(RouteRule(method, path, roles))
+    return rules
+
+
+def _dependant_roles(context: Any) -> frozenset[Role] | None:
+    dependant = getattr(context, "dependant", None)
+    pending = list(dependant.dependencies) if dependant is not None else []
+    while pending:
+        dependency = pending.pop()
+        roles = getattr(dependency.call, ROLES_ATTRIBUTE, None)
+        if roles is not None:
+            return frozenset(roles)
+        pending.extend(dependency.dependencies)
+    return None
