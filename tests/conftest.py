@@ -21,7 +21,7 @@ from warmline.api.services import Services
 from warmline.bootstrap import build_pipeline, uvicorn_config
 from warmline.config import Settings
 from warmline.engine import Engine, Pipeline
-from warmline.storage.db import make_engine, make_session_factory
+from warmline.storage.db import make_engine, make_reader_factory, make_session_factory
 from warmline.storage.migrate import upgrade
 
 BACKENDS = ("sqlite", "postgres")
@@ -102,7 +102,13 @@ def services(settings: Settings, pipeline: Pipeline) -> Iterator[Services]:
     """Services on the fresh database, sharing the session-wide pipeline."""
     engine = make_engine(settings.resolved_database_url)
     sessions = make_session_factory(engine)
-    yield Services(settings=settings, sessions=sessions, engine=Engine(sessions, pipeline))
+    readers = make_reader_factory(engine)
+    yield Services(
+        settings=settings,
+        sessions=sessions,
+        engine=Engine(sessions, pipeline, readers=readers),
+        readers=readers,
+    )
     engine.dispose()
 
 

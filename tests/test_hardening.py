@@ -269,6 +269,10 @@ def test_default_and_weak_secrets_are_refused_outside_development() -> None:
         for weak in (" " * 16, "a" * 40, "short-key", "abcdefgh\nijklmnop"):
             with pytest.raises(ValidationError, match="WARMLINE_API_KEY"):
                 Settings(env=env, api_key=weak, secret_key="s3cret-Key-0123456789", _env_file=None)
+        with pytest.raises(ValidationError, match="must differ"):
+            Settings(env=env, api_key="s3cret-Key-0123456789", secret_key="s3cret-Key-0123456789")
+        with pytest.raises(ValidationError, match="ASCII"):
+            Settings(env=env, api_key="clé-secrète-0123456789", secret_key="s3cret-Key-0123456789")
     assert Settings(_env_file=None).env == "development"  # development keeps its defaults
 
 
@@ -375,3 +379,76 @@ def test_a_chunked_body_over_the_limit_is_413_on_a_real_server(server_url: str) 
         timeout=30,
     )
     assert small.status_code == 201
+
+
+def test_odd_import_times_are_refused_and_open_imports_queue_from_now(client: TestClient) -> None:
+    url = "/api/v1/admin/conversations/import"
+    for ts in ("2020-01-01T00:00:00", "0001-01-01T00:00:00+05:00", "1969-12-31T23:59:59Z"):
+        turn = {"speaker": "customer", "text": "I want a human now", "ts": ts}
+        assert_problem(client.post(url, json={"turns": [turn]}, headers=API_KEY_HEADERS), 422)
+    turn = {"speaker": "customer", "text": "I want a human now", "ts": "2019-05-01T10:00:00Z"}
+    body = {"turns": [turn], "resolved": False}
+    imported = client.post(url, json=body, headers=API_KEY_HEADERS)
+    assert imported.status_code == 201 and imported.json()["status"] == "queued"
+    queue = client.get("/api/v1/queue", headers=API_KEY_HEADERS).json()
+    assert queue[0]["id"] == imported.json()["id"] and queue[0]["waiting_seconds"] < 60
+    assert client.post("/api/v1/admin/sla/check", headers=API_KEY_HEADERS).json()["breaches"] == []
+
+
+def test_a_client_time_needs_its_offset(client: TestClient) -> None:
+    conversation_id, headers = open_conversation(client)
+    url = f"/api/v1/conversations/{conversation_id}/messages"
+    naive = {"text": "hello", "ts": "2026-11-29T10:00:00"}
+    assert_problem(client.post(url, json=naive, headers=headers), 422)
+    odd = {"text": "hello", "ts": "2026-11-29T15:34:07.123456+01:00"}
+    assert client.post(url, json=odd, headers=headers).status_code == 200
+    events = client.get(f"/api/v1/conversations/{conversation_id}", headers=headers).json()
+    message = next(e for e in events["events"] if e["type"] == "customer_message")
+    assert message["client_ts"] == "2026-11-29T15:34:07.123456+01:00"
+
+
+def test_invisible_text_is_blank(client: TestClient) -> None:
+    conversation_id, headers = open_conversation(client)
+    url = f"/api/v1/conversations/{conversation_id}/messages"
+    for text in ("\u200b", "\ufeff", "\u180e \u2060", " \u200d\n"):
+        assert_problem(client.post(url, json={"text": text}, headers=headers), 422)
+
+
+def test_anonymous_visitors_cannot_claim_value_or_someone_elses_identity(
+    client: TestClient,
+) -> None:
+    vip, _ = open_conversation(  # opened by the business's systems (API key)
+        client, customer={"name": "Real VIP", "email": "real.vip@example.com", "tier": "vip"}
+    )
+    known = client.get(f"/api/v1/conversations/{vip}", headers=API_KEY_HEADERS).json()
+    for claim in ({"tier": "vip"}, {"plan": "enterprise"}, {"lifetime_value": 1e12}):
+        response = client.post("/api/v1/conversations", json={"customer": claim})
+        assert_problem(response, 403)
+    impostor = client.post(
+        "/api/v1/conversations",
+        json={"customer": {"name": "Attacker", "email": "real.vip@example.com"}},
+    )
+    assert impostor.status_code == 201
+    assert impostor.json()["customer_id"] not in (None, known["customer_id"])
+    # The business's systems can still say who someone is.
+    again, _ = open_conversation(client, customer={"email": "real.vip@example.com"})
+    found = client.get(f"/api/v1/conversations/{again}", headers=API_KEY_HEADERS).json()
+    assert found["customer_id"] == known["customer_id"]
+
+
+def test_malformed_empty_or_repeated_credentials_are_refused(client: TestClient) -> None:
+    ada = add_agent(client, "ada")
+    good_key = API_KEY_HEADERS["X-API-Key"]
+    cases = [
+        [("X-API-Key", good_key), ("Authorization", "Bearer")],
+        [("X-API-Key", good_key), ("Authorization", "Basic abc")],
+        [("X-API-Key", good_key), ("Authorization", "Token x")],
+        [("X-API-Key", "")],
+        [("Authorization", ada["Authorization"]), ("X-API-Key", "")],
+        [("X-API-Key", good_key), ("X-API-Key", "wrong")],
+        [("Authorization", ada["Authorization"]), ("Authorization", "Bearer other")],
+    ]
+    for headers in cases:
+        response = client.request("GET", "/api/v1/queue", headers=httpx.Headers(headers))
+        assert_problem(response, 401)
+    assert client.get("/api/v1/queue", headers=ada).status_code == 200

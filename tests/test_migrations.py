@@ -3,6 +3,7 @@ and repairs text that no longer encodes (SQLite), on both backends."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -84,6 +85,11 @@ def test_0003_masks_card_numbers_and_emails_stored_in_clear(empty_database_url: 
     stored = _stored(empty_database_url)
     assert CARD not in stored and "ana.lopez@example.com" not in stored
     assert "[CARD visa ending 1111]" in stored and "[EMAIL a***@example.com]" in stored
+    engine = make_engine(empty_database_url)
+    with engine.connect() as connection:
+        keys = connection.execute(sa.text("SELECT key FROM idempotency_keys")).scalars().all()
+    engine.dispose()
+    assert keys == [hashlib.sha256(b"k").hexdigest()]  # the raw key is gone
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # PostgreSQL never accepted these

@@ -14,7 +14,7 @@ from warmline.config import Settings
 from warmline.engine import Engine, Pipeline
 from warmline.policy.policy import Policy, load_policy
 from warmline.redaction import RedactingFilter
-from warmline.storage.db import make_engine, make_session_factory
+from warmline.storage.db import make_engine, make_reader_factory, make_session_factory
 from warmline.understanding.analyzer import DefaultAnalyzer
 
 if TYPE_CHECKING:
@@ -41,18 +41,26 @@ def reload_policy(pipeline: Pipeline, settings: Settings) -> Policy:
     return policy
 
 
-def build_engine(settings: Settings, sessions: sessionmaker[Session]) -> Engine:
+def build_engine(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    readers: sessionmaker[Session] | None = None,
+) -> Engine:
     """The engine: the pipeline plus the store."""
-    return Engine(sessions=sessions, pipeline=build_pipeline(settings))
+    return Engine(sessions=sessions, pipeline=build_pipeline(settings), readers=readers)
 
 
 def build_services(settings: Settings) -> Services:
     """Everything the API needs, sharing one connection pool."""
-    sessions = make_session_factory(
-        make_engine(settings.resolved_database_url),
-        keep_contact_details=settings.keep_contact_details,
+    database = make_engine(settings.resolved_database_url)
+    sessions = make_session_factory(database, keep_contact_details=settings.keep_contact_details)
+    readers = make_reader_factory(database)
+    return Services(
+        settings=settings,
+        sessions=sessions,
+        engine=build_engine(settings, sessions, readers),
+        readers=readers,
     )
-    return Services(settings=settings, sessions=sessions, engine=build_engine(settings, sessions))
 
 
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:

@@ -30,6 +30,8 @@ def weak_secret(value: str) -> str | None:
         return f"is shorter than {MIN_SECRET_CHARS} characters"
     if any(char.isspace() for char in value):
         return "contains whitespace"
+    if not (value.isascii() and value.isprintable()):
+        return "must be printable ASCII (an HTTP header could never carry it)"
     if len(set(value)) < MIN_DISTINCT_CHARS:
         return f"has fewer than {MIN_DISTINCT_CHARS} different characters"
     return None
@@ -69,6 +71,11 @@ class Settings(BaseSettings):
                     f"{name} {problem}; outside development (WARMLINE_ENV={self.env}) it must "
                     f"be a secret of at least {MIN_SECRET_CHARS} characters without whitespace"
                 )
+        if self.api_key == self.secret_key:
+            raise ValueError(
+                "WARMLINE_API_KEY and WARMLINE_SECRET_KEY must differ: whoever holds the API "
+                "key could otherwise forge every customer's conversation token"
+            )
         return self
 
     @property

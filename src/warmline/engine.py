@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from warmline.automation.composer import ReplyComposer
@@ -31,6 +32,7 @@ from warmline.domain.events import (
 from warmline.handoff import queue as human_queue
 from warmline.handoff.availability import (
     ALWAYS_STAFFED,
+    Staffing,
     StaffingProvider,
     notice_text,
     plan_handoff,
@@ -45,6 +47,7 @@ from warmline.storage import conversations as store
 from warmline.storage import customers as customer_store
 from warmline.storage import idempotency
 from warmline.storage.db import keeps_contact_details, on_commit
+from warmline.storage.states import ConversationStates
 from warmline.understanding.serialize import analysis_to_dict
 from warmline.understanding.types import Analysis
 
@@ -233,40 +236,105 @@ class Pipeline:
         return last_reply is None or (ts - last_reply.ts).total_seconds() >= every
 
 
+class ConversationBusy(RuntimeError):
+    """The conversation kept changing under this message (other writers, every try)."""
+
+
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """What the pipeline needs, read without any lock."""
+
+    conversation: Conversation
+    customer: Customer | None
+
+
 @dataclass
 class Engine:
-    """Runs the pipeline for each customer message, one transaction per message."""
+    """Runs the pipeline for each customer message with short transactions.
+
+    1. Read the conversation (cached events plus what it gained), the customer and any stored
+       idempotent answer, in a read-only transaction.
+    2. Run the pipeline with no transaction open: understanding, policy, composing (and, later,
+       calls to the business's systems) never hold a lock.
+    3. Append the new events in a short write transaction that succeeds only if the
+       conversation has not moved on (optimistic concurrency on its sequence number);
+       otherwise read again and rerun, at most `MAX_ATTEMPTS` times.
+    """
 
     sessions: sessionmaker[Session]
     pipeline: Pipeline
     notifiers: list[Notifier] = field(default_factory=list)
+    readers: sessionmaker[Session] | None = None
+    states: ConversationStates = field(default_factory=ConversationStates)
 
     def handle(self, message: InboundMessage) -> Outcome:
         """Run one customer message through the pipeline and store the result atomically."""
+        fingerprint = _fingerprint(message)
+        for _attempt in range(MAX_ATTEMPTS):
+            snapshot = self._read(message, fingerprint)
+            if isinstance(snapshot, Outcome):
+                return snapshot
+            outcome = self.pipeline.process(
+                snapshot.conversation, message, snapshot.customer, staffing=self._staffing
+            )
+            try:
+                return self._write(snapshot.conversation, message, fingerprint, outcome)
+            except (store.ConversationMoved, IntegrityError):
+                # Another writer got there first (an agent, another worker, or the same
+                # Idempotency-Key): read the new state and run the message again on it.
+                continue
+        raise ConversationBusy(message.conversation_id)
+
+    def _read(self, message: InboundMessage, fingerprint: str) -> _Snapshot | Outcome:
+        with (self.readers or self.sessions)() as session, session.begin():
+            conversation = self.states.current(session, conversation_id=message.conversation_id)
+            if conversation is None:
+                raise ConversationNotFound(message.conversation_id)
+            if message.idempotency_key:
+                stored = idempotency.recall(
+                    session,
+                    conversation_id=conversation.id,
+                    key=message.idempotency_key,
+                    fingerprint=fingerprint,
+                )
+                if stored is not None:
+                    return self._replayed(conversation, stored)
+            customer = (
+                customer_store.get_customer(session, customer_id=conversation.customer_id)
+                if conversation.customer_id
+                else None
+            )
+        return _Snapshot(conversation, customer)
+
+    def _write(
+        self,
+        conversation: Conversation,
+        message: InboundMessage,
+        fingerprint: str,
+        outcome: Outcome,
+    ) -> Outcome:
         with self.sessions() as session, session.begin():
-            return self.handle_in(session, message)
+            outcome = self._store(session, conversation, message, fingerprint, outcome)
+        self.states.remember(conversation)
+        return outcome
+
+    def _staffing(self) -> Staffing:
+        """Who is online now (asked only when a conversation is handed over)."""
+        with (self.readers or self.sessions)() as session, session.begin():
+            return human_queue.staffing(session, config=self.pipeline.policy.config)
 
     def handle_in(self, session: Session, message: InboundMessage) -> Outcome:
-        """`handle` inside a transaction the caller owns (the caller commits)."""
+        """`handle` inside a transaction the caller owns and commits (imports): the
+        conversation is locked for the whole pipeline, so use it only off the hot path."""
         conversation = store.load_conversation(
             session, conversation_id=message.conversation_id, for_update=True
         )
         if conversation is None:
             raise ConversationNotFound(message.conversation_id)
-        # Fingerprint the masked text: a plain hash of a card number with its last four digits
-        # stored beside it could be reversed by trying the few digits left.
-        fingerprint = idempotency.request_fingerprint(
-            {"text": mask(message.text), "channel": message.channel}
-        )
-        if message.idempotency_key:
-            stored = idempotency.recall(
-                session,
-                conversation_id=conversation.id,
-                key=message.idempotency_key,
-                fingerprint=fingerprint,
-            )
-            if stored is not None:
-                return self._replayed(conversation, stored)
+        fingerprint = _fingerprint(message)
         customer = (
             customer_store.get_customer(session, customer_id=conversation.customer_id)
             if conversation.customer_id
@@ -279,6 +347,17 @@ class Engine:
             customer,
             staffing=lambda: human_queue.staffing(session, config=policy),
         )
+        return self._store(session, conversation, message, fingerprint, outcome)
+
+    def _store(
+        self,
+        session: Session,
+        conversation: Conversation,
+        message: InboundMessage,
+        fingerprint: str,
+        outcome: Outcome,
+    ) -> Outcome:
+        """Append the outcome's events and the idempotent answer; notify after the commit."""
         written = store.append_events(session, conversation=conversation, events=outcome.events)
         outcome = replace(
             outcome,
@@ -300,3 +379,9 @@ class Engine:
     def _replayed(conversation: Conversation, stored: dict[str, Any]) -> Outcome:
         """The answer to a retried request: the stored response, nothing new stored."""
         return Outcome(conversation.id, stored, (), replayed=True)
+
+
+def _fingerprint(message: InboundMessage) -> str:
+    """The idempotency fingerprint of a message. Masked first: a plain hash of a card number
+    with its last four digits stored beside it could be reversed by trying the digits left."""
+    return idempotency.request_fingerprint({"text": mask(message.text), "channel": message.channel})

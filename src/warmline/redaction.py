@@ -67,8 +67,12 @@ def find_email_spans(text: str) -> list[Span]:
 # Payment cards
 # ---------------------------------------------------------------------------------------------
 
-# Digit groups joined by single spaces or dashes; which groups form a card is decided in Python.
-_CARD_CHAIN_RE: Final = re.compile(r"(?<![0-9])[0-9]+(?:[ -][0-9]+)*")
+# Digit groups joined by separators people type (one or two spaces, tabs or no-break spaces,
+# or a dash, dot, slash or underscore with optional spaces around it), not glued to letters
+# (hex ids such as "37de3d3b3411448284888862bdb7f449" hold Luhn-valid runs); which groups form
+# a card is decided in Python.
+_CARD_SEPARATOR: Final = r"(?:[ \t\u00a0]{1,2}|[ \t\u00a0]?[./_-][ \t\u00a0]?)"
+_CARD_CHAIN_RE: Final = re.compile(rf"(?<![0-9A-Za-z])[0-9]+(?:{_CARD_SEPARATOR}[0-9]+)*")
 _DIGIT_GROUP_RE: Final = re.compile(r"[0-9]+")
 _CARD_GROUPINGS: Final = ((4, 6, 5), (4, 6, 4))
 
@@ -105,7 +109,8 @@ def _is_card(digits: str, lengths: tuple[int, ...]) -> bool:
 
 
 def find_card_spans(text: str) -> list[Span]:
-    """Luhn-valid card numbers (13-19 digits, optionally grouped with spaces or dashes)."""
+    """Luhn-valid card numbers (13-19 digits, unbroken or grouped with spaces, dashes, dots,
+    slashes or underscores)."""
     spans: list[Span] = []
     for chain in _CARD_CHAIN_RE.finditer(text):
         if chain.end() - chain.start() < 13:
@@ -121,7 +126,11 @@ def find_card_spans(text: str) -> list[Span]:
                 i += 1
                 continue
             j, digits = found
-            spans.append(Span(groups[i][0], groups[j][1], digits))
+            end = groups[j][1]
+            if end < len(text) and text[end].isascii() and text[end].isalpha():
+                i += 1  # glued to a letter: part of an identifier, not a card
+                continue
+            spans.append(Span(groups[i][0], end, digits))
             i = j + 1
     return spans
 
@@ -470,8 +479,15 @@ _DETECTORS: Final = (
 )
 
 
+# Every detector needs an ASCII digit or an "@": most strings (names, labels, prose) are
+# cleared by one scan in C.
+_MAY_HOLD: Final = re.compile(r"[0-9@]")
+
+
 def _detected(text: str, keep_contacts: bool) -> list[tuple[int, int, str, str]]:
     """Non-overlapping (start, end, token, value) detections, leftmost-longest."""
+    if not _MAY_HOLD.search(text):
+        return []
     found: list[tuple[int, int, int, str, str]] = []
     for priority, (token, detect) in enumerate(_DETECTORS):
         if keep_contacts and token in (EMAIL, PHONE):
@@ -556,6 +572,35 @@ def mask(text: str, *, keep_contacts: bool = False) -> str:
     return _replace(text, spans, _mask_label) if spans else text
 
 
+# Values under these keys are not free text and are never masked: times ("15:34:07.123456+01:00"
+# has a phone-like run), identifiers and names of things (an agent id may be all digits), and
+# binary payloads in base64 (the conversation tracker's quantised embeddings, where a changed
+# character corrupts the vector). Everything people write lives under other keys.
+STRUCTURAL_KEYS: Final = frozenset(
+    {
+        "vec",
+        "ts",
+        "client_ts",
+        "id",
+        "conversation_id",
+        "customer_id",
+        "message_id",
+        "agent",
+        "by",
+        "author",
+        "type",
+        "policy",
+        "intent",
+        "action",
+        "trigger",
+        "mode",
+        "route",
+        "status",
+        "kind",
+        "target",
+    }
+)
+
 # Entities in their JSON form ({"type", "value", ...}) carry normalised values ("4155550132")
 # that no longer look like what they are; their type says it.
 _ENTITY_TOKENS: Final = {"email": EMAIL, "phone": PHONE, "card": CARD}
@@ -607,12 +652,16 @@ def _walk(
         return obj
     if depth >= _MAX_DEPTH:
         return TOO_DEEP
+    if isinstance(obj, list) and _numbers_only(obj):  # embeddings: nothing to mask
+        return list(obj)
     if isinstance(obj, Mapping):
         handled = special(obj) if special is not None else None
         if handled is not None:
             obj = handled
         return {
-            _walk(k, depth + 1, clean, special): _walk(v, depth + 1, clean, special)
+            _walk(k, depth + 1, clean, special): (
+                v if k in STRUCTURAL_KEYS else _walk(v, depth + 1, clean, special)
+            )
             for k, v in obj.items()
         }
     items = [_walk(item, depth + 1, clean, special) for item in obj]
@@ -623,6 +672,10 @@ def _walk(
             return cast(Any, type(obj))(*items)
         return tuple(items)
     return type(obj)(items)
+
+
+def _numbers_only(items: list[Any]) -> bool:
+    return bool(items) and all(type(item) in (int, float) for item in items)
 
 
 class RedactingFilter(logging.Filter):

@@ -89,14 +89,35 @@ def identify(
     ] = None,
 ) -> Caller:
     """The caller behind the request's credentials. Every credential sent must be valid (a
-    wrong bearer token next to a good API key is still 401); with both, the API key decides."""
+    wrong bearer token next to a good API key is still 401); with both, the API key decides.
+    The security schemes above document the headers; the raw headers decide, so a malformed,
+    empty or repeated credential is refused rather than ignored."""
     services = _services(request)
-    by_bearer = _bearer_caller(request, services, bearer.credentials) if bearer else None
-    if api_key is not None:
-        if not same_secret(api_key, services.settings.api_key):
+    token, key = _credentials(request)
+    by_bearer = _bearer_caller(request, services, token) if token is not None else None
+    if key is not None:
+        if not same_secret(key, services.settings.api_key):
             raise Problem(401, "The API key is not valid.")
         return Caller(Role.ADMIN, _acting_agent(services, x_agent_id))
     return by_bearer or Caller(Role.ANONYMOUS)
+
+
+def _credentials(request: Request) -> tuple[str | None, str | None]:
+    """The bearer token and the API key as sent; 401 if either is malformed or repeated."""
+    authorizations = request.headers.getlist("authorization")
+    keys = request.headers.getlist("x-api-key")
+    if len(authorizations) > 1 or len(keys) > 1:
+        raise Problem(401, "Send each credential once.")
+    token = None
+    if authorizations:
+        scheme, _, value = authorizations[0].strip().partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Problem(401, "Authorization must be 'Bearer <token>'.")
+        token = value.strip()
+    key = keys[0] if keys else None
+    if key is not None and not key.strip():
+        raise Problem(401, "The API key is empty.")
+    return token, key
 
 
 def _bearer_caller(request: Request, services: Services, token: str) -> Caller:
@@ -104,7 +125,7 @@ def _bearer_caller(request: Request, services: Services, token: str) -> Caller:
     conversation_id = request.path_params.get("conversation_id")
     if conversation_id and same_secret(token, services.conversation_token(conversation_id)):
         return Caller(Role.CUSTOMER)
-    with services.sessions() as session:
+    with services.reading() as session:
         agent = agent_for_token(session, token=token)
     if agent is None:
         raise Problem(401, "The token is not valid here.")
@@ -115,7 +136,7 @@ def _acting_agent(services: Services, agent_id: str | None) -> str:
     """The agent the API key acts as: an existing one, or the built-in admin."""
     if agent_id is None or agent_id == ADMIN_AGENT_ID:
         return ADMIN_AGENT_ID
-    with services.sessions() as session:
+    with services.reading() as session:
         if get_agent(session, agent_id=agent_id) is None:
             raise Problem(
                 403, f"X-Agent-Id names no agent ({agent_id}); create it first.", kind="no-agent"
@@ -123,12 +144,31 @@ def _acting_agent(services: Services, agent_id: str | None) -> str:
     return agent_id
 
 
-def allow(roles: frozenset[Role]) -> Any:
+def allow(roles: frozenset[Role], *, read_credentials: bool = False) -> Any:
     """A dependency admitting only callers with one of `roles`; it returns the Caller.
 
     The roles are kept on the dependency so documentation and tests read them off the routes.
-    A public route reads no credentials at all (a stale token never gets in the way).
+    A public route reads no credentials (a stale token never gets in the way) unless it asks
+    to, to give trusted callers more (then credentials, if sent, must be valid).
     """
+    if roles == PUBLIC and read_credentials:
+
+        def anyone_known(
+            request: Request,
+            bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+            api_key: Annotated[str | None, Depends(_api_key)],
+        ) -> Caller:
+            # A customer's token belongs to one conversation and means nothing here: such a
+            # caller is simply anonymous. A wrong API key is still refused.
+            try:
+                return identify(request, bearer, api_key)
+            except Problem as problem:
+                if "x-api-key" not in request.headers and problem.status == 401:
+                    return Caller(Role.ANONYMOUS)
+                raise
+
+        setattr(anyone_known, ROLES_ATTRIBUTE, roles)
+        return Depends(anyone_known)
     if roles == PUBLIC:
 
         def anyone() -> Caller:

@@ -83,7 +83,7 @@ def list_queue(
     config = _policy(services)
     with services.sessions() as session, session.begin():
         check_breaches(session, config=config)
-    with services.sessions() as session:
+    with services.reading() as session:
         return [
             _queue_item(session, item) for item in ranked_queue(session, config=config, limit=limit)
         ]
@@ -148,7 +148,7 @@ def set_my_status(body: AgentStatusIn, services: ServicesDep, caller: Staff) -> 
 @router.get("/agents", response_model=list[AgentOut], responses=problems())
 def agents(services: ServicesDep, caller: Overseer) -> list[AgentOut]:
     """Every agent with their team, skills, seniority, role and status."""
-    with services.sessions() as session:
+    with services.reading() as session:
         return [_agent_out(row) for row in list_agents(session)]
 
 
@@ -190,7 +190,7 @@ def assign(
 ) -> ConversationState:
     """Give a queued or assigned conversation to another agent (supervisors and admins); 404
     if the conversation or the agent does not exist."""
-    with services.sessions() as session:
+    with services.reading() as session:
         if get_agent(session, agent_id=body.agent) is None:
             raise Problem(404, f"No agent {body.agent}.", kind="no-agent")
     by = _agent_id(caller)

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Header, status
-from starlette.concurrency import run_in_threadpool
 
-from warmline.api.access import CUSTOMER_ONLY, CUSTOMER_OR_STAFF, PUBLIC, Caller, Role, allow
+from warmline.api.access import (
+    CUSTOMER_ONLY,
+    CUSTOMER_OR_STAFF,
+    PUBLIC,
+    STAFF,
+    Caller,
+    Role,
+    allow,
+)
 from warmline.api.deps import ConversationId, ServicesDep
 from warmline.api.openapi import problems
 from warmline.api.problems import Problem
@@ -20,7 +28,7 @@ from warmline.api.schemas import (
     MessageOut,
 )
 from warmline.channels.service import CustomerDetails, start_conversation
-from warmline.engine import ConversationNotFound, InboundMessage
+from warmline.engine import ConversationBusy, ConversationNotFound, InboundMessage
 from warmline.storage import conversations as store
 from warmline.storage.idempotency import IdempotencyConflict
 from warmline.storage.models import ConversationRow
@@ -50,18 +58,41 @@ IdempotencyKey = Annotated[
 ]
 
 
+TRUSTED_ONLY = ("tier", "plan", "lifetime_value", "external_id")
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ConversationCreated,
-    responses=problems(auth=False),
-    dependencies=[allow(PUBLIC)],
+    responses=problems(401, 403, auth=False),
 )
-def create_conversation(body: ConversationIn, services: ServicesDep) -> ConversationCreated:
-    """Open a conversation; the returned token authorises the customer's later requests."""
+def create_conversation(
+    body: ConversationIn,
+    services: ServicesDep,
+    caller: Annotated[Caller, allow(PUBLIC, read_credentials=True)],
+) -> ConversationCreated:
+    """Open a conversation; the returned token authorises the customer's later requests.
+
+    Anyone may open one and leave a name, email and phone: they are kept as the customer said
+    them, never matched against known customers (anyone can type anyone's email). Only staff
+    and the API key (the business's own systems) may say who the customer is (`external_id`,
+    and an email or phone that recognises a known customer) and what they are worth (`tier`,
+    `plan`, `lifetime_value`), since these move a conversation up the queue."""
+    trusted = caller.role in STAFF
+    if body.customer and not trusted:
+        claimed = [name for name in TRUSTED_ONLY if name in body.customer.model_fields_set]
+        if claimed:
+            raise Problem(
+                403,
+                f"Only staff or the API key may set {', '.join(claimed)}.",
+                kind="forbidden",
+            )
     details = CustomerDetails(**body.customer.model_dump()) if body.customer else None
     with services.sessions() as session, session.begin():
-        conversation = start_conversation(session, channel=body.channel, details=details)
+        conversation = start_conversation(
+            session, channel=body.channel, details=details, verified=trusted
+        )
     return ConversationCreated(
         id=conversation.id,
         token=services.conversation_token(conversation.id),
@@ -73,7 +104,7 @@ def create_conversation(body: ConversationIn, services: ServicesDep) -> Conversa
 @router.post(
     "/{conversation_id}/messages",
     response_model=MessageOut,
-    responses=problems(404),
+    responses=problems(404, 409),
     dependencies=[allow(CUSTOMER_ONLY)],
 )
 async def post_message(
@@ -98,7 +129,17 @@ async def post_message(
         idempotency_key=idempotency_key,
     )
     try:
-        outcome = await run_in_threadpool(services.engine.handle, message)
+        async with services.conversation_turns.hold(conversation_id):
+            outcome = await to_thread.run_sync(
+                services.engine.handle, message, limiter=services.pipeline_slots
+            )
+    except ConversationBusy:
+        raise Problem(
+            409,
+            "The conversation kept changing while this message was processed; send it again.",
+            kind="conversation-busy",
+            headers={"Retry-After": "1"},
+        ) from None
     except ConversationNotFound:
         raise Problem(404, f"No conversation {conversation_id}.") from None
     except IdempotencyConflict:
@@ -118,7 +159,7 @@ def read_conversation(
 ) -> ConversationOut:
     """A conversation's state and its event log: in full for staff; what was said and who
     joined for its customer."""
-    with services.sessions() as session:
+    with services.reading() as session:
         row = session.get(ConversationRow, conversation_id)
         if row is None:
             raise Problem(404, f"No conversation {conversation_id}.")

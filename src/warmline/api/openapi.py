@@ -56,6 +56,7 @@ def install_openapi(
                 routes=app.routes,
             )
             _document_problems(schema)
+            _anonymous_allowed(schema, app)
             _message_limit(schema, max_message_chars)
             _team_names(schema, list(known))
             built.clear()
@@ -86,6 +87,17 @@ def _document_problems(schema: dict[str, Any]) -> None:
         for code, response in responses.items():
             if code[0] in "45":
                 response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
+
+
+def _anonymous_allowed(schema: dict[str, Any], app: FastAPI) -> None:
+    """A public route that reads credentials (to give trusted callers more) says that none
+    are needed too: an empty security requirement."""
+    from warmline.api.access import PUBLIC, route_rules
+
+    for rule in route_rules(app):
+        operation = schema["paths"].get(rule.path, {}).get(rule.method.lower())
+        if operation and rule.roles == PUBLIC and operation.get("security"):
+            operation["security"] = [{}, *operation["security"]]
 
 
 def _message_limit(schema: dict[str, Any], limit: int) -> None:

@@ -14,6 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
+from warmline.redaction import redact
+
 log = logging.getLogger(__name__)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 PROBLEM_JSON = "application/problem+json"
@@ -140,6 +142,7 @@ def _public_error(error: Any) -> dict[str, Any]:
     """A validation error without the submitted input (which may be huge or personal)."""
     return {
         "type": str(error.get("type", "")),
-        "loc": [str(part) for part in error.get("loc", ())],
+        # A client may use personal data as a key; the location echoes keys back.
+        "loc": [redact(str(part)) for part in error.get("loc", ())],
         "msg": str(error.get("msg", "")),
     }

@@ -9,18 +9,22 @@ Schema says so with a `pattern`, so clients and fuzzers see the same rule the se
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 MAX_NAME = 200
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ID_PATTERN = r"^[A-Za-z0-9_.@-]{1,100}$"
 # Patterns spell their character classes out (no \s): Python, the Rust engine that pydantic
 # uses and the ECMA reading of JSON Schema disagree on what \s covers.
 EMAIL_PATTERN = r"^[^@\x00-\x20\x7f]{1,64}@[^@.\x00-\x20\x7f]+(\.[^@.\x00-\x20\x7f]+)+$"
-# What str.isspace() calls space, which is what "blank" means for a message.
-_SPACE = r"\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# What str.isspace() calls space, plus invisible format characters: "blank" for a message.
+_SPACE = (
+    r"\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    r"\u180e\u200b-\u200d\u2060\ufeff"  # and the invisible ones (zero-width, BOM)
+)
 # In the JSON Schema: any text without NUL; "visible" text also has a non-space character.
 NO_NUL_PATTERN = r"^[^\x00]*$"
 VISIBLE_PATTERN = rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"
@@ -128,7 +132,9 @@ class MessageIn(RequestBody):
 
     text: str = text_field(min_length=1, max_length=1_000_000, visible=True)
     channel: Channel | None = None
-    ts: datetime | None = None
+    ts: AwareDatetime | None = Field(
+        default=None, description="The device's time, with its offset; shown, never trusted."
+    )
 
     _not_blank = field_validator("text")(_visible)
 
@@ -254,7 +260,14 @@ class TurnIn(RequestBody):
 
     speaker: Literal["customer", "agent"]
     text: str = text_field(min_length=1, max_length=1_000_000, visible=True)
-    ts: datetime
+    ts: AwareDatetime = Field(description="When it was said, with its offset; 1970 or later.")
+
+    @field_validator("ts")
+    @classmethod
+    def _in_our_era(cls, ts: datetime) -> datetime:
+        if ts < EPOCH:
+            raise ValueError("a turn cannot be dated before 1970-01-01T00:00:00Z")
+        return ts
 
     _not_blank = field_validator("text")(_visible)
 

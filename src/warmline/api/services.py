@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
+from anyio import CapacityLimiter
 from sqlalchemy.orm import Session, sessionmaker
 
+from warmline.api.ordering import KeyedLocks
 from warmline.config import Settings
 from warmline.engine import Engine
 
@@ -19,6 +22,18 @@ class Services:
     settings: Settings
     sessions: sessionmaker[Session]
     engine: Engine
+    readers: sessionmaker[Session] | None = None
+    conversation_turns: KeyedLocks = field(default_factory=KeyedLocks)
+    pipeline_slots: CapacityLimiter = field(
+        default_factory=lambda: CapacityLimiter(
+            int(os.environ.get("WARMLINE_PIPELINE_THREADS", "4"))
+        )
+    )
+
+    @property
+    def reading(self) -> sessionmaker[Session]:
+        """Sessions for views that only read (never the SQLite write lock)."""
+        return self.readers or self.sessions
 
     def conversation_token(self, conversation_id: str) -> str:
         """The customer's bearer token for one conversation (an HMAC, so nothing is stored)."""

@@ -3,7 +3,8 @@ timestamps are trusted, because the conversation really happened at those times.
 
 The whole conversation is stored in one transaction: the customer turns run through the
 engine at their own times, agent turns are kept as what the agent said, and the conversation
-is resolved afterwards unless asked otherwise.
+is resolved afterwards unless asked otherwise; one left waiting for a person joins the live
+queue at the time of the import.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from warmline.channels.service import CustomerDetails, start_conversation
-from warmline.domain.conversation import Conversation
-from warmline.domain.events import AgentMessage, Resolved, utc_now
+from warmline.domain.conversation import Conversation, Status
+from warmline.domain.events import AgentMessage, HandedOff, Resolved, utc_now
 from warmline.engine import Engine, InboundMessage
 from warmline.storage import conversations as store
 
@@ -80,5 +81,12 @@ def import_conversation(
             at = max(turns[-1].ts, state.events[-1].ts if state.events else turns[-1].ts)
             store.append_events(
                 session, conversation=state, events=[Resolved(by=IMPORTED_BY, ts=at)]
+            )
+        elif state.status is Status.QUEUED:
+            # It joins the live queue now: waiting time and service levels count from today,
+            # not from when it happened (a conversation from 2019 must not jump the queue).
+            handoff = state.of_type(HandedOff)[-1]
+            store.append_events(
+                session, conversation=state, events=[handoff.model_copy(update={"ts": utc_now()})]
             )
         return state

@@ -57,11 +57,34 @@ def recognise_customer(session: Session, *, details: CustomerDetails) -> Custome
     )
 
 
+def record_unverified_customer(session: Session, *, details: CustomerDetails) -> Customer:
+    """A new customer from what an anonymous visitor said about themselves: the name, and the
+    email and phone as unverified contact details. Nothing is matched against known customers
+    and no identity is claimed (anyone can type anyone's email)."""
+    contact = {kind: value for kind, value in (("email", details.email), ("phone", details.phone))}
+    return customer_store.create_customer(
+        session,
+        name=details.name,
+        attributes={"unverified_contact": {k: v for k, v in contact.items() if v}},
+    )
+
+
 def start_conversation(
-    session: Session, *, channel: str, details: CustomerDetails | None = None
+    session: Session,
+    *,
+    channel: str,
+    details: CustomerDetails | None = None,
+    verified: bool = True,
 ) -> Conversation:
-    """Open a conversation, linked to the recognised customer when details are given."""
-    customer = recognise_customer(session, details=details) if details else None
+    """Open a conversation, linked to the customer the details describe: recognised by their
+    identities when the details come from a trusted source (`verified`), or recorded as said
+    by an anonymous visitor otherwise."""
+    if details is None:
+        customer = None
+    elif verified:
+        customer = recognise_customer(session, details=details)
+    else:
+        customer = record_unverified_customer(session, details=details)
     return store.create_conversation(
         session, customer_id=customer.id if customer else None, channel=channel
     )

@@ -109,6 +109,11 @@ class Conversation:
                 pass
 
     @property
+    def seq(self) -> int:
+        """The sequence number of the last event (events are numbered from 1, no gaps)."""
+        return len(self.events)
+
+    @property
     def with_human(self) -> bool:
         """True while a person owns the conversation (queued or assigned): the bot stays quiet."""
         return self.status in (Status.QUEUED, Status.ASSIGNED)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from warmline.domain.conversation import Conversation, Status
@@ -66,52 +68,105 @@ def load_conversation(
     )
 
 
-def load_events(session: Session, *, conversation_id: str) -> list[AnyEvent]:
-    """Every event of a conversation, in order."""
-    rows = session.scalars(
-        select(EventRow).where(EventRow.conversation_id == conversation_id).order_by(EventRow.seq)
+def load_events(session: Session, *, conversation_id: str, after_seq: int = 0) -> list[AnyEvent]:
+    """The events of a conversation in order (only those after `after_seq`, if given)."""
+    query = (
+        select(EventRow.data)
+        .where(EventRow.conversation_id == conversation_id, EventRow.seq > after_seq)
+        .order_by(EventRow.seq)
     )
-    return [event_from_dict(row.data) for row in rows]
+    return [event_from_dict(data) for data in session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class Head:
+    """Where a conversation stands in the store: how many events it has, and who it is for."""
+
+    conversation_id: str
+    seq: int
+    customer_id: str | None
+    channel: str
+
+
+def head(session: Session, *, conversation_id: str) -> Head | None:
+    """The conversation's current sequence number (one indexed read, no lock)."""
+    row = session.execute(
+        select(
+            ConversationRow.last_seq, ConversationRow.customer_id, ConversationRow.channel
+        ).where(ConversationRow.id == conversation_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    return Head(conversation_id, int(row.last_seq), row.customer_id, row.channel)
+
+
+class ConversationMoved(Exception):
+    """The conversation gained events since it was read: the append was not made."""
 
 
 def append_events(
     session: Session, *, conversation: Conversation, events: Sequence[AnyEvent]
 ) -> list[AnyEvent]:
-    """Append events after the last one, fold them into `conversation`, refresh the projection;
-    return the events as stored (masked), which is what may leave the process afterwards.
+    """Append events after the last one `conversation` holds, fold them into it, refresh the
+    projection; return the events as stored (masked), which is what may leave the process.
 
-    The caller must have loaded the conversation `for_update` in this transaction.
+    Optimistic: the conversation row is updated only if its sequence number is still the one
+    `conversation` was read at, so two writers can never interleave; the loser gets
+    `ConversationMoved` (nothing is written) and reads again. A caller that loaded the
+    conversation `for_update` in this transaction always wins.
     """
-    row = session.get(ConversationRow, conversation.id)
-    if row is None:
-        raise LookupError(f"conversation {conversation.id} does not exist")
+    if not events:
+        return []
     keep_contacts = keeps_contact_details(session)
-    stored: list[AnyEvent] = []
-    for event in events:
-        row.last_seq += 1
-        data = mask_value(event_to_dict(event), keep_contacts=keep_contacts)
-        session.add(
-            EventRow(
-                conversation_id=conversation.id,
-                seq=row.last_seq,
-                type=event.type,
-                ts=event.ts,
-                data=data,
-            )
-        )
-        stored.append(event_from_dict(data))
+    expected = conversation.seq
+    stored = [
+        event_from_dict(mask_value(event_to_dict(event), keep_contacts=keep_contacts))
+        for event in events
+    ]
+    after = Conversation.replay(
+        conversation.id,
+        [*conversation.events, *stored],
+        customer_id=conversation.customer_id,
+        channel=conversation.channel,
+    )
+    moved = session.execute(
+        update(ConversationRow)
+        .where(ConversationRow.id == conversation.id, ConversationRow.last_seq == expected)
+        .values(last_seq=after.seq, updated_at=utc_now(), **_projection(after, stored))
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], moved).rowcount != 1:
+        raise ConversationMoved(conversation.id)
+    session.execute(
+        insert(EventRow),
+        [
+            {
+                "conversation_id": conversation.id,
+                "seq": expected + number,
+                "type": event.type,
+                "ts": event.ts,
+                "data": event_to_dict(event),
+            }
+            for number, event in enumerate(stored, start=1)
+        ],
+    )
+    for event in stored:
         conversation.apply(event)
-        if isinstance(event, HandedOff):
-            row.queued_at = event.ts
-            row.senior = event.senior
-            row.frustration = event.frustration
-    row.status = conversation.status.value
-    row.agent = conversation.agent
-    row.priority = conversation.priority
-    row.route = conversation.route
-    row.updated_at = utc_now()
-    session.flush()
     return stored
+
+
+def _projection(after: Conversation, new: Sequence[AnyEvent]) -> dict[str, Any]:
+    """The queryable columns of the conversations row, from the state after the append."""
+    values: dict[str, Any] = {
+        "status": after.status.value,
+        "agent": after.agent,
+        "priority": after.priority,
+        "route": after.route,
+    }
+    handoff = next((e for e in reversed(new) if isinstance(e, HandedOff)), None)
+    if handoff is not None:
+        values.update(queued_at=handoff.ts, senior=handoff.senior, frustration=handoff.frustration)
+    return values
 
 
 def list_queue(session: Session, *, limit: int = 100) -> list[ConversationRow]:

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from warmline.domain.customer import Customer, Identity
 from warmline.domain.events import utc_now
+from warmline.redaction import mask
 from warmline.storage.conversations import new_id
+from warmline.storage.db import keeps_contact_details
 from warmline.storage.models import CustomerRow, IdentityRow
 
 
@@ -25,12 +27,15 @@ def create_customer(
     identities: Sequence[Identity] = (),
     customer_id: str | None = None,
 ) -> Customer:
-    """Insert a customer with its identities."""
+    """Insert a customer with its identities. Card numbers (and, unless the deployment keeps
+    them, emails and phones) typed into the name, tier or plan are masked; the identities are
+    where contact details belong."""
+    keep = keeps_contact_details(session)
     row = CustomerRow(
         id=customer_id or new_id(),
-        name=name,
-        tier=tier,
-        plan=plan,
+        name=mask(name, keep_contacts=keep) if name else name,
+        tier=mask(tier, keep_contacts=keep) if tier else tier,
+        plan=mask(plan, keep_contacts=keep) if plan else plan,
         lifetime_value=lifetime_value,
         attributes=dict(attributes or {}),
         created_at=utc_now(),

@@ -1,12 +1,18 @@
-"""Engine and session factory: SQLite (WAL, busy timeout, serialised writers) or PostgreSQL.
+"""Engine and session factories: SQLite (WAL, busy timeout, serialised writers) or PostgreSQL.
 
 The transaction opens at the boundary (API view, engine, CLI); services receive the session
 and never commit. Callbacks registered with `on_commit` run only after a successful commit,
 so channels never announce something that was rolled back.
+
+Two kinds of session: writers (`make_session_factory`; on SQLite they take the write lock at
+BEGIN, so a read-then-append transaction never deadlocks) and readers (`make_reader_factory`;
+a deferred BEGIN on SQLite, so reading never waits for a writer nor holds one up). Write
+transactions are kept short: the message pipeline runs between a read and a write.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _AFTER_COMMIT_KEY = "warmline_after_commit"
 KEEP_CONTACTS_KEY = "warmline_keep_contact_details"
+READER_OPTION = "warmline_reader"
+_HOLDS_WRITER = "warmline_holds_writer"
 
 
 def make_engine(url: str) -> Engine:
@@ -54,10 +62,32 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # SQLite has one writer at a time. Writers of this process queue on a lock here, woken the
+    # moment it is free, instead of in SQLite's busy handler, which sleeps in growing steps
+    # (up to 100 ms) and turns a queue of short transactions into a long tail.
+    writer = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Take the write lock up front: read-then-append transactions never deadlock.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (read-then-append never deadlocks); readers
+        # begin deferred and read a snapshot without blocking anyone (WAL).
+        if connection.get_execution_options().get(READER_OPTION, False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        writer.acquire()
+        connection.info[_HOLDS_WRITER] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(connection)
+            raise
+
+    def _release(connection: Any) -> None:
+        if connection.info.pop(_HOLDS_WRITER, False):
+            writer.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
 
     return engine
 
@@ -87,6 +117,13 @@ def make_session_factory(
         session.info.pop(_AFTER_COMMIT_KEY, None)
 
     return factory
+
+
+def make_reader_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reading only: never take the SQLite write lock (do not write in them)."""
+    return sessionmaker(
+        bind=engine.execution_options(**{READER_OPTION: True}), expire_on_commit=False
+    )
 
 
 def on_commit(session: Session, callback: Callable[[], None]) -> None:

@@ -23,11 +23,17 @@ def request_fingerprint(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()
 
 
+def key_digest(key: str) -> str:
+    """What is stored of an Idempotency-Key: its SHA-256 (clients put anything in it, even a
+    card number or an email)."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def recall(
     session: Session, *, conversation_id: str, key: str, fingerprint: str
 ) -> dict[str, Any] | None:
     """The stored answer for this key, or None; raise if the key came with another body."""
-    row = session.get(IdempotencyRow, (conversation_id, key))
+    row = session.get(IdempotencyRow, (conversation_id, key_digest(key)))
     if row is None:
         return None
     if row.request_hash != fingerprint:
@@ -42,7 +48,7 @@ def remember(
     session.add(
         IdempotencyRow(
             conversation_id=conversation_id,
-            key=key,
+            key=key_digest(key),
             request_hash=fingerprint,
             response=mask_value(response, keep_contacts=keeps_contact_details(session)),
             created_at=utc_now(),

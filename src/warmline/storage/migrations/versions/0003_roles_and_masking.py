@@ -1,4 +1,5 @@
-"""roles for agents; mask personal data and unstorable characters already stored
+"""roles for agents; mask personal data and unstorable characters already stored; hash
+idempotency keys
 
 Revision ID: 0003
 Revises: 0002
@@ -13,13 +14,14 @@ and with NUL and lone surrogates replaced by U+FFFD.
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 import re
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from warmline.redaction import mask_value
 
@@ -45,8 +47,16 @@ def _clean(value: Any, keep_contacts: bool) -> Any:
     return mask_value(walk(value), keep_contacts=keep_contacts)
 
 
+class _Privacy(BaseSettings):
+    """The one setting this migration needs, read as warmline reads it (environment, .env)."""
+
+    model_config = SettingsConfigDict(env_prefix="WARMLINE_", env_file=".env", extra="ignore")
+
+    keep_contact_details: bool = False
+
+
 def _rewrite(table: str, key_columns: tuple[str, ...], column: str) -> None:
-    keep = os.environ.get("WARMLINE_KEEP_CONTACT_DETAILS", "").lower() in ("1", "true", "yes")
+    keep = _Privacy().keep_contact_details
     connection = op.get_bind()
     columns = ", ".join((*key_columns, column))
     where = " AND ".join(f"{name} = :{name}" for name in key_columns)
@@ -65,6 +75,21 @@ def _rewrite(table: str, key_columns: tuple[str, ...], column: str) -> None:
                 )
 
 
+def _hash_idempotency_keys() -> None:
+    """Clients put anything in an Idempotency-Key; only its SHA-256 is kept from now on."""
+    connection = op.get_bind()
+    rows = connection.execute(sa.text("SELECT conversation_id, key FROM idempotency_keys"))
+    for conversation_id, key in rows.fetchall():
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+        connection.execute(
+            sa.text(
+                "UPDATE idempotency_keys SET key = :digest"
+                " WHERE conversation_id = :conversation AND key = :key"
+            ),
+            {"digest": digest, "conversation": conversation_id, "key": key},
+        )
+
+
 def upgrade() -> None:
     with op.batch_alter_table("agents", schema=None) as batch_op:
         batch_op.add_column(
@@ -72,6 +97,7 @@ def upgrade() -> None:
         )
     _rewrite("events", ("id",), "data")
     _rewrite("idempotency_keys", ("conversation_id", "key"), "response")
+    _hash_idempotency_keys()
 
 
 def downgrade() -> None:
