@@ -18,10 +18,9 @@ from fastapi.testclient import TestClient
 from pg import throwaway_cluster
 from warmline.api.app import create_app
 from warmline.api.services import Services
-from warmline.bootstrap import build_pipeline, uvicorn_config
+from warmline.bootstrap import build_pipeline, build_services, uvicorn_config
 from warmline.config import Settings
-from warmline.engine import Engine, Pipeline
-from warmline.storage.db import make_engine, make_reader_factory, make_session_factory
+from warmline.engine import Pipeline
 from warmline.storage.migrate import upgrade
 
 BACKENDS = ("sqlite", "postgres")
@@ -93,23 +92,21 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path,
         api_key=TEST_API_KEY,
         secret_key="test-secret-key-0123456789",
+        # Tests send fast on purpose; the rate-limit tests set their own limits.
+        rate_limit_conversation_burst=1000,
+        rate_limit_client_burst=100_000,
         _env_file=None,
     )
 
 
 @pytest.fixture
 def services(settings: Settings, pipeline: Pipeline) -> Iterator[Services]:
-    """Services on the fresh database, sharing the session-wide pipeline."""
-    engine = make_engine(settings.resolved_database_url)
-    sessions = make_session_factory(engine)
-    readers = make_reader_factory(engine)
-    yield Services(
-        settings=settings,
-        sessions=sessions,
-        engine=Engine(sessions, pipeline, readers=readers),
-        readers=readers,
-    )
-    engine.dispose()
+    """Services on the fresh database, built as the server builds them, sharing the
+    session-wide pipeline."""
+    built = build_services(settings, pipeline)
+    yield built
+    built.broadcast.close()
+    built.sessions.kw["bind"].dispose()
 
 
 @pytest.fixture
@@ -126,7 +123,9 @@ def server_url(settings: Settings, services: Services) -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn_config(create_app(settings, services), host="127.0.0.1", port=port)
+        uvicorn_config(
+            create_app(settings, services), host="127.0.0.1", port=port, settings=settings
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

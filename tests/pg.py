@@ -48,62 +48,92 @@ def _as_server_user(command: list[str]) -> list[str]:
     return command
 
 
-@contextlib.contextmanager
-def throwaway_cluster() -> Iterator[str]:
-    """Start a cluster; yield a SQLAlchemy URL of its `postgres` database as superuser."""
-    bindir = find_bindir()
-    root = Path(tempfile.mkdtemp(prefix="warmline-pg-"))
-    data = root / "data"
-    port = _free_port()
-    if os.geteuid() == 0:
-        shutil.chown(root, user="postgres")
-    subprocess.run(
-        _as_server_user(
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "warmline",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    options = (
-        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
-    subprocess.run(
-        _as_server_user(
-            [
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-l",
-                str(root / "log"),
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql+psycopg://warmline@127.0.0.1:{port}/postgres"
-    finally:
+class ThrowawayCluster:
+    """A PostgreSQL cluster in a temporary directory, on a free loopback port; it can be
+    stopped hard and started again (to test what happens when the database goes away)."""
+
+    def __init__(self, *, durable: bool = False) -> None:
+        # Not durable (the default): fsync and synchronous commit off, fast for tests whose
+        # cluster never crashes. Durable: a commit that was acknowledged survives a crash.
+        self.durable = durable
+        self.bindir = find_bindir()
+        self.root = Path(tempfile.mkdtemp(prefix="warmline-pg-"))
+        self.data = self.root / "data"
+        self.port = _free_port()
+        if os.geteuid() == 0:
+            shutil.chown(self.root, user="postgres")
         subprocess.run(
-            _as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            _as_server_user(
+                [
+                    str(self.bindir / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "warmline",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    @property
+    def url(self) -> str:
+        """A SQLAlchemy URL of the `postgres` database, as superuser."""
+        return f"postgresql+psycopg://warmline@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        speed = "" if self.durable else "-c fsync=off -c synchronous_commit=off "
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+            f"-c unix_socket_directories={self.root} {speed}"
+            "-c full_page_writes=off -c max_connections=300"
+        )
+        subprocess.run(
+            _as_server_user(
+                [
+                    str(self.bindir / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(self.root / "log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self) -> None:
+        """Stop at once, as a crash would (no checkpoint, connections cut)."""
+        subprocess.run(
+            _as_server_user(
+                [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]
+            ),
             check=False,
             capture_output=True,
         )
-        shutil.rmtree(root, ignore_errors=True)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def throwaway_cluster() -> Iterator[str]:
+    """Start a cluster; yield a SQLAlchemy URL of its `postgres` database as superuser."""
+    cluster = ThrowawayCluster()
+    cluster.start()
+    try:
+        yield cluster.url
+    finally:
+        cluster.remove()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -74,3 +75,49 @@ def test_fifty_concurrent_messages_are_all_stored_in_order(server_url: str) -> N
     for index, event in enumerate(events):
         if event["type"] == "customer_message":
             assert [e["type"] for e in events[index + 1 : index + 3]] == ["analysis", "decision"]
+
+
+def test_two_agents_claiming_at_the_same_moment_one_wins_fifty_times_in_a_row(
+    server_url: str,
+) -> None:
+    tokens = []
+    for name in ("ana", "ben"):
+        created = httpx.post(
+            f"{server_url}/api/v1/agents",
+            json={"id": name, "name": name.title()},
+            headers=API_KEY_HEADERS,
+        )
+        tokens.append({"Authorization": f"Bearer {created.json()['token']}"})
+    conversations = []
+    for _ in range(50):
+        conversation_id, headers = _conversation(server_url)
+        escalated = httpx.post(
+            f"{server_url}/api/v1/conversations/{conversation_id}/messages",
+            json={"text": "I want to talk to a human"},
+            headers=headers,
+            timeout=30,
+        )
+        assert escalated.json()["escalated"]
+        conversations.append(conversation_id)
+    with httpx.Client(timeout=30) as first, httpx.Client(timeout=30) as second:
+        for conversation_id in conversations:
+            barrier = threading.Barrier(2)
+
+            def claim(
+                http: httpx.Client,
+                headers: dict[str, str],
+                cid: str = conversation_id,
+                start: threading.Barrier = barrier,
+            ) -> int:
+                start.wait()
+                return http.post(
+                    f"{server_url}/api/v1/conversations/{cid}/claim", headers=headers
+                ).status_code
+
+            with ThreadPoolExecutor(2) as pool:
+                outcomes = list(pool.map(claim, (first, second), tokens))
+            assert sorted(outcomes) == [200, 409], (conversation_id, outcomes)
+            state = httpx.get(
+                f"{server_url}/api/v1/conversations/{conversation_id}", headers=API_KEY_HEADERS
+            ).json()
+            assert sum(e["type"] == "agent_assigned" for e in state["events"]) == 1

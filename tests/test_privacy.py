@@ -6,13 +6,8 @@ from __future__ import annotations
 
 import io
 import logging
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +16,7 @@ import pytest
 import uvicorn
 
 from helpers import TEST_ENVIRONMENT
+from servers import free_port, server_environment, start_server
 from warmline.api.app import create_app
 from warmline.api.services import Services
 from warmline.bootstrap import configure_logging, uvicorn_config
@@ -45,43 +41,17 @@ def _forms(values: list[str]) -> list[bytes]:
     return sorted(forms)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
     """`warmline serve` as a separate process on SQLite, logging at DEBUG into a file."""
-    env = {
-        **os.environ,
-        **TEST_ENVIRONMENT,
-        "WARMLINE_DATA_DIR": str(tmp_path),
-        "WARMLINE_LOG_LEVEL": "DEBUG",
-    }
-    env.pop("WARMLINE_DATABASE_URL", None)
+    env = server_environment(tmp_path, WARMLINE_LOG_LEVEL="DEBUG")
     upgrade(f"sqlite:///{tmp_path / 'warmline.db'}")
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "server.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "warmline", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        process = start_server(env, port, log)
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-            else:
-                raise AssertionError(log_path.read_text())
             yield url, tmp_path / "warmline.db", log_path
         finally:
             process.kill()  # kill -9: the WAL stays as it was, nothing is checkpointed
@@ -176,8 +146,8 @@ def test_uvicorn_tracebacks_are_redacted(settings: Settings, services: Services)
 
     stream = io.StringIO()
     configure_logging("INFO", stream)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn_config(app, host="127.0.0.1", port=port))
+    port = free_port()
+    server = uvicorn.Server(uvicorn_config(app, host="127.0.0.1", port=port, settings=settings))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

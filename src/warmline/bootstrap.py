@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, TextIO
 
+from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from warmline.api.services import Services
@@ -12,9 +13,12 @@ from warmline.automation.answers import DEFAULT_ANSWERS, AnswerBook
 from warmline.automation.composer import ReplyComposer
 from warmline.config import Settings
 from warmline.engine import Engine, Pipeline
+from warmline.policy.loader import PolicyError
 from warmline.policy.policy import Policy, load_policy
 from warmline.redaction import RedactingFilter
+from warmline.storage.broadcast import EVENTS, POLICY, make_broadcast
 from warmline.storage.db import make_engine, make_reader_factory, make_session_factory
+from warmline.storage.ratelimits import Buckets, MemoryBuckets, PostgresBuckets
 from warmline.understanding.analyzer import DefaultAnalyzer
 
 if TYPE_CHECKING:
@@ -41,26 +45,58 @@ def reload_policy(pipeline: Pipeline, settings: Settings) -> Policy:
     return policy
 
 
+def follow_policy_reloads(services: Services) -> None:
+    """Reload this process's policy whenever another process announces a reload (the file is
+    shared; an invalid file keeps the running policy, as a local reload would)."""
+
+    def reloaded_elsewhere(label: str) -> None:
+        if label == services.engine.pipeline.policy.label:
+            return
+        try:
+            reload_policy(services.engine.pipeline, services.settings)
+        except PolicyError as error:
+            log.error("policy reload announced as %s refused here:\n%s", label, error)
+
+    services.broadcast.subscribe(POLICY, reloaded_elsewhere)
+
+
 def build_engine(
     settings: Settings,
     sessions: sessionmaker[Session],
     readers: sessionmaker[Session] | None = None,
+    pipeline: Pipeline | None = None,
 ) -> Engine:
     """The engine: the pipeline plus the store."""
-    return Engine(sessions=sessions, pipeline=build_pipeline(settings), readers=readers)
+    return Engine(sessions=sessions, pipeline=pipeline or build_pipeline(settings), readers=readers)
 
 
-def build_services(settings: Settings) -> Services:
-    """Everything the API needs, sharing one connection pool."""
+def build_services(settings: Settings, pipeline: Pipeline | None = None) -> Services:
+    """Everything the API needs, sharing one connection pool (and `pipeline`, if given, for
+    several apps in one process)."""
     database = make_engine(settings.resolved_database_url)
-    sessions = make_session_factory(database, keep_contact_details=settings.keep_contact_details)
+    broadcast = make_broadcast(database)
+    sessions = make_session_factory(
+        database,
+        keep_contact_details=settings.keep_contact_details,
+        announce=lambda conversation_id, seq: broadcast.publish(EVENTS, f"{conversation_id}:{seq}"),
+    )
     readers = make_reader_factory(database)
     return Services(
         settings=settings,
         sessions=sessions,
-        engine=build_engine(settings, sessions, readers),
+        engine=build_engine(settings, sessions, readers, pipeline),
         readers=readers,
+        buckets=rate_buckets(database),
+        broadcast=broadcast,
     )
+
+
+def rate_buckets(database: SqlEngine) -> Buckets:
+    """Rate-limit buckets: shared in PostgreSQL by every worker, in memory for SQLite (one
+    process)."""
+    if database.dialect.name == "postgresql":
+        return PostgresBuckets(database)
+    return MemoryBuckets()
 
 
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
@@ -79,12 +115,50 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
         library.propagate = True
 
 
-def uvicorn_config(app: Any, *, host: str, port: int, **options: Any) -> uvicorn.Config:
-    """How warmline runs under uvicorn. `log_config=None` leaves logging to
-    `configure_logging`, so uvicorn's own records ("Exception in ASGI application" and its
-    traceback) pass through the redacting handler instead of uvicorn's unfiltered one."""
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How warmline runs under uvicorn.
+
+    - `log_config=None` leaves logging to `configure_logging`, so uvicorn's own records
+      ("Exception in ASGI application" and its traceback) pass through the redacting handler.
+    - The HTTP protocol closes connections that do not send their headers in time, and a
+      process holds at most `max_connections` (new requests beyond get 503 at once).
+    - uvloop and httptools, the fast event loop and parser.
+    """
+    from warmline.api.protocol import GuardedHttpToolsProtocol
+
+    return {
+        "log_level": "warning",
+        "log_config": None,
+        "http": GuardedHttpToolsProtocol,
+        "loop": "uvloop",
+        "limit_concurrency": settings.max_connections,
+        "timeout_keep_alive": 5,
+    }
+
+
+def uvicorn_config(
+    app: Any, *, host: str, port: int, settings: Settings, **options: Any
+) -> uvicorn.Config:
+    """A uvicorn config for one process serving `app` (see `uvicorn_options`)."""
     import uvicorn
 
-    return uvicorn.Config(
-        app, host=host, port=port, log_level="warning", log_config=None, **options
-    )
+    from warmline.api.protocol import protocol_with_timeout
+
+    chosen = {
+        **uvicorn_options(settings),
+        "http": protocol_with_timeout(settings.header_timeout_seconds),
+        **options,
+    }
+    return uvicorn.Config(app, host=host, port=port, **chosen)
+
+
+def raise_file_limit(wanted: int) -> int:
+    """Let this process hold `wanted` open files (connections) if the hard limit allows."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        return target
+    return int(soft)

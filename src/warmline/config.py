@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     intent_model_dir: Path | None = None
     log_level: str = "INFO"
     keep_contact_details: bool = False
+    rate_limit_conversation_burst: int = Field(default=10, ge=1)
+    rate_limit_conversation_per_second: float = Field(default=1.0, gt=0)
+    rate_limit_client_burst: int = Field(default=200, ge=1)
+    rate_limit_client_per_second: float = Field(default=20.0, gt=0)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    max_connections: int = Field(default=2000, ge=10)
+    database_retry_after_seconds: int = Field(default=2, ge=1)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -316,8 +316,25 @@ class Engine:
         fingerprint: str,
         outcome: Outcome,
     ) -> Outcome:
+        # Everything but the two statements is done before the write transaction opens.
+        keep = keeps_contact_details(self.sessions)
+        append = store.prepare_append(conversation, outcome.events, keep_contacts=keep)
+        outcome = replace(outcome, response=mask_value(outcome.response, keep_contacts=keep))
+        written = list(append.stored)
         with self.sessions() as session, session.begin():
-            outcome = self._store(session, conversation, message, fingerprint, outcome)
+            store.write_append(session, append)
+            if message.idempotency_key:
+                idempotency.remember(
+                    session,
+                    conversation_id=conversation.id,
+                    key=message.idempotency_key,
+                    fingerprint=fingerprint,
+                    response=outcome.response,
+                )
+            for notify in self.notifiers:
+                on_commit(session, functools.partial(notify, conversation.id, written))
+        for event in written:
+            conversation.apply(event)
         self.states.remember(conversation)
         return outcome
 

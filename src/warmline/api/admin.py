@@ -20,6 +20,7 @@ from warmline.domain.events import HandedOff
 from warmline.handoff.sla import check_breaches
 from warmline.policy.loader import PolicyError
 from warmline.policy.policy import Policy
+from warmline.storage.broadcast import POLICY
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[allow(ADMIN_ONLY)])
 
@@ -35,12 +36,12 @@ def current_policy(services: ServicesDep) -> dict[str, Any]:
 
 
 @router.post("/policy/reload", responses=problems(422))
-def reload(services: ServicesDep) -> dict[str, Any]:
-    """Read the policy file again (WARMLINE_POLICY_FILE, or the shipped default). If it is not
-    valid, the previous policy stays in force and the answer is 422 naming file, line and
-    field of every problem."""
+async def reload(services: ServicesDep) -> dict[str, Any]:
+    """Read the policy file again (WARMLINE_POLICY_FILE, or the shipped default) in every
+    worker. If it is not valid, the previous policy stays in force and the answer is 422 naming
+    file, line and field of every problem."""
     try:
-        policy = reload_policy(services.engine.pipeline, services.settings)
+        policy = await run_in_threadpool(reload_policy, services.engine.pipeline, services.settings)
     except PolicyError as error:
         raise Problem(
             422,
@@ -49,6 +50,7 @@ def reload(services: ServicesDep) -> dict[str, Any]:
             kind="invalid-policy",
             errors=[issue.as_dict() for issue in error.issues],
         ) from None
+    await run_in_threadpool(services.broadcast.publish, POLICY, policy.label)  # other workers
     return _describe(policy)
 
 

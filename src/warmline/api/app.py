@@ -13,13 +13,14 @@ from fastapi import FastAPI
 from warmline import __version__
 from warmline.api import admin, agents, conversations
 from warmline.api.access import PUBLIC, allow
-from warmline.api.limits import BodySizeLimit
+from warmline.api.limits import BodySizeLimit, ClientRateLimit
 from warmline.api.openapi import install_openapi
 from warmline.api.problems import SafeJSONResponse, install_problem_handlers
 from warmline.api.services import Services
-from warmline.bootstrap import build_services, reload_policy
+from warmline.bootstrap import build_services, follow_policy_reloads, reload_policy
 from warmline.config import Settings, get_settings
 from warmline.policy.loader import PolicyError
+from warmline.storage.broadcast import EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = built
         _reload_on_sighup(built)
+        built.watchers.attach(asyncio.get_running_loop())
+        built.broadcast.subscribe(EVENTS, built.watchers.notice)
+        follow_policy_reloads(built)
         yield
+        built.broadcast.close()
 
     app = FastAPI(
         title="warmline",
@@ -44,13 +49,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         default_response_class=SafeJSONResponse,
     )
     app.state.services = built
-    install_problem_handlers(app)
+    install_problem_handlers(app, retry_after=settings.database_retry_after_seconds)
     install_openapi(
         app,
         max_message_chars=settings.max_message_chars,
         teams=lambda: list(built.engine.pipeline.policy.config.teams),
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
+    )
+    app.add_middleware(ClientRateLimit)  # outermost: a flood is refused before its body is read
     app.include_router(conversations.router)
     app.include_router(agents.router)
     app.include_router(admin.router)
@@ -61,6 +69,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return {"status": "ok", "version": __version__}
 
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process of `warmline serve --workers N` (uvicorn calls it in each
+    worker): settings from the environment, logging redacted like the parent's."""
+    from warmline.bootstrap import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
 
 
 def _reload_on_sighup(services: Services) -> None:

@@ -3,10 +3,13 @@ they validate, open the transaction, call the engine or a service, and shape the
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, Header, Query, status
+from starlette.concurrency import run_in_threadpool
 
 from warmline.api.access import (
     CUSTOMER_ONLY,
@@ -18,15 +21,18 @@ from warmline.api.access import (
     allow,
 )
 from warmline.api.deps import ConversationId, ServicesDep
+from warmline.api.limits import take
 from warmline.api.openapi import problems
 from warmline.api.problems import Problem
 from warmline.api.schemas import (
     ConversationCreated,
     ConversationIn,
     ConversationOut,
+    EventsOut,
     MessageIn,
     MessageOut,
 )
+from warmline.api.services import Services
 from warmline.channels.service import CustomerDetails, start_conversation
 from warmline.engine import ConversationBusy, ConversationNotFound, InboundMessage
 from warmline.storage import conversations as store
@@ -121,6 +127,19 @@ async def post_message(
         raise Problem(
             422, f"The message is longer than {limit} characters.", kind="message-too-long"
         )
+    verdict = await take(
+        services.buckets,
+        f"conversation:{conversation_id}",
+        services.conversation_limit(),
+        blocking=services.shared_buckets,
+    )
+    if not verdict.allowed:
+        raise Problem(
+            429,
+            "This conversation is sending messages too fast; retry later.",
+            kind="too-many-requests",
+            headers={"Retry-After": str(verdict.retry_after)},
+        )
     message = InboundMessage(
         conversation_id=conversation_id,
         text=body.text,
@@ -179,6 +198,51 @@ def read_conversation(
         priority=None if customer else row.priority,
         events=shown,
     )
+
+
+@router.get("/{conversation_id}/events", response_model=EventsOut, responses=problems(404))
+async def conversation_events(
+    conversation_id: ConversationId,
+    services: ServicesDep,
+    caller: Annotated[Caller, allow(CUSTOMER_OR_STAFF)],
+    after: Annotated[int, Query(ge=0, le=10_000_000, description="Last seq already seen.")] = 0,
+    wait: Annotated[
+        float, Query(ge=0, le=30, description="Seconds to wait for new events (long poll).")
+    ] = 0,
+) -> EventsOut:
+    """The events after `after` (what the caller may see), waiting up to `wait` seconds for
+    some to arrive: a client without a socket stays up to date by asking again with the last
+    `seq` it got. Wakes as soon as any worker stores an event in this conversation."""
+    woken = services.watchers.register(conversation_id)
+    try:
+        found = await run_in_threadpool(_events_after, services, conversation_id, after, caller)
+        if found is None:
+            raise Problem(404, f"No conversation {conversation_id}.")
+        if not found.events and wait > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), wait)
+            found = await run_in_threadpool(_events_after, services, conversation_id, after, caller)
+            assert found is not None  # conversations are never deleted
+        return found
+    finally:
+        services.watchers.unregister(conversation_id, woken)
+
+
+def _events_after(
+    services: Services, conversation_id: str, after: int, caller: Caller
+) -> EventsOut | None:
+    with services.reading() as session:
+        head = store.head(session, conversation_id=conversation_id)
+        if head is None:
+            return None
+        events = store.load_events(session, conversation_id=conversation_id, after_seq=after)
+    customer = caller.role is Role.CUSTOMER
+    shown = [
+        _event_json(seq, event.model_dump(mode="json"))
+        for seq, event in enumerate(events, after + 1)
+        if not customer or event.type in CUSTOMER_VISIBLE
+    ]
+    return EventsOut(events=shown, last_seq=max(head.seq, after + len(events)))
 
 
 def _event_json(seq: int, data: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,8 @@ error is `application/problem+json` with the same schema.
 
 Routes list their own statuses with `problems(...)`; what applies to every route of a kind is
 added here: 400 (body is not JSON) and 422 (invalid body or parameters) where there is input,
-413 (body too large) everywhere, since the size limit runs before routing.
+408 and 413 (body late or too large) everywhere, since those limits run before routing, and
+429 (rate limit) and 503 (database away) everywhere but the health check.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from warmline.api.limits import UNLIMITED_PATHS
 from warmline.api.problems import PROBLEM_JSON
 from warmline.api.schemas import ProblemOut
 
 DESCRIPTIONS = {
     400: "The body is not valid JSON.",
+    408: "The body did not arrive within WARMLINE_BODY_TIMEOUT_SECONDS.",
     401: "Credentials are missing or not valid.",
     403: "The caller's role or ownership does not allow this.",
     404: "No such conversation.",
@@ -74,10 +77,12 @@ def _document_problems(schema: dict[str, Any]) -> None:
     )
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
-    for operation in _operations(schema):
+    for path, operation in _operations(schema):
         responses = operation.setdefault("responses", {})
         has_body = "requestBody" in operation
-        extra = [413]
+        extra = [408, 413]
+        if path not in UNLIMITED_PATHS:
+            extra += [429, 503]
         if has_body:
             extra.append(400)
         if has_body or operation.get("parameters"):
@@ -120,11 +125,11 @@ def _team_names(schema: dict[str, Any], teams: list[str]) -> None:
     }
 
 
-def _operations(schema: dict[str, Any]) -> list[dict[str, Any]]:
+def _operations(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     methods = ("get", "put", "post", "delete", "patch", "head", "options")
     return [
-        operation
-        for item in schema.get("paths", {}).values()
+        (path, operation)
+        for path, item in schema.get("paths", {}).items()
         for method, operation in item.items()
         if method in methods
     ]

@@ -10,6 +10,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
@@ -17,6 +19,9 @@ from starlette.types import Scope
 from warmline.redaction import redact
 
 log = logging.getLogger(__name__)
+# Connection refused or lost, pool exhausted: the request was not (or not wholly) served, and
+# its transaction was rolled back.
+DatabaseUnavailable = (OperationalError, InterfaceError, SqlTimeoutError, DisconnectionError)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 PROBLEM_JSON = "application/problem+json"
 _TITLES = {
@@ -25,6 +30,7 @@ _TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request timeout",
     409: "Conflict",
     413: "Request too large",
     415: "Unsupported media type",
@@ -89,8 +95,22 @@ def problem_response(
     return SafeJSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def install_problem_handlers(app: FastAPI) -> None:
-    """Answer every error, expected or not, as problem+json."""
+def install_problem_handlers(app: FastAPI, *, retry_after: int = 2) -> None:
+    """Answer every error, expected or not, as problem+json; the database being away is 503
+    with `Retry-After` (the pool reconnects by itself when it is back)."""
+
+    async def _database(_request: Request, error: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", type(error).__name__)
+        return problem_response(
+            503,
+            "The database is not answering. Retry shortly: a retry with the same "
+            "Idempotency-Key is never stored twice.",
+            "database-unavailable",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+    for kind in DatabaseUnavailable:
+        app.add_exception_handler(kind, _database)
 
     @app.exception_handler(Problem)
     async def _problem(_request: Request, error: Problem) -> JSONResponse:

@@ -237,6 +237,13 @@ class ConversationOut(BaseModel):
     events: list[dict[str, Any]]
 
 
+class EventsOut(BaseModel):
+    """Events after a given `seq`, and the conversation's last `seq` to ask from next time."""
+
+    events: list[dict[str, Any]]
+    last_seq: int
+
+
 class QueueItem(BaseModel):
     """One conversation waiting for a person: why it was escalated (every reason with its
     numbers), its base and effective priority (base + waiting time), route and seniority."""

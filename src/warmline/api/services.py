@@ -11,8 +11,11 @@ from anyio import CapacityLimiter
 from sqlalchemy.orm import Session, sessionmaker
 
 from warmline.api.ordering import KeyedLocks
+from warmline.api.watch import ConversationWatchers
 from warmline.config import Settings
 from warmline.engine import Engine
+from warmline.storage.broadcast import Broadcast, LocalBroadcast
+from warmline.storage.ratelimits import Buckets, Limit, MemoryBuckets, PostgresBuckets
 
 
 @dataclass
@@ -23,12 +26,33 @@ class Services:
     sessions: sessionmaker[Session]
     engine: Engine
     readers: sessionmaker[Session] | None = None
+    buckets: Buckets = field(default_factory=MemoryBuckets)
+    broadcast: Broadcast = field(default_factory=LocalBroadcast)
+    watchers: ConversationWatchers = field(default_factory=ConversationWatchers)
     conversation_turns: KeyedLocks = field(default_factory=KeyedLocks)
     pipeline_slots: CapacityLimiter = field(
         default_factory=lambda: CapacityLimiter(
             int(os.environ.get("WARMLINE_PIPELINE_THREADS", "4"))
         )
     )
+
+    @property
+    def shared_buckets(self) -> bool:
+        """Whether the rate-limit buckets live in the database (a call that blocks)."""
+        return isinstance(self.buckets, PostgresBuckets)
+
+    def conversation_limit(self) -> Limit:
+        """How fast one conversation may send messages."""
+        return Limit(
+            self.settings.rate_limit_conversation_burst,
+            self.settings.rate_limit_conversation_per_second,
+        )
+
+    def client_limit(self) -> Limit:
+        """How fast one client (address) may send requests."""
+        return Limit(
+            self.settings.rate_limit_client_burst, self.settings.rate_limit_client_per_second
+        )
 
     @property
     def reading(self) -> sessionmaker[Session]:

@@ -39,16 +39,35 @@ def serve(
     host: str | None = typer.Option(None, help="Address to listen on (default 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (default 8000)."),
     demo: bool = typer.Option(False, help="Migrate and load demo data first (development)."),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        max=64,
+        help="Worker processes (uvicorn's process manager). PostgreSQL only: SQLite is the "
+        "embedded single-process store.",
+    ),
 ) -> None:
     """Start the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
     from warmline.api.app import create_app
-    from warmline.bootstrap import configure_logging, uvicorn_config
+    from warmline.bootstrap import (
+        configure_logging,
+        raise_file_limit,
+        uvicorn_config,
+        uvicorn_options,
+    )
     from warmline.config import get_settings
+    from warmline.storage.db import is_sqlite
 
     settings = get_settings()
     configure_logging(settings.log_level)
+    if workers > 1 and is_sqlite(settings.resolved_database_url):
+        raise _fail(
+            "--workers above 1 needs PostgreSQL (set WARMLINE_DATABASE_URL): SQLite is the "
+            "embedded store for one process"
+        )
+    raise_file_limit(settings.max_connections + 256)  # connections, the database, the models
     host = host or settings.host
     port = port or settings.port
     agents = _prepare_demo(settings) if demo else []
@@ -62,7 +81,21 @@ def serve(
             err=True,
         )
     typer.echo(f"  database:     {_safe_url(settings.resolved_database_url)}", err=True)
-    uvicorn.Server(uvicorn_config(create_app(settings), host=host, port=port)).run()
+    if workers > 1:
+        typer.echo(f"  workers:      {workers}", err=True)
+        # uvicorn's process manager; each worker builds its own app from the environment.
+        uvicorn.run(
+            "warmline.api.app:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            **uvicorn_options(settings),
+        )
+        return
+    uvicorn.Server(
+        uvicorn_config(create_app(settings), host=host, port=port, settings=settings)
+    ).run()
 
 
 def _prepare_demo(settings: Settings) -> list[DemoAgent]:

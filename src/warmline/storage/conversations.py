@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from warmline.domain.conversation import Conversation, Status
 from warmline.domain.events import AnyEvent, HandedOff, event_from_dict, event_to_dict, utc_now
 from warmline.redaction import mask_value
-from warmline.storage.db import keeps_contact_details
+from warmline.storage.db import appended, keeps_contact_details
 from warmline.storage.models import ConversationRow, EventRow
 
 
@@ -104,6 +104,66 @@ class ConversationMoved(Exception):
     """The conversation gained events since it was read: the append was not made."""
 
 
+@dataclass(frozen=True)
+class PreparedAppend:
+    """Everything an append writes, computed before the write transaction opens (masking and
+    validation are CPU work that must not hold the database's write lock)."""
+
+    conversation_id: str
+    expected_seq: int
+    stored: tuple[AnyEvent, ...]
+    rows: tuple[dict[str, Any], ...]
+    projection: dict[str, Any]
+
+
+def prepare_append(
+    conversation: Conversation, events: Sequence[AnyEvent], *, keep_contacts: bool
+) -> PreparedAppend:
+    """Mask the events, number them after the conversation's last one, and compute the
+    projection of the state they lead to. Pure: no database."""
+    expected = conversation.seq
+    data = [mask_value(event_to_dict(event), keep_contacts=keep_contacts) for event in events]
+    stored = tuple(event_from_dict(item) for item in data)
+    after = Conversation.replay(
+        conversation.id,
+        [*conversation.events, *stored],
+        customer_id=conversation.customer_id,
+        channel=conversation.channel,
+    )
+    rows = tuple(
+        {
+            "conversation_id": conversation.id,
+            "seq": expected + number,
+            "type": event.type,
+            "ts": event.ts,
+            "data": item,
+        }
+        for number, (event, item) in enumerate(zip(stored, data, strict=True), start=1)
+    )
+    projection = {"last_seq": after.seq, **_projection(after, stored)}
+    return PreparedAppend(conversation.id, expected, stored, rows, projection)
+
+
+def write_append(session: Session, append: PreparedAppend) -> None:
+    """Write a prepared append if the conversation is still where it was read; otherwise
+    raise `ConversationMoved` and write nothing. Two statements, no Python work between."""
+    if not append.rows:
+        return
+    moved = session.execute(
+        update(ConversationRow)
+        .where(
+            ConversationRow.id == append.conversation_id,
+            ConversationRow.last_seq == append.expected_seq,
+        )
+        .values(updated_at=utc_now(), **append.projection)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], moved).rowcount != 1:
+        raise ConversationMoved(append.conversation_id)
+    session.execute(insert(EventRow), list(append.rows))
+    appended(session, conversation_id=append.conversation_id, seq=append.projection["last_seq"])
+
+
 def append_events(
     session: Session, *, conversation: Conversation, events: Sequence[AnyEvent]
 ) -> list[AnyEvent]:
@@ -115,44 +175,11 @@ def append_events(
     `ConversationMoved` (nothing is written) and reads again. A caller that loaded the
     conversation `for_update` in this transaction always wins.
     """
-    if not events:
-        return []
-    keep_contacts = keeps_contact_details(session)
-    expected = conversation.seq
-    stored = [
-        event_from_dict(mask_value(event_to_dict(event), keep_contacts=keep_contacts))
-        for event in events
-    ]
-    after = Conversation.replay(
-        conversation.id,
-        [*conversation.events, *stored],
-        customer_id=conversation.customer_id,
-        channel=conversation.channel,
-    )
-    moved = session.execute(
-        update(ConversationRow)
-        .where(ConversationRow.id == conversation.id, ConversationRow.last_seq == expected)
-        .values(last_seq=after.seq, updated_at=utc_now(), **_projection(after, stored))
-        .execution_options(synchronize_session=False)
-    )
-    if cast(CursorResult[Any], moved).rowcount != 1:
-        raise ConversationMoved(conversation.id)
-    session.execute(
-        insert(EventRow),
-        [
-            {
-                "conversation_id": conversation.id,
-                "seq": expected + number,
-                "type": event.type,
-                "ts": event.ts,
-                "data": event_to_dict(event),
-            }
-            for number, event in enumerate(stored, start=1)
-        ],
-    )
-    for event in stored:
+    append = prepare_append(conversation, events, keep_contacts=keeps_contact_details(session))
+    write_append(session, append)
+    for event in append.stored:
         conversation.apply(event)
-    return stored
+    return list(append.stored)
 
 
 def _projection(after: Conversation, new: Sequence[AnyEvent]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ transactions are kept short: the message pipeline runs between a read and a writ
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,12 @@ _AFTER_COMMIT_KEY = "warmline_after_commit"
 KEEP_CONTACTS_KEY = "warmline_keep_contact_details"
 READER_OPTION = "warmline_reader"
 _HOLDS_WRITER = "warmline_holds_writer"
+_APPENDED_KEY = "warmline_appended"
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether a database URL names SQLite (the embedded, single-process store)."""
+    return make_url(url).get_backend_name() == "sqlite"
 
 
 def make_engine(url: str) -> Engine:
@@ -93,12 +100,17 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
 
 
 def make_session_factory(
-    engine: Engine, *, keep_contact_details: bool = False
+    engine: Engine,
+    *,
+    keep_contact_details: bool = False,
+    announce: Callable[[str, int], None] | None = None,
 ) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit.
 
     `keep_contact_details` (the deployment's `WARMLINE_KEEP_CONTACT_DETAILS`) travels in each
     session's `info`, where the repositories read it when they mask what they write.
+    `announce(conversation_id, seq)` is called after a commit for every conversation that
+    gained events in it (see `appended`), to tell the deployment (`storage.broadcast`).
     """
     factory = sessionmaker(
         bind=engine,
@@ -109,14 +121,28 @@ def make_session_factory(
     @event.listens_for(factory, "after_commit")
     def _run_after_commit(session: Session) -> None:
         callbacks = session.info.pop(_AFTER_COMMIT_KEY, [])
+        notices = session.info.pop(_APPENDED_KEY, {})
         for callback in callbacks:
             callback()
+        if announce is not None:
+            for conversation_id, seq in notices.items():
+                try:
+                    announce(conversation_id, seq)
+                except Exception:  # the events are committed; a lost notice only delays a wake-up
+                    logging.getLogger(__name__).warning("could not announce new events")
 
     @event.listens_for(factory, "after_rollback")
     def _drop_after_commit(session: Session) -> None:
         session.info.pop(_AFTER_COMMIT_KEY, None)
+        session.info.pop(_APPENDED_KEY, None)
 
     return factory
+
+
+def appended(session: Session, *, conversation_id: str, seq: int) -> None:
+    """Note that a conversation reached `seq` in this transaction (announced after commit)."""
+    notices = session.info.setdefault(_APPENDED_KEY, {})
+    notices[conversation_id] = max(seq, notices.get(conversation_id, 0))
 
 
 def make_reader_factory(engine: Engine) -> sessionmaker[Session]:
@@ -131,9 +157,11 @@ def on_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
 
 
-def keeps_contact_details(session: Session) -> bool:
-    """Whether this deployment stores emails and phone numbers in message text as written."""
-    return bool(session.info.get(KEEP_CONTACTS_KEY, False))
+def keeps_contact_details(session: Session | sessionmaker[Session]) -> bool:
+    """Whether this deployment stores emails and phone numbers in message text as written
+    (asked of a session, or of the factory that makes them)."""
+    info = session.info if isinstance(session, Session) else session.kw.get("info", {})
+    return bool(info.get(KEEP_CONTACTS_KEY, False))
 
 
 @contextmanager

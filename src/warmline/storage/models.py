@@ -128,6 +128,17 @@ class AssignmentRow(Base):
     frustration: Mapped[float] = mapped_column(Float, default=0.0)
 
 
+class RateLimitRow(Base):
+    """A token bucket shared by the workers (PostgreSQL; UNLOGGED there)."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 __all__ = [
     "AgentRow",
     "AssignmentRow",
@@ -137,4 +148,5 @@ __all__ = [
     "EventRow",
     "IdempotencyRow",
     "IdentityRow",
+    "RateLimitRow",
 ]

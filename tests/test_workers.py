@@ -1,0 +1,96 @@
+"""What several workers share through PostgreSQL (issue 11): new events wake long-polls held
+by another worker, and a policy reload reaches every worker. Two apps on one database stand
+for two worker processes; with SQLite, the one process notices itself."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from helpers import API_KEY_HEADERS, open_conversation, say
+from warmline.api.app import create_app
+from warmline.bootstrap import build_services
+from warmline.config import Settings
+from warmline.policy.loader import DEFAULT_POLICY_FILE
+from warmline.storage.broadcast import PostgresBroadcast, wait_until
+
+
+def _long_poll(client: TestClient, conversation_id: str, headers: dict[str, str]) -> Any:
+    """Wait (up to 10 s) for the events after the ones there now; return them and the wait."""
+    url = f"/api/v1/conversations/{conversation_id}/events"
+    last = client.get(url, headers=headers).json()["last_seq"]
+    started = time.monotonic()
+    answer = client.get(url, params={"after": last, "wait": 10}, headers=headers).json()
+    return answer, time.monotonic() - started
+
+
+def test_a_long_poll_wakes_when_the_conversation_moves(client: TestClient) -> None:
+    conversation_id, headers = open_conversation(client)
+    say(client, conversation_id, headers, "hello")
+    result: dict[str, Any] = {}
+    poller = threading.Thread(
+        target=lambda: result.update(answer=_long_poll(client, conversation_id, headers))
+    )
+    poller.start()
+    time.sleep(0.5)
+    say(client, conversation_id, headers, "where is my order 12345?")
+    poller.join(15)
+    answer, waited = result["answer"]
+    assert waited < 5
+    types = [e["type"] for e in answer["events"]]
+    assert types == ["customer_message", "bot_reply"]  # what a customer may see
+    assert answer["last_seq"] >= answer["events"][-1]["seq"]  # hidden events count too
+    idle = client.get(
+        f"/api/v1/conversations/{conversation_id}/events",
+        params={"after": answer["last_seq"], "wait": 0.3},
+        headers=headers,
+    ).json()
+    assert idle["events"] == [] and idle["last_seq"] == answer["last_seq"]
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_two_workers_share_event_notices_and_policy_reloads(
+    settings: Settings, backend: str, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(DEFAULT_POLICY_FILE.read_text())
+    shared = settings.model_copy(update={"policy_file": policy})
+    first, second = build_services(shared), build_services(shared)
+    with (
+        TestClient(create_app(shared, first)) as one,
+        TestClient(create_app(shared, second)) as two,
+    ):
+        for services in (first, second):
+            assert isinstance(services.broadcast, PostgresBroadcast)
+            assert wait_until(services.broadcast.listening.is_set, 10)
+        conversation_id, headers = open_conversation(one)
+        say(one, conversation_id, headers, "hi")
+        result: dict[str, Any] = {}
+        poller = threading.Thread(
+            target=lambda: result.update(answer=_long_poll(two, conversation_id, headers))
+        )
+        poller.start()
+        time.sleep(0.5)
+        say(one, conversation_id, headers, "can you check order 4455?")  # stored by worker one
+        poller.join(15)
+        answer, waited = result["answer"]
+        assert waited < 5 and answer["events"][0]["type"] == "customer_message"
+        # A reload on one worker reaches the other.
+        before = two.get("/api/v1/admin/policy", headers=API_KEY_HEADERS).json()["label"]
+        policy.write_text(policy.read_text().replace("name: default", "name: reloaded", 1))
+        reloaded = one.post("/api/v1/admin/policy/reload", headers=API_KEY_HEADERS).json()
+        assert reloaded["label"] != before and reloaded["name"] == "reloaded"
+        assert wait_until(
+            lambda: (
+                two.get("/api/v1/admin/policy", headers=API_KEY_HEADERS).json()["label"]
+                == reloaded["label"]
+            ),
+            5,
+        )
+    for services in (first, second):
+        services.sessions.kw["bind"].dispose()
