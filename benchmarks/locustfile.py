@@ -11,10 +11,24 @@ from __future__ import annotations
 
 import os
 import random
+import time
 
-from locust import FastHttpUser, constant, constant_throughput, task
+from locust import FastHttpUser, constant, constant_throughput, events, task
 
 PACE = float(os.environ.get("LOAD_PACE", "0"))  # messages per second per user; 0: no pause
+SAMPLES = os.environ.get("LOAD_SAMPLES")  # where to write each message's time and latency
+_samples = open(SAMPLES, "a", buffering=1) if SAMPLES else None  # noqa: SIM115 (process-long)
+
+
+@events.request.add_listener
+def _record(name: str, response_time: float, exception: Exception | None, **kw: object) -> None:
+    """One line per message: wall time, latency in ms, status (0: no answer)."""
+    if _samples is None or name != "message":
+        return
+    status = getattr(kw.get("response"), "status_code", 0) or 0
+    _samples.write(f"{time.time():.3f} {response_time:.3f} {status}\n")
+
+
 ESCALATION_SHARE = float(os.environ.get("LOAD_ESCALATIONS", "0.1"))
 
 OPENERS = [

@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import socket
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,8 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi.testclient import TestClient
 
-from pg import throwaway_cluster
+from helpers import make_test_settings
+from pg import fresh_database, throwaway_cluster
 from warmline.api.app import create_app
 from warmline.api.services import Services
 from warmline.bootstrap import build_pipeline, build_services, uvicorn_config
@@ -65,16 +65,8 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         yield f"sqlite:///{path}"
         return
     admin_url: str = request.getfixturevalue("postgres_server")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f"CREATE DATABASE {name} TEMPLATE warmline_template"))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+    with fresh_database(admin_url, template="warmline_template") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -86,17 +78,7 @@ def pipeline() -> Pipeline:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """Test settings pointing at the fresh database."""
-    return Settings(
-        env="test",
-        database_url=database_url,
-        data_dir=tmp_path,
-        api_key=TEST_API_KEY,
-        secret_key="test-secret-key-0123456789",
-        # Tests send fast on purpose; the rate-limit tests set their own limits.
-        rate_limit_conversation_burst=1000,
-        rate_limit_client_burst=100_000,
-        _env_file=None,
-    )
+    return make_test_settings(database_url, tmp_path)
 
 
 @pytest.fixture

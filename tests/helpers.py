@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+
+from warmline.config import Settings
 
 API_KEY_HEADERS = {"X-API-Key": "test-api-key-0123456789"}
 # What a subprocess needs to run with WARMLINE_ENV=test (default secrets are refused there).
@@ -13,6 +16,22 @@ TEST_ENVIRONMENT = {
     "WARMLINE_API_KEY": "test-api-key-0123456789",
     "WARMLINE_SECRET_KEY": "test-secret-key-0123456789",
 }
+
+
+def make_test_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    """Settings of a test: its database, test secrets, and limits no test reaches by accident
+    (tests send fast on purpose; the rate-limit tests set their own)."""
+    values: dict[str, Any] = {
+        "env": "test",
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "api_key": TEST_ENVIRONMENT["WARMLINE_API_KEY"],
+        "secret_key": TEST_ENVIRONMENT["WARMLINE_SECRET_KEY"],
+        "rate_limit_conversation_burst": 1000,
+        "rate_limit_client_burst": 100_000,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)
 
 
 def open_conversation(client: TestClient, **body: Any) -> tuple[str, dict[str, str]]:

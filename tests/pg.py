@@ -137,3 +137,24 @@ def throwaway_cluster() -> Iterator[str]:
         yield cluster.url
     finally:
         cluster.remove()
+
+
+@contextlib.contextmanager
+def fresh_database(admin_url: str, *, template: str | None = None) -> Iterator[str]:
+    """A new database on the cluster of `admin_url` (a copy of `template`, or empty), dropped
+    afterwards; yields its URL."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    copy = f" TEMPLATE {template}" if template else ""
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"CREATE DATABASE {name}{copy}"))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()

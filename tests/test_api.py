@@ -233,3 +233,20 @@ def test_openapi_docs_are_served(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert "/api/v1/conversations/{conversation_id}/messages" in paths
     assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_the_constant_analyzer_still_answers_and_honours_a_request_for_a_person() -> None:
+    """`WARMLINE_ANALYZER=constant` (load tests) reads nothing but a request for a person."""
+    from warmline.bootstrap import build_pipeline
+    from warmline.config import Settings
+    from warmline.domain.conversation import Conversation
+    from warmline.engine import InboundMessage
+
+    pipeline = build_pipeline(Settings(analyzer="constant", _env_file=None))
+    routine = pipeline.process(
+        Conversation(id="c"), InboundMessage("c", "where is my order?"), None
+    )
+    assert routine.analysis is not None and routine.analysis.intent.intent == "order_status"
+    assert not routine.escalated and routine.reply
+    human = pipeline.process(Conversation(id="c"), InboundMessage("c", "get me a human"), None)
+    assert human.escalated

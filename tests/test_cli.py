@@ -185,3 +185,9 @@ def test_analyze_replay_and_summarize_print_no_card_numbers_or_contacts() -> Non
     assert "[CARD visa ending 1111]" in replayed.stdout
     entities = json.loads(analyzed.stdout)["entities"]
     assert {"type": "email", "value": "[EMAIL j***@example.org]"}.items() <= entities[0].items()
+
+
+def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path) -> None:
+    result = run(["serve", "--workers", "2", "--port", "1"], tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert "--workers above 1 needs PostgreSQL" in result.stderr

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi.testclient import TestClient
 
-from helpers import TEST_ENVIRONMENT, assert_problem, open_conversation
+from helpers import assert_problem, make_test_settings, open_conversation
 from pg import ThrowawayCluster
 from warmline.api.app import create_app
 from warmline.bootstrap import build_services, uvicorn_config
@@ -30,12 +30,9 @@ from warmline.storage.migrate import upgrade
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """Tight limits, so that a test can reach them."""
-    return Settings(
-        env="test",
-        database_url=database_url,
-        data_dir=tmp_path,
-        api_key=TEST_ENVIRONMENT["WARMLINE_API_KEY"],
-        secret_key=TEST_ENVIRONMENT["WARMLINE_SECRET_KEY"],
+    return make_test_settings(
+        database_url,
+        tmp_path,
         rate_limit_conversation_burst=3,
         rate_limit_conversation_per_second=0.5,
         rate_limit_client_burst=12,
@@ -43,7 +40,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         header_timeout_seconds=1.0,
         body_timeout_seconds=1.0,
         max_connections=2500,
-        _env_file=None,
     )
 
 
@@ -179,16 +175,7 @@ def test_the_database_going_away_is_503_then_service_resumes_with_nothing_half_s
     admin.dispose()
     url = own_cluster.url.rsplit("/", 1)[0] + "/away"
     upgrade(url)
-    settings = Settings(
-        env="test",
-        database_url=url,
-        data_dir=tmp_path,
-        api_key=TEST_ENVIRONMENT["WARMLINE_API_KEY"],
-        secret_key=TEST_ENVIRONMENT["WARMLINE_SECRET_KEY"],
-        rate_limit_conversation_burst=10_000,
-        rate_limit_client_burst=100_000,
-        _env_file=None,
-    )
+    settings = make_test_settings(url, tmp_path)
     services = build_services(settings)
     server, thread, base = _serve(create_app(settings, services), settings)
     conversations = []
@@ -258,3 +245,15 @@ def test_the_database_going_away_is_503_then_service_resumes_with_nothing_half_s
         server.should_exit = True
         thread.join(10)
         services.sessions.kw["bind"].dispose()
+
+
+def test_memory_buckets_forget_clients_that_went_quiet() -> None:
+    from warmline.storage.ratelimits import Limit, MemoryBuckets
+
+    buckets = MemoryBuckets(sweep_every=100)
+    limit = Limit(burst=2, rate=1000.0)  # full again a few milliseconds after a request
+    for number in range(5_000):
+        assert buckets.take(f"conversation:{number}", limit).allowed
+        if number % 100 == 99:
+            time.sleep(0.005)
+    assert len(buckets) < 200  # not 5,000: the quiet ones were dropped

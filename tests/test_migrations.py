@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from pg import fresh_database
 from warmline.storage.db import make_engine
 from warmline.storage.migrate import upgrade
 
@@ -26,17 +26,8 @@ def empty_database_url(
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
-    admin_url: str = request.getfixturevalue("postgres_server")
-    name = f"m_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f"CREATE DATABASE {name}"))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+    with fresh_database(request.getfixturevalue("postgres_server")) as url:
+        yield url
 
 
 def _old_rows(url: str, text: str) -> None:

@@ -12,7 +12,7 @@ from warmline.api.services import Services
 from warmline.automation.answers import DEFAULT_ANSWERS, AnswerBook
 from warmline.automation.composer import ReplyComposer
 from warmline.config import Settings
-from warmline.engine import Engine, Pipeline
+from warmline.engine import Analyzer, Engine, Pipeline
 from warmline.policy.loader import PolicyError
 from warmline.policy.policy import Policy, load_policy
 from warmline.redaction import RedactingFilter
@@ -20,6 +20,7 @@ from warmline.storage.broadcast import EVENTS, POLICY, make_broadcast
 from warmline.storage.db import make_engine, make_reader_factory, make_session_factory
 from warmline.storage.ratelimits import Buckets, MemoryBuckets, PostgresBuckets
 from warmline.understanding.analyzer import DefaultAnalyzer
+from warmline.understanding.constant import ConstantAnalyzer
 
 if TYPE_CHECKING:
     import uvicorn
@@ -29,7 +30,11 @@ log = logging.getLogger(__name__)
 
 def build_pipeline(settings: Settings) -> Pipeline:
     """The message pipeline with the configured models, policy and answers."""
-    analyzer = DefaultAnalyzer.load(intent_model_dir=settings.intent_model_dir)
+    analyzer: Analyzer = (
+        ConstantAnalyzer()
+        if settings.analyzer == "constant"
+        else DefaultAnalyzer.load(intent_model_dir=settings.intent_model_dir)
+    )
     answers = AnswerBook.load(settings.answers_file or DEFAULT_ANSWERS)
     policy = load_policy(settings.policy_file)
     return Pipeline(analyzer=analyzer, policy=policy, composer=ReplyComposer(answers=answers))
@@ -78,7 +83,9 @@ def build_services(settings: Settings, pipeline: Pipeline | None = None) -> Serv
     sessions = make_session_factory(
         database,
         keep_contact_details=settings.keep_contact_details,
-        announce=lambda conversation_id, seq: broadcast.publish(EVENTS, f"{conversation_id}:{seq}"),
+        announce=lambda session, conversation_id, seq: broadcast.publish_in(
+            session, EVENTS, f"{conversation_id}:{seq}"
+        ),
     )
     readers = make_reader_factory(database)
     return Services(

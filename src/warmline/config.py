@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     intent_model_dir: Path | None = None
     log_level: str = "INFO"
     keep_contact_details: bool = False
+    analyzer: Literal["models", "constant"] = "models"
+    pipeline_threads: int = Field(default=4, ge=1, le=64)
     rate_limit_conversation_burst: int = Field(default=10, ge=1)
     rate_limit_conversation_per_second: float = Field(default=1.0, gt=0)
     rate_limit_client_burst: int = Field(default=200, ge=1)

@@ -1,19 +1,20 @@
 """The one place that wires the pipeline:
 channel -> engine -> understanding -> policy -> (automation | handoff) -> store -> channel.
 
-`Engine.handle` runs one customer message through every stage and appends the resulting events
-in a single transaction; channel notifications are sent only after that transaction commits.
+`Engine.handle` reads the conversation, runs the pure `Pipeline` with no transaction open, and
+appends the resulting events in one short write that succeeds only if the conversation has not
+moved on meanwhile (optimistic concurrency); the other processes hear of it once it commits.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,10 +44,10 @@ from warmline.policy.context import PolicyContext
 from warmline.policy.decision import Action, Decision
 from warmline.policy.policy import Policy
 from warmline.redaction import mask, mask_value
+from warmline.storage import appends, idempotency
 from warmline.storage import conversations as store
 from warmline.storage import customers as customer_store
-from warmline.storage import idempotency
-from warmline.storage.db import keeps_contact_details, on_commit
+from warmline.storage.db import keeps_contact_details
 from warmline.storage.states import ConversationStates
 from warmline.understanding.serialize import analysis_to_dict
 from warmline.understanding.types import Analysis
@@ -108,9 +109,6 @@ class Outcome:
         """What the customer reads now, if anything."""
         reply = self.response.get("reply")
         return str(reply) if reply is not None else None
-
-
-Notifier = Callable[[str, list[AnyEvent]], None]
 
 
 def decision_event(decision: Decision, ts: datetime) -> DecisionMade:
@@ -266,7 +264,6 @@ class Engine:
 
     sessions: sessionmaker[Session]
     pipeline: Pipeline
-    notifiers: list[Notifier] = field(default_factory=list)
     readers: sessionmaker[Session] | None = None
     states: ConversationStates = field(default_factory=ConversationStates)
 
@@ -316,27 +313,41 @@ class Engine:
         fingerprint: str,
         outcome: Outcome,
     ) -> Outcome:
-        # Everything but the two statements is done before the write transaction opens.
+        # Everything but the statements is done before the write opens.
         keep = keeps_contact_details(self.sessions)
         append = store.prepare_append(conversation, outcome.events, keep_contacts=keep)
         outcome = replace(outcome, response=mask_value(outcome.response, keep_contacts=keep))
-        written = list(append.stored)
-        with self.sessions() as session, session.begin():
-            store.write_append(session, append)
-            if message.idempotency_key:
-                idempotency.remember(
-                    session,
-                    conversation_id=conversation.id,
-                    key=message.idempotency_key,
-                    fingerprint=fingerprint,
-                    response=outcome.response,
-                )
-            for notify in self.notifiers:
-                on_commit(session, functools.partial(notify, conversation.id, written))
-        for event in written:
+        answer = (
+            idempotency.prepare(
+                conversation_id=conversation.id,
+                key=message.idempotency_key,
+                fingerprint=fingerprint,
+                response=outcome.response,
+                keep_contacts=keep,
+            )
+            if message.idempotency_key
+            else None
+        )
+        if self._single_statement is not None:  # PostgreSQL: one round trip
+            with self._single_statement.connect() as connection:
+                appends.write_message(connection, append, answer)
+        else:
+            with self.sessions() as session, session.begin():
+                store.write_append(session, append)
+                if answer is not None:
+                    idempotency.store(session, answer)
+        for event in append.stored:
             conversation.apply(event)
         self.states.remember(conversation)
         return outcome
+
+    @functools.cached_property
+    def _single_statement(self) -> SqlEngine | None:
+        """On PostgreSQL, autocommit connections for the one-statement write."""
+        bind = self.sessions.kw.get("bind")
+        if isinstance(bind, SqlEngine) and bind.dialect.name == "postgresql":
+            return bind.execution_options(isolation_level="AUTOCOMMIT")
+        return None
 
     def _staffing(self) -> Staffing:
         """Who is online now (asked only when a conversation is handed over)."""
@@ -374,8 +385,8 @@ class Engine:
         fingerprint: str,
         outcome: Outcome,
     ) -> Outcome:
-        """Append the outcome's events and the idempotent answer; notify after the commit."""
-        written = store.append_events(session, conversation=conversation, events=outcome.events)
+        """Append the outcome's events and the idempotent answer."""
+        store.append_events(session, conversation=conversation, events=outcome.events)
         outcome = replace(
             outcome,
             response=mask_value(outcome.response, keep_contacts=keeps_contact_details(session)),
@@ -388,8 +399,6 @@ class Engine:
                 fingerprint=fingerprint,
                 response=outcome.response,
             )
-        for notify in self.notifiers:
-            on_commit(session, functools.partial(notify, conversation.id, list(written)))
         return outcome
 
     @staticmethod

@@ -20,10 +20,12 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.routing import iter_route_contexts
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from warmline.api.problems import Problem
 from warmline.api.services import Services
 from warmline.storage.agents import agent_for_token, get_agent
+from warmline.storage.models import AgentRow
 
 ADMIN_AGENT_ID = "admin"
 ROLES_ATTRIBUTE = "__warmline_roles__"
@@ -76,7 +78,7 @@ _bearer = HTTPBearer(auto_error=False, description="An agent token or a conversa
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The administrator key.")
 
 
-def identify(
+async def identify(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
@@ -94,11 +96,13 @@ def identify(
     empty or repeated credential is refused rather than ignored."""
     services = _services(request)
     token, key = _credentials(request)
-    by_bearer = _bearer_caller(request, services, token) if token is not None else None
+    by_bearer = await _bearer_caller(request, services, token) if token is not None else None
     if key is not None:
         if not same_secret(key, services.settings.api_key):
             raise Problem(401, "The API key is not valid.")
-        return Caller(Role.ADMIN, _acting_agent(services, x_agent_id))
+        if x_agent_id is None or x_agent_id == ADMIN_AGENT_ID:
+            return Caller(Role.ADMIN, ADMIN_AGENT_ID)
+        return Caller(Role.ADMIN, await run_in_threadpool(_acting_agent, services, x_agent_id))
     return by_bearer or Caller(Role.ANONYMOUS)
 
 
@@ -120,22 +124,25 @@ def _credentials(request: Request) -> tuple[str | None, str | None]:
     return token, key
 
 
-def _bearer_caller(request: Request, services: Services, token: str) -> Caller:
-    """The customer of the conversation in the path, or the agent owning the token."""
+async def _bearer_caller(request: Request, services: Services, token: str) -> Caller:
+    """The customer of the conversation in the path (no database needed), or the agent
+    owning the token."""
     conversation_id = request.path_params.get("conversation_id")
     if conversation_id and same_secret(token, services.conversation_token(conversation_id)):
         return Caller(Role.CUSTOMER)
-    with services.reading() as session:
-        agent = agent_for_token(session, token=token)
+    agent = await run_in_threadpool(_agent_for, services, token)
     if agent is None:
         raise Problem(401, "The token is not valid here.")
     return Caller(Role(agent.role), agent.id)
 
 
-def _acting_agent(services: Services, agent_id: str | None) -> str:
-    """The agent the API key acts as: an existing one, or the built-in admin."""
-    if agent_id is None or agent_id == ADMIN_AGENT_ID:
-        return ADMIN_AGENT_ID
+def _agent_for(services: Services, token: str) -> AgentRow | None:
+    with services.reading() as session:
+        return agent_for_token(session, token=token)
+
+
+def _acting_agent(services: Services, agent_id: str) -> str:
+    """The existing agent the API key acts as."""
     with services.reading() as session:
         if get_agent(session, agent_id=agent_id) is None:
             raise Problem(
@@ -153,7 +160,7 @@ def allow(roles: frozenset[Role], *, read_credentials: bool = False) -> Any:
     """
     if roles == PUBLIC and read_credentials:
 
-        def anyone_known(
+        async def anyone_known(
             request: Request,
             bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
             api_key: Annotated[str | None, Depends(_api_key)],
@@ -161,7 +168,7 @@ def allow(roles: frozenset[Role], *, read_credentials: bool = False) -> Any:
             # A customer's token belongs to one conversation and means nothing here: such a
             # caller is simply anonymous. A wrong API key is still refused.
             try:
-                return identify(request, bearer, api_key)
+                return await identify(request, bearer, api_key)
             except Problem as problem:
                 if "x-api-key" not in request.headers and problem.status == 401:
                     return Caller(Role.ANONYMOUS)
@@ -171,13 +178,13 @@ def allow(roles: frozenset[Role], *, read_credentials: bool = False) -> Any:
         return Depends(anyone_known)
     if roles == PUBLIC:
 
-        def anyone() -> Caller:
+        async def anyone() -> Caller:
             return Caller(Role.ANONYMOUS)
 
         setattr(anyone, ROLES_ATTRIBUTE, roles)
         return Depends(anyone)
 
-    def check(caller: Annotated[Caller, Depends(identify)]) -> Caller:
+    async def check(caller: Annotated[Caller, Depends(identify)]) -> Caller:
         if caller.role in roles:
             return caller
         if caller.role is Role.ANONYMOUS:

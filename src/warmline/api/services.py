@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass, field
 
 from anyio import CapacityLimiter
@@ -30,11 +29,13 @@ class Services:
     broadcast: Broadcast = field(default_factory=LocalBroadcast)
     watchers: ConversationWatchers = field(default_factory=ConversationWatchers)
     conversation_turns: KeyedLocks = field(default_factory=KeyedLocks)
-    pipeline_slots: CapacityLimiter = field(
-        default_factory=lambda: CapacityLimiter(
-            int(os.environ.get("WARMLINE_PIPELINE_THREADS", "4"))
-        )
-    )
+    pipeline_slots: CapacityLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Messages understood at once in this process: enough to keep both cores busy (the
+        # encoder runs outside the interpreter lock), few enough that threads waiting for the
+        # database are not starved of the lock by a crowd of busy ones.
+        self.pipeline_slots = CapacityLimiter(self.settings.pipeline_threads)
 
     @property
     def shared_buckets(self) -> bool:

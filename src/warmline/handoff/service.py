@@ -57,14 +57,7 @@ def claim(
         holder = f" by {conversation.agent}" if conversation.agent else ""
         raise StateConflict(f"conversation is {conversation.status.value}{holder}, not queued")
     now = now or utc_now()
-    row = session.get(ConversationRow, conversation_id)
-    agent_store.record_assignment(
-        session,
-        agent_id=agent,
-        conversation_id=conversation_id,
-        frustration=float(row.frustration) if row is not None else 0.0,
-        at=now,
-    )
+    _remember_assignment(session, conversation_id, agent, now)
     agent_store.touch(session, agent_id=agent, now=now)
     return _append(session, conversation, AgentAssigned(agent=agent, ts=now))
 
@@ -81,6 +74,12 @@ def assign(
     if conversation.agent == agent:
         raise StateConflict(f"conversation is already assigned to {agent}")
     now = now or utc_now()
+    _remember_assignment(session, conversation_id, agent, now)
+    return _append(session, conversation, AgentAssigned(agent=agent, by=by, ts=now))
+
+
+def _remember_assignment(session: Session, conversation_id: str, agent: str, now: datetime) -> None:
+    """Who got the conversation and how upset its customer was (for the burnout cap)."""
     row = session.get(ConversationRow, conversation_id)
     agent_store.record_assignment(
         session,
@@ -89,7 +88,6 @@ def assign(
         frustration=float(row.frustration) if row is not None else 0.0,
         at=now,
     )
-    return _append(session, conversation, AgentAssigned(agent=agent, by=by, ts=now))
 
 
 def claim_next(

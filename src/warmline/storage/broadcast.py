@@ -5,7 +5,9 @@ With SQLite there is one process and the notice is delivered in it. With Postgre
 process LISTENs on its own connection (a background thread) and notices go out with NOTIFY,
 so a message stored by one worker wakes the long-polls held by another. Notices are sent only
 after the transaction that caused them commits (`storage.db` hands them over then), and carry
-no personal data: a conversation id and a sequence number, or a policy label.
+no personal data: a conversation id and a sequence number, or a policy label. On PostgreSQL
+the notice of new events is sent inside the transaction that stored them (NOTIFY is delivered
+at commit, and never on rollback), at the cost of one statement.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from warmline.storage.db import on_commit
 
 log = logging.getLogger(__name__)
 EVENTS = "warmline_events"
 POLICY = "warmline_policy"
 Listener = Callable[[str], None]
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
 
 class Broadcast(Protocol):
@@ -31,6 +37,10 @@ class Broadcast(Protocol):
 
     def publish(self, channel: str, payload: str) -> None:
         """Send a notice now (callers send only what is committed)."""
+        ...
+
+    def publish_in(self, session: Session, channel: str, payload: str) -> None:
+        """Send a notice when the session's transaction commits (never if it rolls back)."""
         ...
 
     def subscribe(self, channel: str, listener: Listener) -> None:
@@ -70,6 +80,9 @@ class LocalBroadcast:
     def publish(self, channel: str, payload: str) -> None:
         self._subscribers.deliver(channel, payload)
 
+    def publish_in(self, session: Session, channel: str, payload: str) -> None:
+        on_commit(session, lambda: self._subscribers.deliver(channel, payload))
+
     def subscribe(self, channel: str, listener: Listener) -> None:
         self._subscribers.add(channel, listener)
 
@@ -92,10 +105,11 @@ class PostgresBroadcast:
 
     def publish(self, channel: str, payload: str) -> None:
         with self._engine.begin() as connection:
-            connection.execute(
-                text("SELECT pg_notify(:channel, :payload)"),
-                {"channel": channel, "payload": payload},
-            )
+            connection.execute(_NOTIFY, {"channel": channel, "payload": payload})
+
+    def publish_in(self, session: Session, channel: str, payload: str) -> None:
+        # NOTIFY is transactional: PostgreSQL delivers it at commit, in commit order.
+        session.execute(_NOTIFY, {"channel": channel, "payload": payload})
 
     def subscribe(self, channel: str, listener: Listener) -> None:
         self._subscribers.add(channel, listener)

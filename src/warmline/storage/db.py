@@ -44,9 +44,9 @@ def make_engine(url: str) -> Engine:
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(False))
     # hide_parameters: a database error must never carry a customer's words into a log line.
-    return create_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
-    )
+    # No pre-ping (a round trip per checkout): a connection found dead fails its request with
+    # 503 and SQLAlchemy replaces the whole pool, so service resumes by itself.
+    return create_engine(url, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
@@ -103,14 +103,15 @@ def make_session_factory(
     engine: Engine,
     *,
     keep_contact_details: bool = False,
-    announce: Callable[[str, int], None] | None = None,
+    announce: Callable[[Session, str, int], None] | None = None,
 ) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit.
 
     `keep_contact_details` (the deployment's `WARMLINE_KEEP_CONTACT_DETAILS`) travels in each
     session's `info`, where the repositories read it when they mask what they write.
-    `announce(conversation_id, seq)` is called after a commit for every conversation that
-    gained events in it (see `appended`), to tell the deployment (`storage.broadcast`).
+    `announce(session, conversation_id, seq)` is called as the transaction commits, for every
+    conversation that gained events in it (see `appended`), to tell the deployment
+    (`storage.broadcast`: in the transaction on PostgreSQL, after it otherwise).
     """
     factory = sessionmaker(
         bind=engine,
@@ -118,18 +119,21 @@ def make_session_factory(
         info={KEEP_CONTACTS_KEY: keep_contact_details},
     )
 
+    @event.listens_for(factory, "before_commit")
+    def _announce(session: Session) -> None:
+        notices = session.info.pop(_APPENDED_KEY, {})
+        if announce is not None:
+            for conversation_id, seq in notices.items():
+                announce(session, conversation_id, seq)
+
     @event.listens_for(factory, "after_commit")
     def _run_after_commit(session: Session) -> None:
         callbacks = session.info.pop(_AFTER_COMMIT_KEY, [])
-        notices = session.info.pop(_APPENDED_KEY, {})
         for callback in callbacks:
-            callback()
-        if announce is not None:
-            for conversation_id, seq in notices.items():
-                try:
-                    announce(conversation_id, seq)
-                except Exception:  # the events are committed; a lost notice only delays a wake-up
-                    logging.getLogger(__name__).warning("could not announce new events")
+            try:
+                callback()
+            except Exception:  # committed already: a failed notice only delays a wake-up
+                logging.getLogger(__name__).warning("an after-commit callback failed")
 
     @event.listens_for(factory, "after_rollback")
     def _drop_after_commit(session: Session) -> None:
@@ -146,10 +150,13 @@ def appended(session: Session, *, conversation_id: str, seq: int) -> None:
 
 
 def make_reader_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions for reading only: never take the SQLite write lock (do not write in them)."""
-    return sessionmaker(
-        bind=engine.execution_options(**{READER_OPTION: True}), expire_on_commit=False
-    )
+    """Sessions for reading only (do not write in them): on SQLite a deferred transaction,
+    which never takes the write lock; on PostgreSQL autocommit, each read its own statement
+    (no BEGIN and COMMIT round trips)."""
+    options: dict[str, Any] = {READER_OPTION: True}
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
+    return sessionmaker(bind=engine.execution_options(**options), expire_on_commit=False)
 
 
 def on_commit(session: Session, callback: Callable[[], None]) -> None:

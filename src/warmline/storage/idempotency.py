@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -41,17 +42,58 @@ def recall(
     return dict(row.response)
 
 
-def remember(
-    session: Session, *, conversation_id: str, key: str, fingerprint: str, response: dict[str, Any]
-) -> None:
-    """Store the answer given for this key."""
+@dataclass(frozen=True)
+class PreparedAnswer:
+    """What is stored for an Idempotency-Key, computed before the write transaction."""
+
+    conversation_id: str
+    key: str  # its digest
+    request_hash: str
+    response: dict[str, Any]  # masked
+
+
+def prepare(
+    *,
+    conversation_id: str,
+    key: str,
+    fingerprint: str,
+    response: dict[str, Any],
+    keep_contacts: bool,
+) -> PreparedAnswer:
+    """The row to store for a key: its digest, and the answer masked."""
+    return PreparedAnswer(
+        conversation_id,
+        key_digest(key),
+        fingerprint,
+        mask_value(response, keep_contacts=keep_contacts),
+    )
+
+
+def store(session: Session, answer: PreparedAnswer) -> None:
+    """Store a prepared answer."""
     session.add(
         IdempotencyRow(
-            conversation_id=conversation_id,
-            key=key_digest(key),
-            request_hash=fingerprint,
-            response=mask_value(response, keep_contacts=keeps_contact_details(session)),
+            conversation_id=answer.conversation_id,
+            key=answer.key,
+            request_hash=answer.request_hash,
+            response=answer.response,
             created_at=utc_now(),
         )
     )
     session.flush()
+
+
+def remember(
+    session: Session, *, conversation_id: str, key: str, fingerprint: str, response: dict[str, Any]
+) -> None:
+    """Store the answer given for this key."""
+    store(
+        session,
+        prepare(
+            conversation_id=conversation_id,
+            key=key,
+            fingerprint=fingerprint,
+            response=response,
+            keep_contacts=keeps_contact_details(session),
+        ),
+    )

@@ -68,41 +68,54 @@ def _verdict(allowed: bool, tokens: float, limit: Limit) -> Verdict:
 
 
 class MemoryBuckets:
-    """The buckets of one process (the embedded SQLite deployment has only one)."""
+    """The buckets of one process (the embedded SQLite deployment has only one).
 
-    def __init__(self, capacity: int = 100_000) -> None:
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._capacity = capacity
+    A bucket that has refilled to its burst says nothing a new bucket would not, so buckets
+    are dropped once full: memory follows the clients active in the last few seconds, not
+    every client ever seen.
+    """
+
+    def __init__(self, sweep_every: int = 10_000) -> None:
+        # key -> (tokens, when, when it will be full again)
+        self._buckets: dict[str, tuple[float, float, float]] = {}
+        self._sweep_every = sweep_every
+        self._taken = 0
         self._lock = threading.Lock()
 
     def take(self, key: str, limit: Limit) -> Verdict:
         now = time.monotonic()
         with self._lock:
-            tokens, then = self._buckets.get(key, (float(limit.burst), now))
+            tokens, then, _ = self._buckets.get(key, (float(limit.burst), now, now))
             tokens = min(float(limit.burst), tokens + (now - then) * limit.rate)
             allowed = tokens >= 1
             if allowed:
                 tokens -= 1
-            self._buckets[key] = (tokens, now)
-            if len(self._buckets) > self._capacity:
+            full_at = now + (limit.burst - tokens) / limit.rate
+            self._buckets[key] = (tokens, now, full_at)
+            self._taken += 1
+            if self._taken % self._sweep_every == 0:
                 self._forget(now)
         return _verdict(allowed, tokens, limit)
 
     def _forget(self, now: float) -> None:
-        """Drop buckets idle for an hour (they would be full again anyway)."""
-        for key in [k for k, (_, then) in self._buckets.items() if now - then > 3600]:
+        """Drop buckets that are full again (they hold no information)."""
+        for key in [k for k, (_, _, full_at) in self._buckets.items() if full_at <= now]:
             del self._buckets[key]
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
 
 class PostgresBuckets:
     """The buckets of every worker, in the `rate_limits` table."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        # One statement per request, its own transaction: no BEGIN/COMMIT round trips.
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._taken = 0
 
     def take(self, key: str, limit: Limit) -> Verdict:
-        with self._engine.begin() as connection:
+        with self._engine.connect() as connection:
             tokens, allowed = connection.execute(
                 _UPSERT, {"key": key, "burst": limit.burst, "rate": limit.rate}
             ).one()
