@@ -159,6 +159,23 @@ def uvicorn_config(
     return uvicorn.Config(app, host=host, port=port, **chosen)
 
 
+def limit_malloc_arenas(arenas: int = 2) -> bool:
+    """Cap glibc's malloc arenas. By default every thread may get its own (up to eight per
+    core), and a threaded server's resident memory creeps up as each arena keeps its free
+    pages; two arenas keep it flat at no measurable cost. No-op off glibc."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        return bool(libc.mallopt(-8, arenas))  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        return False
+
+
 def raise_file_limit(wanted: int) -> int:
     """Let this process hold `wanted` open files (connections) if the hard limit allows."""
     import resource

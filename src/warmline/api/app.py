@@ -74,10 +74,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 def worker_app() -> FastAPI:
     """The app of one worker process of `warmline serve --workers N` (uvicorn calls it in each
     worker): settings from the environment, logging redacted like the parent's."""
-    from warmline.bootstrap import configure_logging
+    from warmline.bootstrap import configure_logging, limit_malloc_arenas
 
     settings = get_settings()
     configure_logging(settings.log_level)
+    limit_malloc_arenas()
     return create_app(settings)
 
 

@@ -53,6 +53,7 @@ def serve(
     from warmline.api.app import create_app
     from warmline.bootstrap import (
         configure_logging,
+        limit_malloc_arenas,
         raise_file_limit,
         uvicorn_config,
         uvicorn_options,
@@ -68,6 +69,7 @@ def serve(
             "embedded store for one process"
         )
     raise_file_limit(settings.max_connections + 256)  # connections, the database, the models
+    limit_malloc_arenas()
     host = host or settings.host
     port = port or settings.port
     agents = _prepare_demo(settings) if demo else []
