@@ -4,6 +4,7 @@ request, and the database going away in the middle of a load."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -22,6 +23,7 @@ from fastapi.testclient import TestClient
 from helpers import assert_problem, make_test_settings, open_conversation
 from pg import ThrowawayCluster
 from warmline.api.app import create_app
+from warmline.api.protocol import protocol_with_timeout
 from warmline.bootstrap import build_services, uvicorn_config
 from warmline.config import Settings
 from warmline.storage.migrate import upgrade
@@ -257,3 +259,51 @@ def test_memory_buckets_forget_clients_that_went_quiet() -> None:
         if number % 100 == 99:
             time.sleep(0.005)
     assert len(buckets) < 200  # not 5,000: the quiet ones were dropped
+
+
+def test_header_deadline_does_not_close_a_connection_with_a_request_in_flight() -> None:
+    """A pipelined request whose headers straddle two packets is not read while an earlier
+    request runs (uvicorn pauses reading), so its header deadline expires and the connection
+    is closed under the earlier request (here a 4 s long-poll with a 1 s header deadline)."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await receive()  # as BodySizeLimit does (this resumes reading once)
+        if scope["path"] == "/poll":
+            await asyncio.sleep(4)
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]}
+        )
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, http=protocol_with_timeout(1.0), log_level="error"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        client = socket.create_connection(("127.0.0.1", port))
+        client.settimeout(8)
+        client.sendall(b"GET /poll HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)
+        client.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HT")
+        time.sleep(0.3)
+        client.sendall(b"TP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        received = b""
+        try:
+            while chunk := client.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            pass
+        assert received.count(b"HTTP/1.1 200") == 3, received
+    finally:
+        server.should_exit = True
+        thread.join(5)

@@ -56,8 +56,19 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             deadline.cancel()
             self._header_deadline = None
 
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if getattr(self, "_expired_while_busy", False):
+            # A pipelined request's headers were stuck behind the one just answered (uvicorn
+            # does not read while a request runs): give them a fresh deadline now.
+            self._expired_while_busy = False
+            self._arm()
+
     def _expire(self) -> None:
         self._header_deadline = None
+        if (self.cycle is not None and not self.cycle.response_complete) or self.pipeline:
+            self._expired_while_busy = True  # never close under a request in flight
+            return
         if not self.transport.is_closing():
             self.transport.close()
 

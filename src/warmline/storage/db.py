@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -73,28 +75,53 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     # moment it is free, instead of in SQLite's busy handler, which sleeps in growing steps
     # (up to 100 ms) and turns a queue of short transactions into a long tail.
     writer = threading.Lock()
+    # Who holds it: the Connection object itself (not `connection.info`, which lives on the
+    # pool record, is cleared by invalidation and cannot be read on an invalidated connection).
+    holders: dict[int, Any] = {}
+
+    def _release_once(key: int) -> None:
+        if holders.pop(key, None) is not None:
+            writer.release()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Writers take the write lock up front (read-then-append never deadlocks); readers
-        # begin deferred and read a snapshot without blocking anyone (WAL).
         if connection.get_execution_options().get(READER_OPTION, False):
             connection.exec_driver_sql("BEGIN")
             return
-        writer.acquire()
-        connection.info[_HOLDS_WRITER] = True
+        if not writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            # As SQLite itself would say after its busy timeout: the request is answered 503.
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, TimeoutError("the SQLite write lock stayed busy")
+            )
+        key = id(connection)
+        # A connection dropped without commit or rollback (never closed, garbage collected)
+        # still gives the lock back.
+        holders[key] = weakref.finalize(connection, _release_once, key)
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            _release(connection)
+            _release_once(key)
             raise
 
-    def _release(connection: Any) -> None:
-        if connection.info.pop(_HOLDS_WRITER, False):
-            writer.release()
+    def _end(connection: Any, finish: str) -> None:
+        key = id(connection)
+        if key not in holders:
+            return
+        try:
+            # Finish the transaction here, then let the next writer in: released before the
+            # COMMIT ran, the next BEGIN IMMEDIATE would meet SQLITE_BUSY and SQLite's
+            # sleeping busy handler. (SQLAlchemy's own COMMIT/ROLLBACK then finds no
+            # transaction and does nothing.)
+            if not connection.invalidated:
+                getattr(connection.connection.dbapi_connection, finish)()
+        finally:
+            finalizer = holders.get(key)
+            if finalizer is not None:
+                finalizer.detach()
+            _release_once(key)
 
-    event.listen(engine, "commit", _release)
-    event.listen(engine, "rollback", _release)
+    event.listen(engine, "commit", lambda connection: _end(connection, "commit"))
+    event.listen(engine, "rollback", lambda connection: _end(connection, "rollback"))
 
     return engine
 

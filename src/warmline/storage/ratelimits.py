@@ -21,20 +21,20 @@ from sqlalchemy import Engine, text
 # refused request costs nothing, so waiting `Retry-After` is always enough).
 _REFILLED = (
     "LEAST(:burst, rate_limits.tokens"
-    " + EXTRACT(EPOCH FROM clock_timestamp() - rate_limits.updated_at) * :rate)"
+    " + EXTRACT(EPOCH FROM statement_timestamp() - rate_limits.updated_at) * :rate)"
 )
 _UPSERT = text(
     f"""
     INSERT INTO rate_limits (key, tokens, allowed, updated_at)
-    VALUES (:key, :burst - 1, true, clock_timestamp())
+    VALUES (:key, :burst - 1, true, statement_timestamp())
     ON CONFLICT (key) DO UPDATE SET
         tokens = CASE WHEN {_REFILLED} >= 1 THEN {_REFILLED} - 1 ELSE {_REFILLED} END,
         allowed = {_REFILLED} >= 1,
-        updated_at = clock_timestamp()
+        updated_at = statement_timestamp()
     RETURNING tokens, allowed
     """
 )
-_FORGET = text("DELETE FROM rate_limits WHERE updated_at < clock_timestamp() - interval '1 hour'")
+_FORGET = text("DELETE FROM rate_limits WHERE updated_at < statement_timestamp() - interval '1 hour'")
 
 
 @dataclass(frozen=True)
