@@ -29,7 +29,6 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _AFTER_COMMIT_KEY = "warmline_after_commit"
 KEEP_CONTACTS_KEY = "warmline_keep_contact_details"
 READER_OPTION = "warmline_reader"
-_HOLDS_WRITER = "warmline_holds_writer"
 _APPENDED_KEY = "warmline_appended"
 
 

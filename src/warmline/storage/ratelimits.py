@@ -34,7 +34,9 @@ _UPSERT = text(
     RETURNING tokens, allowed
     """
 )
-_FORGET = text("DELETE FROM rate_limits WHERE updated_at < statement_timestamp() - interval '1 hour'")
+_FORGET = text(
+    "DELETE FROM rate_limits WHERE updated_at < statement_timestamp() - interval '1 hour'"
+)
 
 
 @dataclass(frozen=True)
