@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -121,3 +122,45 @@ def test_two_agents_claiming_at_the_same_moment_one_wins_fifty_times_in_a_row(
                 f"{server_url}/api/v1/conversations/{conversation_id}", headers=API_KEY_HEADERS
             ).json()
             assert sum(e["type"] == "agent_assigned" for e in state["events"]) == 1
+
+
+def test_a_long_import_never_holds_up_live_messages(server_url: str) -> None:
+    """An import runs its turns through the pipeline in memory and writes once at the end, so
+    a customer writing meanwhile is answered at once (it used to wait for the whole import)."""
+    turns = [
+        {
+            "speaker": "customer" if i % 2 == 0 else "agent",
+            "text": f"message number {i} about my order {10_000 + i}",
+            "ts": f"2026-01-01T10:{i // 60:02d}:{i % 60:02d}Z",
+        }
+        for i in range(500)
+    ]
+    result: dict[str, float] = {}
+
+    def run_import() -> None:
+        started = time.monotonic()
+        answer = httpx.post(
+            f"{server_url}/api/v1/admin/conversations/import",
+            json={"turns": turns},
+            headers=API_KEY_HEADERS,
+            timeout=120,
+        )
+        assert answer.status_code == 201, answer.text
+        result["import"] = time.monotonic() - started
+
+    conversation_id, headers = _conversation(server_url)
+    importer = threading.Thread(target=run_import)
+    importer.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    answer = httpx.post(
+        f"{server_url}/api/v1/conversations/{conversation_id}/messages",
+        json={"text": "where is my parcel?"},
+        headers=headers,
+        timeout=60,
+    )
+    live = time.monotonic() - started
+    importer.join(120)
+    assert answer.status_code == 200
+    assert result["import"] > 0.8  # the import really was long...
+    assert live < result["import"] / 2  # ...and the live message did not wait for it

@@ -94,3 +94,29 @@ def test_two_workers_share_event_notices_and_policy_reloads(
         )
     for services in (first, second):
         services.sessions.kw["bind"].dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_worker_started_later_runs_the_policy_in_force_not_the_edited_file(
+    settings: Settings, backend: str, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(DEFAULT_POLICY_FILE.read_text().replace("name: default", "name: ours", 1))
+    shared = settings.model_copy(update={"policy_file": policy})
+    first = build_services(shared)
+    with TestClient(create_app(shared, first)) as one:  # a single process: its file rules
+        in_force = one.get("/api/v1/admin/policy", headers=API_KEY_HEADERS).json()["label"]
+        assert in_force.startswith("ours@")
+        # Someone edits the file (badly, even) without reloading; a worker (re)starts.
+        policy.write_text("name: broken\ntriggers: [this is not valid\n")
+        restarted = build_services(settings)  # the shipped policy file, but...
+        with TestClient(create_app(settings, restarted, worker=True)) as two:
+            label = two.get("/api/v1/admin/policy", headers=API_KEY_HEADERS).json()["label"]
+            assert label == in_force  # ...it runs the policy in force
+            refused = one.post("/api/v1/admin/policy/reload", headers=API_KEY_HEADERS)
+            assert refused.status_code == 422  # the broken file is refused everywhere
+            assert two.get("/api/v1/admin/policy", headers=API_KEY_HEADERS).json()["label"] == (
+                in_force
+            )
+    for services in (first, restarted):
+        services.sessions.kw["bind"].dispose()

@@ -13,9 +13,9 @@ from warmline.automation.answers import DEFAULT_ANSWERS, AnswerBook
 from warmline.automation.composer import ReplyComposer
 from warmline.config import Settings
 from warmline.engine import Analyzer, Engine, Pipeline
-from warmline.policy.loader import PolicyError
 from warmline.policy.policy import Policy, load_policy
 from warmline.redaction import RedactingFilter
+from warmline.storage import policies
 from warmline.storage.broadcast import EVENTS, POLICY, make_broadcast
 from warmline.storage.db import make_engine, make_reader_factory, make_session_factory
 from warmline.storage.ratelimits import Buckets, MemoryBuckets, PostgresBuckets
@@ -50,17 +50,56 @@ def reload_policy(pipeline: Pipeline, settings: Settings) -> Policy:
     return policy
 
 
+def publish_policy(sessions: sessionmaker[Session], policy: Policy) -> None:
+    """Record `policy` as the one in force (a server starting from its file, or a reload)."""
+    with sessions() as session, session.begin():
+        policies.record(
+            session,
+            label=policy.label,
+            source=policy.source,
+            config=policy.config.model_dump_json(),
+        )
+
+
+def record_policy_file(settings: Settings) -> Policy:
+    """What `warmline serve --workers N` does before starting its workers: validate the
+    policy file and make it the policy in force (an invalid file stops the start)."""
+    policy = load_policy(settings.policy_file)
+    database = make_engine(settings.resolved_database_url)
+    publish_policy(make_session_factory(database), policy)
+    database.dispose()
+    return policy
+
+
+def adopt_stored_policy(services: Services) -> bool:
+    """Run the policy in force (a worker starting, or told of a reload); False when none is
+    recorded yet."""
+    with services.reading() as session:
+        stored = policies.current(session)
+    if stored is None:
+        return False
+    if stored.label != services.engine.pipeline.policy.label:
+        services.engine.pipeline.policy = Policy.from_stored(stored.config, stored.source)
+        log.info("policy in force adopted: %s from %s", stored.label, stored.source)
+    return True
+
+
+def reload_everywhere(services: Services) -> Policy:
+    """Read the policy file again and make it the policy in force in every process; on a
+    `PolicyError` nothing changes anywhere."""
+    policy = reload_policy(services.engine.pipeline, services.settings)
+    publish_policy(services.sessions, policy)
+    services.broadcast.publish(POLICY, policy.label)
+    return policy
+
+
 def follow_policy_reloads(services: Services) -> None:
-    """Reload this process's policy whenever another process announces a reload (the file is
-    shared; an invalid file keeps the running policy, as a local reload would)."""
+    """Whenever another process announces a reload, take the policy it stored (never the file
+    as it is now: someone may have edited it since)."""
 
     def reloaded_elsewhere(label: str) -> None:
-        if label == services.engine.pipeline.policy.label:
-            return
-        try:
-            reload_policy(services.engine.pipeline, services.settings)
-        except PolicyError as error:
-            log.error("policy reload announced as %s refused here:\n%s", label, error)
+        if label != services.engine.pipeline.policy.label:
+            adopt_stored_policy(services)
 
     services.broadcast.subscribe(POLICY, reloaded_elsewhere)
 

@@ -275,7 +275,7 @@ class Engine:
             if isinstance(snapshot, Outcome):
                 return snapshot
             outcome = self.pipeline.process(
-                snapshot.conversation, message, snapshot.customer, staffing=self._staffing
+                snapshot.conversation, message, snapshot.customer, staffing=self.staffing
             )
             try:
                 return self._write(snapshot.conversation, message, fingerprint, outcome)
@@ -349,57 +349,10 @@ class Engine:
             return bind.execution_options(isolation_level="AUTOCOMMIT")
         return None
 
-    def _staffing(self) -> Staffing:
+    def staffing(self) -> Staffing:
         """Who is online now (asked only when a conversation is handed over)."""
         with (self.readers or self.sessions)() as session, session.begin():
             return human_queue.staffing(session, config=self.pipeline.policy.config)
-
-    def handle_in(self, session: Session, message: InboundMessage) -> Outcome:
-        """`handle` inside a transaction the caller owns and commits (imports): the
-        conversation is locked for the whole pipeline, so use it only off the hot path."""
-        conversation = store.load_conversation(
-            session, conversation_id=message.conversation_id, for_update=True
-        )
-        if conversation is None:
-            raise ConversationNotFound(message.conversation_id)
-        fingerprint = _fingerprint(message)
-        customer = (
-            customer_store.get_customer(session, customer_id=conversation.customer_id)
-            if conversation.customer_id
-            else None
-        )
-        policy = self.pipeline.policy.config
-        outcome = self.pipeline.process(
-            conversation,
-            message,
-            customer,
-            staffing=lambda: human_queue.staffing(session, config=policy),
-        )
-        return self._store(session, conversation, message, fingerprint, outcome)
-
-    def _store(
-        self,
-        session: Session,
-        conversation: Conversation,
-        message: InboundMessage,
-        fingerprint: str,
-        outcome: Outcome,
-    ) -> Outcome:
-        """Append the outcome's events and the idempotent answer."""
-        store.append_events(session, conversation=conversation, events=outcome.events)
-        outcome = replace(
-            outcome,
-            response=mask_value(outcome.response, keep_contacts=keeps_contact_details(session)),
-        )
-        if message.idempotency_key:
-            idempotency.remember(
-                session,
-                conversation_id=conversation.id,
-                key=message.idempotency_key,
-                fingerprint=fingerprint,
-                response=outcome.response,
-            )
-        return outcome
 
     @staticmethod
     def _replayed(conversation: Conversation, stored: dict[str, Any]) -> Outcome:

@@ -13,14 +13,13 @@ from warmline.api.deps import ServicesDep
 from warmline.api.openapi import problems
 from warmline.api.problems import Problem
 from warmline.api.schemas import ImportIn, ImportOut
-from warmline.bootstrap import reload_policy
+from warmline.bootstrap import reload_everywhere
 from warmline.channels.imports import ImportRefused, PastTurn, import_conversation
 from warmline.channels.service import CustomerDetails
 from warmline.domain.events import HandedOff
 from warmline.handoff.sla import check_breaches
 from warmline.policy.loader import PolicyError
 from warmline.policy.policy import Policy
-from warmline.storage.broadcast import POLICY
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[allow(ADMIN_ONLY)])
 
@@ -41,7 +40,7 @@ async def reload(services: ServicesDep) -> dict[str, Any]:
     worker. If it is not valid, the previous policy stays in force and the answer is 422 naming
     file, line and field of every problem."""
     try:
-        policy = await run_in_threadpool(reload_policy, services.engine.pipeline, services.settings)
+        policy = await run_in_threadpool(reload_everywhere, services)
     except PolicyError as error:
         raise Problem(
             422,
@@ -50,7 +49,6 @@ async def reload(services: ServicesDep) -> dict[str, Any]:
             kind="invalid-policy",
             errors=[issue.as_dict() for issue in error.issues],
         ) from None
-    await run_in_threadpool(services.broadcast.publish, POLICY, policy.label)  # other workers
     return _describe(policy)
 
 

@@ -17,7 +17,13 @@ from warmline.api.limits import BodySizeLimit, ClientRateLimit
 from warmline.api.openapi import install_openapi
 from warmline.api.problems import SafeJSONResponse, install_problem_handlers
 from warmline.api.services import Services
-from warmline.bootstrap import build_services, follow_policy_reloads, reload_policy
+from warmline.bootstrap import (
+    adopt_stored_policy,
+    build_services,
+    follow_policy_reloads,
+    publish_policy,
+    reload_everywhere,
+)
 from warmline.config import Settings, get_settings
 from warmline.policy.loader import PolicyError
 from warmline.storage.broadcast import EVENTS
@@ -25,14 +31,22 @@ from warmline.storage.broadcast import EVENTS
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """Build the app; services (database, models) are built once, before the first request."""
+def create_app(
+    settings: Settings | None = None, services: Services | None = None, *, worker: bool = False
+) -> FastAPI:
+    """Build the app; services (database, models) are built once, before the first request.
+
+    A worker of `serve --workers` runs the policy in force (recorded by the server before it
+    started its workers, or by the last reload); a single process makes its policy file the
+    one in force."""
     settings = settings or get_settings()
     built = services or build_services(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = built
+        if not (worker and adopt_stored_policy(built)):
+            publish_policy(built.sessions, built.engine.pipeline.policy)
         _reload_on_sighup(built)
         built.watchers.attach(asyncio.get_running_loop())
         built.broadcast.subscribe(EVENTS, built.watchers.notice)
@@ -79,16 +93,17 @@ def worker_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level)
     limit_malloc_arenas()
-    return create_app(settings)
+    return create_app(settings, worker=True)
 
 
 def _reload_on_sighup(services: Services) -> None:
-    """`kill -HUP` reloads the policy file; an invalid file is logged and the previous policy
-    stays. Only possible in the main thread's event loop (not under test clients)."""
+    """`kill -HUP` of this process reloads the policy file in every process (as the reload
+    endpoint does); an invalid file is logged and the previous policy stays. Only possible in
+    the main thread's event loop (not under test clients)."""
 
     def reload() -> None:
         try:
-            reload_policy(services.engine.pipeline, services.settings)
+            reload_everywhere(services)
         except PolicyError as error:
             log.error(
                 "policy reload refused, keeping %s:\n%s",

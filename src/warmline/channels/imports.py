@@ -17,6 +17,7 @@ from warmline.domain.conversation import Conversation, Status
 from warmline.domain.events import AgentMessage, HandedOff, Resolved, utc_now
 from warmline.engine import Engine, InboundMessage
 from warmline.storage import conversations as store
+from warmline.storage import customers as customer_store
 
 IMPORTED_BY = "import"
 CLOCK_SKEW = timedelta(minutes=5)
@@ -55,38 +56,36 @@ def import_conversation(
     turns: list[PastTurn],
     resolved: bool = True,
 ) -> Conversation:
-    """Store a past conversation; return its state."""
+    """Store a past conversation; return its state.
+
+    The conversation is new, so nobody else can write to it: every turn runs through the
+    pipeline in memory, and all its events are written at the end in one short transaction
+    (the import never holds the database's write lock while messages are understood)."""
     check_times(turns)
     with engine.sessions() as session, session.begin():
-        conversation = start_conversation(session, channel=channel, details=details)
-        for turn in turns:
-            if turn.speaker == "agent":
-                state = store.load_conversation(
-                    session, conversation_id=conversation.id, for_update=True
-                )
-                assert state is not None  # created above, in this transaction
-                store.append_events(
-                    session,
-                    conversation=state,
-                    events=[AgentMessage(agent=IMPORTED_BY, text=turn.text, ts=turn.ts)],
-                )
-                continue
-            engine.handle_in(
-                session,
-                InboundMessage(conversation.id, turn.text, channel=channel, ts=turn.ts),
-            )
-        state = store.load_conversation(session, conversation_id=conversation.id, for_update=True)
-        assert state is not None
-        if resolved:
-            at = max(turns[-1].ts, state.events[-1].ts if state.events else turns[-1].ts)
-            store.append_events(
-                session, conversation=state, events=[Resolved(by=IMPORTED_BY, ts=at)]
-            )
-        elif state.status is Status.QUEUED:
-            # It joins the live queue now: waiting time and service levels count from today,
-            # not from when it happened (a conversation from 2019 must not jump the queue).
-            handoff = state.of_type(HandedOff)[-1]
-            store.append_events(
-                session, conversation=state, events=[handoff.model_copy(update={"ts": utc_now()})]
-            )
-        return state
+        created = start_conversation(session, channel=channel, details=details)
+        customer = (
+            customer_store.get_customer(session, customer_id=created.customer_id)
+            if created.customer_id
+            else None
+        )
+    state = Conversation(id=created.id, customer_id=created.customer_id, channel=channel)
+    for turn in turns:
+        if turn.speaker == "agent":
+            state.apply(AgentMessage(agent=IMPORTED_BY, text=turn.text, ts=turn.ts))
+            continue
+        message = InboundMessage(created.id, turn.text, channel=channel, ts=turn.ts)
+        outcome = engine.pipeline.process(state, message, customer, staffing=engine.staffing)
+        for event in outcome.events:
+            state.apply(event)
+    if resolved:
+        state.apply(Resolved(by=IMPORTED_BY, ts=max(turns[-1].ts, state.events[-1].ts)))
+    elif state.status is Status.QUEUED:
+        # It joins the live queue now: waiting time and service levels count from today,
+        # not from when it happened (a conversation from 2019 must not jump the queue).
+        state.apply(state.of_type(HandedOff)[-1].model_copy(update={"ts": utc_now()}))
+    with engine.sessions() as session, session.begin():
+        stored = store.load_conversation(session, conversation_id=created.id, for_update=True)
+        assert stored is not None  # created above; nobody else knows its id yet
+        store.append_events(session, conversation=stored, events=state.events)
+    return stored

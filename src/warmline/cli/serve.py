@@ -55,6 +55,7 @@ def serve(
         configure_logging,
         limit_malloc_arenas,
         raise_file_limit,
+        record_policy_file,
         uvicorn_config,
         uvicorn_options,
     )
@@ -85,6 +86,8 @@ def serve(
     typer.echo(f"  database:     {_safe_url(settings.resolved_database_url)}", err=True)
     if workers > 1:
         typer.echo(f"  workers:      {workers}", err=True)
+        policy = record_policy_file(settings)  # every worker, now or restarted, runs this one
+        typer.echo(f"  policy:       {policy.label}", err=True)
         # uvicorn's process manager; each worker builds its own app from the environment.
         uvicorn.run(
             "warmline.api.app:worker_app",

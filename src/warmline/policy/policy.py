@@ -50,6 +50,11 @@ class Policy:
         self.label = f"{self.config.name}@{digest[:8]}"
 
     @classmethod
+    def from_stored(cls, config: str, source: str) -> Policy:
+        """A policy from its stored configuration (JSON, validated when it was recorded)."""
+        return cls(config=PolicyConfig.model_validate_json(config), source=source)
+
+    @classmethod
     def from_yaml(cls, path: Path | str) -> Policy:
         """Load and validate a policy file; raises `PolicyError` naming file, line and field."""
         return cls(config=load_config(path), source=str(path))

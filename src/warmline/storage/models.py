@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     false,
 )
@@ -128,6 +129,19 @@ class AssignmentRow(Base):
     frustration: Mapped[float] = mapped_column(Float, default=0.0)
 
 
+class PolicyStateRow(Base):
+    """One row: the policy in force (its validated configuration as JSON), so every worker,
+    including one started later, runs the same policy."""
+
+    __tablename__ = "policy_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(2000))
+    config: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class RateLimitRow(Base):
     """A token bucket shared by the workers (PostgreSQL; UNLOGGED there)."""
 
@@ -148,5 +162,6 @@ __all__ = [
     "EventRow",
     "IdempotencyRow",
     "IdentityRow",
+    "PolicyStateRow",
     "RateLimitRow",
 ]
