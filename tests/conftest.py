@@ -20,8 +20,11 @@ from warmline.api.app import create_app
 from warmline.api.services import Services
 from warmline.bootstrap import build_pipeline, build_services, uvicorn_config
 from warmline.config import Settings
+from warmline.demo import load_demo_knowledge
 from warmline.engine import Pipeline
+from warmline.storage.db import make_engine, make_session_factory
 from warmline.storage.migrate import upgrade
+from warmline.understanding.encoder import get_encoder
 
 BACKENDS = ("sqlite", "postgres")
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -34,6 +37,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite database file, copied for each test."""
     path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
     upgrade(f"sqlite:///{path}")
+    _with_demo_knowledge(f"sqlite:///{path}")
     return path
 
 
@@ -44,9 +48,21 @@ def postgres_server() -> Iterator[str]:
         admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             connection.execute(sa.text("CREATE DATABASE warmline_template"))
-        upgrade(admin_url.rsplit("/", 1)[0] + "/warmline_template")
+        template_url = admin_url.rsplit("/", 1)[0] + "/warmline_template"
+        upgrade(template_url)
+        _with_demo_knowledge(template_url)
         admin.dispose()
         yield admin_url
+
+
+def _with_demo_knowledge(url: str) -> None:
+    """Every test database starts with the demo help centre, as `make run` does."""
+    engine = make_engine(url)
+    encoder = get_encoder()
+    load_demo_knowledge(
+        make_session_factory(engine), lambda texts: encoder.encode_uncached(list(texts))
+    )
+    engine.dispose()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -23,6 +23,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/conversations/{conversation_id}/assign"): {"agent": "bob"},
     ("POST", "/api/v1/conversations/{conversation_id}/agent-messages"): {"text": "Hello!"},
     ("POST", "/api/v1/conversations/{conversation_id}/notes"): {"text": "called back"},
+    ("POST", "/api/v1/admin/kb/sources"): {
+        "name": "faq",
+        "pairs": [{"question": "Do you deliver on Sundays?", "answer": "No, Monday to Saturday."}],
+    },
     ("POST", "/api/v1/admin/conversations/import"): {
         "turns": [{"speaker": "customer", "text": "hi", "ts": "2026-01-01T09:00:00Z"}]
     },
@@ -72,6 +76,9 @@ def test_each_role_gets_exactly_what_the_route_allows(
     key = (rule.method, rule.path)
     assert not takes_body or key in BODIES, f"add a sample body for {_label(rule)}"
     url = rule.path.replace("{conversation_id}", world["conversation_id"])
+    url = url.replace("{name}", "api:faq")
+    if rule.path.endswith("/kb/search"):
+        url += "?q=when+will+my+parcel+arrive"
     response = client.request(
         rule.method, url, json=BODIES.get(key), headers=world["headers"][role]
     )

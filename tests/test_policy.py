@@ -394,7 +394,7 @@ def test_low_confidence_clarifies_once_then_offers_a_person() -> None:
 
 def test_low_confidence_also_reads_the_answer_confidence() -> None:
     reason = LowConfidence().evaluate(ctx(answer_confidence=0.3))
-    assert reason is not None and "answer confidence 0.30 < 0.50" in reason.detail
+    assert reason is not None and "answer confidence 0.30 < 0.40" in reason.detail
     assert LowConfidence().evaluate(ctx(answer_confidence=0.9)) is None
 
 
@@ -696,7 +696,7 @@ def test_the_pipeline_offers_then_hands_over_when_the_customer_says_yes() -> Non
     conversation = Conversation(id="c1")
     offer = run(pipeline, conversation, "my bill is wrong", 0, staffing=staffing)
     assert offer.response["decision"] == "offer_handoff" and not offer.escalated
-    assert "connect you with a member of the team" in (offer.reply or "")
+    assert "connect you with a person from our team" in (offer.reply or "")
     assert asked == []  # availability is only read when a conversation is handed over
     accepted = run(pipeline, conversation, "yes please", 1, staffing=staffing)
     assert accepted.escalated and accepted.response["route"] == "billing"

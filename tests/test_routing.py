@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from helpers import API_KEY_HEADERS, add_agent, assert_problem, open_conversation, say
 from warmline.api.app import create_app
 from warmline.api.services import Services
+from warmline.automation.composer import ReplyComposer
 from warmline.channels.service import start_conversation
 from warmline.config import Settings
 from warmline.domain.events import (
@@ -29,7 +30,7 @@ from warmline.domain.events import (
 from warmline.engine import Engine, Pipeline
 from warmline.handoff import queue as human_queue
 from warmline.handoff import service
-from warmline.handoff.availability import OnlineAgent, Staffing, notice_text, plan_handoff
+from warmline.handoff.availability import OnlineAgent, Staffing, plan_handoff
 from warmline.handoff.routing import (
     AgentLoad,
     QueueEntry,
@@ -295,6 +296,7 @@ def test_staffing_counts_online_agents_seen_recently(sessions: sessionmaker[Sess
 def test_the_customer_is_told_honestly_what_happens() -> None:
     nobody = plan_handoff(CONFIG, route="billing", staffing=Staffing(), at=NOW)
     assert nobody.situation == "no_agent_online"
+    notice_text = ReplyComposer().handoff_notice
     assert "Nobody from the team is available" in notice_text(nobody, upset=False)
     staffed = Staffing(online=(OnlineAgent("a"), OnlineAgent("b")), queued=4)
     plan = plan_handoff(CONFIG, route=None, staffing=staffed, at=NOW)

@@ -9,8 +9,9 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from warmline.api.services import Services
-from warmline.automation.answers import DEFAULT_ANSWERS, AnswerBook
 from warmline.automation.composer import ReplyComposer
+from warmline.automation.knowledge.service import KnowledgeBase
+from warmline.automation.phrasing import Phrasing
 from warmline.config import Settings
 from warmline.engine import Analyzer, Engine, Pipeline
 from warmline.policy.policy import Policy, load_policy
@@ -35,9 +36,13 @@ def build_pipeline(settings: Settings) -> Pipeline:
         if settings.analyzer == "constant"
         else DefaultAnalyzer.load(intent_model_dir=settings.intent_model_dir)
     )
-    answers = AnswerBook.load(settings.answers_file or DEFAULT_ANSWERS)
     policy = load_policy(settings.policy_file)
-    return Pipeline(analyzer=analyzer, policy=policy, composer=ReplyComposer(answers=answers))
+    composer = ReplyComposer(Phrasing.load(settings.templates_dir))
+    embed_query = (
+        analyzer.encoder.encode_one if isinstance(analyzer, DefaultAnalyzer) else lambda _t: None
+    )
+    knowledge = KnowledgeBase(embed_query=embed_query)
+    return Pipeline(analyzer=analyzer, policy=policy, composer=composer, knowledge=knowledge)
 
 
 def reload_policy(pipeline: Pipeline, settings: Settings) -> Policy:
@@ -110,8 +115,13 @@ def build_engine(
     readers: sessionmaker[Session] | None = None,
     pipeline: Pipeline | None = None,
 ) -> Engine:
-    """The engine: the pipeline plus the store."""
-    return Engine(sessions=sessions, pipeline=pipeline or build_pipeline(settings), readers=readers)
+    """The engine: the pipeline plus the store, and the knowledge base stored there (this
+    engine's own, kept in step with the database; the pipeline may be shared)."""
+    pipeline = pipeline or build_pipeline(settings)
+    embed = pipeline.knowledge.embed_query if pipeline.knowledge else lambda _t: None
+    knowledge = KnowledgeBase(readers=readers or sessions, embed_query=embed)
+    knowledge.refresh(force=True)
+    return Engine(sessions=sessions, pipeline=pipeline, readers=readers, knowledge=knowledge)
 
 
 def build_services(settings: Settings, pipeline: Pipeline | None = None) -> Services:

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=10_000, ge=1)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     policy_file: Path | None = None
-    answers_file: Path | None = None
+    templates_dir: Path | None = None
     intent_model_dir: Path | None = None
     log_level: str = "INFO"
     keep_contact_details: bool = False

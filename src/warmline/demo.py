@@ -6,9 +6,12 @@ Only for development: the fixed agent tokens are refused anywhere else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from warmline.automation.knowledge.index import Embed
+from warmline.automation.knowledge.service import ImportReport, import_paths
 from warmline.domain.customer import Identity
 from warmline.storage.agents import create_agent, get_agent
 from warmline.storage.customers import create_customer, find_by_identity
@@ -71,3 +74,12 @@ def load_demo_data(session: Session) -> list[DemoAgent]:
                 role=agent.role,
             )
     return list(DEMO_AGENTS)
+
+
+DEMO_KNOWLEDGE = Path(__file__).resolve().parent / "automation" / "knowledge" / "demo"
+
+
+def load_demo_knowledge(sessions: sessionmaker[Session], embed: Embed) -> ImportReport:
+    """Import the demo help centre (a fictional operator's articles) unless it is there
+    already; re-running changes nothing."""
+    return import_paths(sessions, [DEMO_KNOWLEDGE], embed)

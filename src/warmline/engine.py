@@ -18,7 +18,9 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from warmline.automation.composer import ReplyComposer
+from warmline.automation.composer import SMALL_TALK, ReplyComposer
+from warmline.automation.knowledge.answering import KnowledgeAnswer, answers_left
+from warmline.automation.knowledge.service import KnowledgeBase
 from warmline.domain.conversation import Conversation, Status
 from warmline.domain.customer import Customer
 from warmline.domain.events import (
@@ -35,9 +37,7 @@ from warmline.handoff.availability import (
     ALWAYS_STAFFED,
     Staffing,
     StaffingProvider,
-    notice_text,
     plan_handoff,
-    reminder_text,
 )
 from warmline.handoff.packet import build_packet
 from warmline.policy.context import PolicyContext
@@ -133,6 +133,7 @@ class Pipeline:
     analyzer: Analyzer
     policy: Policy = field(default_factory=Policy)
     composer: ReplyComposer = field(default_factory=ReplyComposer)
+    knowledge: KnowledgeBase | None = None
 
     def process(
         self,
@@ -140,11 +141,13 @@ class Pipeline:
         message: InboundMessage,
         customer: Customer | None,
         staffing: StaffingProvider = ALWAYS_STAFFED,
+        knowledge: KnowledgeBase | None = None,
     ) -> Outcome:
         """Run one customer message against the conversation state; return the new events.
 
         `staffing` says who is online; it is called only when the conversation is handed over,
-        to tell the customer honestly what happens next.
+        to tell the customer honestly what happens next. `knowledge` is the knowledge base to
+        answer from (the engine's, kept in step with the database), else the pipeline's own.
         """
         policy = self.policy  # one policy per message, even if a reload swaps it meanwhile
         ts = message.ts or utc_now()
@@ -160,8 +163,26 @@ class Pipeline:
             [*conversation.events, inbound, recorded],
             customer_id=conversation.customer_id,
         )
+        answers = self._consult(
+            knowledge or self.knowledge,
+            message.text,
+            analysis,
+            scratch,
+            enough=policy.config.triggers.low_confidence.answer_threshold,
+        )
         decision = policy.decide(
-            PolicyContext(conversation=scratch, analysis=analysis, customer=customer)
+            PolicyContext(
+                conversation=scratch,
+                analysis=analysis,
+                customer=customer,
+                # Nothing new to say is the loop trigger's business, not low confidence.
+                answer_confidence=(
+                    answers.confidence
+                    if answers and (answers.candidates or not answers.best_already_sent)
+                    else None
+                ),
+                fresh_answers=len(answers.candidates) if answers else None,
+            )
         )
         decided = decision_event(decision, ts)
         events: list[AnyEvent] = [inbound, recorded, decided]
@@ -169,13 +190,17 @@ class Pipeline:
         last_reply = next(
             (e for e in reversed(conversation.events) if isinstance(e, BotReply)), None
         )
-        reply = self.composer.compose(
+        composed = self.composer.compose(
             decision,
             analysis,
-            turn=scratch.customer_turns,
-            last_reply=last_reply.text if last_reply else None,
+            conversation=scratch,
+            knowledge=answers,
+            channel=message.channel,
+            customer=customer,
         )
-        kind = decision.action.value
+        reply = composed.text if composed else None
+        kind = composed.kind if composed else decision.action.value
+        answer = composed.answer if composed else None
         if decision.escalates:
             plan = plan_handoff(
                 policy.config,
@@ -200,12 +225,12 @@ class Pipeline:
                     ts=ts,
                 )
             )
-            reply = notice_text(plan, upset=analysis.emotion.frustration >= _UPSET)
-            kind = "handoff_notice"
+            reply = self.composer.handoff_notice(plan, upset=analysis.emotion.frustration >= _UPSET)
+            kind, answer = "handoff_notice", None
         elif self._reminder_due(conversation, decision, last_reply, ts):
-            reply, kind = reminder_text(), "queue_status"
+            reply, kind, answer = self.composer.reminder(), "queue_status", None
         if reply is not None:
-            events.append(BotReply(text=reply, kind=kind, ts=ts))
+            events.append(BotReply(text=reply, kind=kind, answer=answer, ts=ts))
         response = {
             "conversation_id": conversation.id,
             "decision": decision.action.value,
@@ -216,6 +241,38 @@ class Pipeline:
             "route": decision.route,
         }
         return Outcome(conversation.id, response, tuple(events), analysis, decision)
+
+    @staticmethod
+    def _consult(
+        knowledge: KnowledgeBase | None,
+        text: str,
+        analysis: Analysis,
+        conversation: Conversation,
+        *,
+        enough: float,
+    ) -> KnowledgeAnswer | None:
+        """The knowledge base's answers for this message, unless it is small talk or a request
+        for a person (or there is no knowledge base). A message that is not clear enough on
+        its own and follows a reply that did not settle the question ("it was supposed to
+        arrive last week" after a clarifying question) is also searched together with the
+        customer's previous message, and the clearer of the two results is kept."""
+        if knowledge is None or not len(knowledge.index) or analysis.human_request:
+            return None
+        if analysis.intent.intent in SMALL_TALK and not analysis.pushback:
+            return None
+        result = knowledge.search(text, knowledge.embed_query(text))
+        earlier = _unsettled_question(conversation, pushed=bool(analysis.pushback))
+        if result.confidence < enough and earlier:
+            together = f"{earlier}\n{text}"
+            widened = knowledge.search(together, knowledge.embed_query(together))
+            if widened.confidence > result.confidence:
+                result = widened
+        sent = [
+            event.answer
+            for event in conversation.events
+            if isinstance(event, BotReply) and event.answer
+        ]
+        return answers_left(result, sent, knowledge.index.ranking)
 
     def _reminder_due(
         self,
@@ -232,6 +289,25 @@ class Pipeline:
         if every <= 0:
             return False
         return last_reply is None or (ts - last_reply.ts).total_seconds() >= every
+
+
+UNSETTLED = frozenset({"clarify", "no_answer", "offer_handoff"})
+
+
+def _unsettled_question(conversation: Conversation, *, pushed: bool) -> str | None:
+    """The customer's previous message, when the bot's reply to it left the question open
+    (or the customer says it did): the context a short follow-up needs."""
+    events = conversation.events
+    customer = [i for i, e in enumerate(events) if isinstance(e, CustomerMessage)]
+    if len(customer) < 2:
+        return None
+    previous = customer[-2]
+    replies = [e for e in events[previous : customer[-1]] if isinstance(e, BotReply)]
+    if not replies or not (pushed or replies[-1].kind in UNSETTLED):
+        return None
+    earlier = events[previous]
+    assert isinstance(earlier, CustomerMessage)
+    return earlier.text
 
 
 class ConversationBusy(RuntimeError):
@@ -266,6 +342,7 @@ class Engine:
     pipeline: Pipeline
     readers: sessionmaker[Session] | None = None
     states: ConversationStates = field(default_factory=ConversationStates)
+    knowledge: KnowledgeBase | None = None
 
     def handle(self, message: InboundMessage) -> Outcome:
         """Run one customer message through the pipeline and store the result atomically."""
@@ -275,7 +352,11 @@ class Engine:
             if isinstance(snapshot, Outcome):
                 return snapshot
             outcome = self.pipeline.process(
-                snapshot.conversation, message, snapshot.customer, staffing=self.staffing
+                snapshot.conversation,
+                message,
+                snapshot.customer,
+                staffing=self.staffing,
+                knowledge=self.knowledge,
             )
             try:
                 return self._write(snapshot.conversation, message, fingerprint, outcome)
@@ -316,7 +397,7 @@ class Engine:
         # Everything but the statements is done before the write opens.
         keep = keeps_contact_details(self.sessions)
         append = store.prepare_append(conversation, outcome.events, keep_contacts=keep)
-        outcome = replace(outcome, response=mask_value(outcome.response, keep_contacts=keep))
+        outcome = replace(outcome, response=_masked_response(outcome.response, keep))
         answer = (
             idempotency.prepare(
                 conversation_id=conversation.id,
@@ -358,6 +439,14 @@ class Engine:
     def _replayed(conversation: Conversation, stored: dict[str, Any]) -> Outcome:
         """The answer to a retried request: the stored response, nothing new stored."""
         return Outcome(conversation.id, stored, (), replayed=True)
+
+
+def _masked_response(response: dict[str, Any], keep_contacts: bool) -> dict[str, Any]:
+    """The answer to the channel, masked but for the bot's own reply (see
+    `storage.conversations._masked`)."""
+    reply = response.get("reply")
+    masked = mask_value({**response, "reply": None}, keep_contacts=keep_contacts)
+    return {**masked, "reply": reply}
 
 
 def _fingerprint(message: InboundMessage) -> str:

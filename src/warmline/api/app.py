@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from warmline import __version__
-from warmline.api import admin, agents, conversations
+from warmline.api import admin, agents, conversations, knowledge
 from warmline.api.access import PUBLIC, allow
 from warmline.api.limits import BodySizeLimit, ClientRateLimit
 from warmline.api.openapi import install_openapi
@@ -76,6 +76,7 @@ def create_app(
     app.include_router(conversations.router)
     app.include_router(agents.router)
     app.include_router(admin.router)
+    app.include_router(knowledge.router)
 
     @app.get("/healthz", tags=["ops"], dependencies=[allow(PUBLIC)])
     def health() -> dict[str, str]:

@@ -308,3 +308,58 @@ class ProblemOut(BaseModel):
     title: str
     status: int
     detail: str
+
+
+class KbArticleIn(RequestBody):
+    """An article: Markdown (`markdown`, plain text is fine) or HTML (`html`); split at its
+    second-level headings."""
+
+    id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,200}$")
+    title: str = text_field(min_length=1, max_length=1000, visible=True)
+    url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://[^\s\x00]+$")
+    markdown: str | None = text_field(None, max_length=200_000)
+    html: str | None = text_field(None, max_length=200_000)
+
+
+class KbPairIn(RequestBody):
+    """A question and its answer."""
+
+    id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,200}$")
+    question: str = text_field(min_length=1, max_length=2000, visible=True)
+    answer: str = text_field(min_length=1, max_length=20_000, visible=True)
+    title: str | None = text_field(None, max_length=1000)
+    url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://[^\s\x00]+$")
+
+
+class KbImportIn(RequestBody):
+    """Content for one source; importing the same `name` again replaces what it held."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")
+    articles: list[KbArticleIn] = Field(default_factory=list, max_length=2000)
+    pairs: list[KbPairIn] = Field(default_factory=list, max_length=10_000)
+
+
+class KbImportOut(BaseModel):
+    """What an import did."""
+
+    source: str
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    problems: list[str]
+
+
+class KbSourceOut(BaseModel):
+    """A knowledge-base source."""
+
+    name: str
+    sections: int
+    imported_at: datetime
+
+
+class KbSearchOut(BaseModel):
+    """Ranked sections and the confidence that the first answers the question."""
+
+    confidence: float
+    hits: list[dict[str, Any]]

@@ -1,75 +1,225 @@
-"""Turns a decision into the words the customer reads: acknowledge first, then help, and
-always leave a visible way to reach a person."""
+"""Turns a decision into the words the customer reads, from editable templates
+(`phrasing.py`): acknowledge a feeling before the solution (only when there is one, never the
+same phrase twice in a conversation, no apology two replies in a row), answer from the knowledge
+base quoting the section and naming its source, take a push-back as a cue for the next-best
+answer, never repeat a reply, never ask for what the customer already gave, and always leave a
+visible way to reach a person. Short for chat; a greeting and a sign-off for email."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from warmline.automation.answers import AnswerBook
+from warmline.automation.knowledge.answering import KnowledgeAnswer
+from warmline.automation.phrasing import Phrasing
+from warmline.domain.conversation import Conversation
+from warmline.domain.customer import Customer
+from warmline.domain.events import BotReply
+from warmline.handoff.availability import QueuePlan
 from warmline.policy.decision import Action, Decision
 from warmline.understanding.types import Analysis
 
-PERSON_HINT = "You can ask for a person at any time."
-_ACKNOWLEDGEMENTS = (
-    "I'm sorry this has been frustrating.",
-    "I understand this is annoying, and I want to get it sorted.",
-    "I hear you, and I'm sorry for the trouble.",
-)
-_UPSET = 0.5
+UPSET = 0.5
+CONFIDENT = 0.5  # an answer this likely to help is worth giving beside an offer of a person
+PLAUSIBLE = 0.2  # below this the closest articles are not worth naming in a question
+SMALL_TALK = frozenset({"greeting", "thanks", "goodbye", "complaint", "human_agent"})
+_RECAPPED = ("order_number", "invoice_number")
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A reply, what kind it is, and the knowledge-base section it quotes (if any)."""
+
+    text: str
+    kind: str
+    answer: str | None = None
 
 
 @dataclass
 class ReplyComposer:
-    """Composes bot replies and handoff notices."""
+    """Composes bot replies, handoff notices and queue reminders."""
 
-    answers: AnswerBook = field(default_factory=AnswerBook.load)
+    phrasing: Phrasing = field(default_factory=Phrasing.load)
 
     def compose(
-        self, decision: Decision, analysis: Analysis, *, turn: int, last_reply: str | None = None
-    ) -> str | None:
-        """The reply for this decision, or None when the bot should stay quiet."""
+        self,
+        decision: Decision,
+        analysis: Analysis,
+        *,
+        conversation: Conversation,
+        knowledge: KnowledgeAnswer | None = None,
+        channel: str = "web",
+        customer: Customer | None = None,
+    ) -> Composed | None:
+        """The reply for this decision, or None when the bot should stay quiet.
+        `conversation` holds everything said so far (the current message included)."""
         if decision.action is Action.STAY_QUIET:
             return None
-        if decision.action is Action.ESCALATE:
-            return self.handoff_notice(analysis)
-        if decision.action is Action.OFFER_HANDOFF:
-            body = "Would you like me to connect you with a member of the team?"
-        elif decision.action is Action.CLARIFY:
-            body = self._clarifying_question(analysis)
-        else:
-            body = self.answers.reply_for(decision.intent or "", turn) or self._clarifying_question(
-                analysis
-            )
-        reply = f"{self._acknowledgement(analysis, turn, last_reply)}{body}"
-        return reply if "person" in reply else f"{reply} {PERSON_HINT}"
+        said = _bot_replies(conversation)
+        acknowledgement = self._acknowledgement(analysis, said)
+        pushed = bool(analysis.pushback) and bool(said)  # a push-back answers an earlier reply
+        sorry = self._sorry(said, "sorry" in acknowledgement.lower()) if pushed else ""
+        body, kind, answer = self._body(decision, analysis, knowledge, said, pushed=pushed)
+        parts = {
+            "acknowledgement": acknowledgement,
+            "pushback": sorry,
+            "recap": self._recap(analysis, conversation) if answer else "",
+            "body": body,
+            "next_step": self._next_step(said) if kind == "answer" else "",
+            "person_hint": self._person_hint(analysis, body),
+        }
+        text = self._shape(parts, channel, customer)
+        if any(_same(text, earlier) for earlier in said):  # never the same reply twice
+            parts.update(body=self.phrasing.phrase("offer"), next_step="", recap="")
+            text, kind, answer = self._shape(parts, channel, customer), "offer_handoff", None
+        return Composed(text, kind, answer)
 
-    def handoff_notice(self, analysis: Analysis) -> str:
+    def handoff_notice(self, plan: QueuePlan, *, upset: bool) -> str:
         """What the customer reads when the conversation goes to a person."""
-        sorry = "I'm sorry for the trouble. " if analysis.emotion.frustration >= _UPSET else ""
-        return (
-            f"{sorry}I'm passing you to a member of the team now, with everything you've told "
-            "me, so you won't need to repeat yourself."
+        when = (
+            f"at {plan.next_open.strftime('%H:%M on %A, %d %B')} ({plan.next_open.tzname()})"
+            if plan.next_open
+            else None
+        )
+        return self.phrasing.render(
+            "handoff.j2",
+            upset=upset,
+            situation=plan.situation,
+            when=when,
+            by_email=plan.by_email,
+            wait_minutes=plan.expected_wait_minutes,
         )
 
-    def _clarifying_question(self, analysis: Analysis) -> str:
-        options = [analysis.intent.intent, *(name for name, _ in analysis.intent.alternatives)]
-        labels = [_label(o) for o in options if o and o != "oos"][:2]
-        if len(labels) == 2 and not analysis.intent.out_of_scope:
-            return (
-                "Just to be sure I help with the right thing: "
-                f"is it about {labels[0]} or {labels[1]}?"
-            )
-        return "I'm not sure I understood. Could you tell me a little more about what you need?"
+    def reminder(self) -> str:
+        """Sent (at most every `queue.reminder_seconds`) when a queued customer writes again."""
+        return self.phrasing.render("reminder.j2")
 
-    def _acknowledgement(self, analysis: Analysis, turn: int, last_reply: str | None) -> str:
-        if analysis.emotion.frustration < _UPSET:
+    # -- the parts ------------------------------------------------------------------------------
+
+    def _body(
+        self,
+        decision: Decision,
+        analysis: Analysis,
+        knowledge: KnowledgeAnswer | None,
+        said: list[str],
+        *,
+        pushed: bool,
+    ) -> tuple[str, str, str | None]:
+        hit = knowledge.first if knowledge else None
+        if decision.action is Action.ESCALATE:
+            return "", "handoff_notice", None
+        if decision.action is Action.OFFER_HANDOFF:
+            if pushed and hit is not None and knowledge and knowledge.confidence >= CONFIDENT:
+                # The next-best answer, and a person if that fails too: both ways forward.
+                quoted = self.phrasing.render("answer.j2", section=hit.entry.section)
+                offer = self.phrasing.phrase("offer")
+                return _join(quoted, offer), "offer_handoff", hit.entry.section.key
+            return self.phrasing.phrase("offer"), "offer_handoff", None
+        if decision.action is Action.CLARIFY:
+            return self._clarify(decision, analysis, knowledge), "clarify", None
+        intent = analysis.intent.intent
+        if intent in SMALL_TALK and not pushed:
+            chosen = _first_unused(self.phrasing.choices("small_talk", intent), said)
+            if chosen:
+                return chosen, "small_talk", None
+        if hit is not None:
+            quoted = self.phrasing.render("answer.j2", section=hit.entry.section)
+            return quoted, "answer", hit.entry.section.key
+        no_answer = _first_unused(self.phrasing.choices("no_answer"), said)
+        return _join(no_answer, self.phrasing.phrase("offer")), "no_answer", None
+
+    def _sorry(self, said: list[str], apologised: bool) -> str:
+        """Acknowledge a push-back once, without a second apology in the same reply."""
+        choices = self.phrasing.choices("pushback")
+        if apologised:
+            choices = [c for c in choices if "sorry" not in c.lower()]
+        return _first_unused(choices, said)
+
+    def _clarify(
+        self, decision: Decision, analysis: Analysis, knowledge: KnowledgeAnswer | None
+    ) -> str:
+        if any("answer confidence" in reason.detail for reason in decision.reasons):
+            if knowledge is None or knowledge.confidence < PLAUSIBLE:
+                lead = self.phrasing.choices("no_answer")[0]
+                return _join(lead, self.phrasing.phrase("clarify", "open"))
+            labels = _topics(knowledge)
+            if len(labels) >= 2:
+                return self.phrasing.phrase("clarify", "topic", first=labels[0], second=labels[1])
+            return self.phrasing.phrase("clarify", "open")
+        options = [analysis.intent.intent, *(name for name, _ in analysis.intent.alternatives)]
+        labels = [o.replace("_", " ") for o in options if o and o != "oos"][:2]
+        if len(labels) == 2 and not analysis.intent.out_of_scope:
+            return self.phrasing.phrase("clarify", "choice", first=labels[0], second=labels[1])
+        return self.phrasing.phrase("clarify", "open")
+
+    def _acknowledgement(self, analysis: Analysis, said: list[str]) -> str:
+        """The strongest feeling of this message, acknowledged with a phrase not used before;
+        nothing on a neutral message."""
+        emotion = analysis.emotion
+        feelings = [
+            (emotion.distress, "anxiety"),
+            (emotion.frustration, "frustration"),
+            (emotion.urgency, "urgency"),
+        ]
+        strongest = max(feelings)
+        if strongest[0] < UPSET:
             return ""
-        for offset in range(len(_ACKNOWLEDGEMENTS)):
-            phrase = _ACKNOWLEDGEMENTS[(turn + offset) % len(_ACKNOWLEDGEMENTS)]
-            if not last_reply or phrase not in last_reply:
-                return phrase + " "
+        apologised_last = bool(said) and "sorry" in said[-1].lower()
+        for phrase in self.phrasing.acknowledgements(strongest[1]):
+            if phrase.apology and apologised_last:
+                continue
+            if not any(phrase.text in earlier for earlier in said):
+                return phrase.text
         return ""
 
+    def _recap(self, analysis: Analysis, conversation: Conversation) -> str:
+        """Name what the customer gave that the answer is about, so they see it was heard."""
+        for entity in analysis.entities:
+            if entity.type in _RECAPPED:
+                return self.phrasing.phrase("recap", entity.type, value=entity.value)
+        return ""
 
-def _label(intent: str) -> str:
-    return intent.replace("_", " ")
+    def _next_step(self, said: list[str]) -> str:
+        return _first_unused(self.phrasing.choices("next_step"), said[-1:])
+
+    def _person_hint(self, analysis: Analysis, body: str) -> str:
+        if "person" in body or "team" in body:
+            return ""  # the body already offers one
+        rising = analysis.emotion.frustration >= UPSET or analysis.trajectory.trend > 0.1
+        return self.phrasing.phrase("person_hint", "rising" if rising else "calm")
+
+    def _shape(self, parts: dict[str, str], channel: str, customer: Customer | None) -> str:
+        if channel == "email":
+            name = customer.name if customer and customer.name else None
+            return self.phrasing.render("reply.email.j2", name=name, **parts)
+        return self.phrasing.render("reply.chat.j2", **parts)
+
+
+def _topics(knowledge: KnowledgeAnswer | None) -> list[str]:
+    """What the closest answers are about, for a clarifying question: their articles' titles,
+    or their headings when they come from one article."""
+    if knowledge is None:
+        return []
+    sections = [hit.entry.section for hit in knowledge.candidates]
+    titles = list(dict.fromkeys(s.title for s in sections))
+    if len(titles) >= 2:
+        return titles[:2]
+    return list(dict.fromkeys(s.heading for s in sections))[:2]
+
+
+def _bot_replies(conversation: Conversation) -> list[str]:
+    return [event.text for event in conversation.events if isinstance(event, BotReply)]
+
+
+def _first_unused(choices: list[str], said: list[str]) -> str:
+    for choice in choices:
+        if not any(choice in earlier for earlier in said):
+            return choice
+    return ""
+
+
+def _join(*parts: str) -> str:
+    return " ".join(part for part in parts if part)
+
+
+def _same(text: str, earlier: str) -> bool:
+    return " ".join(text.lower().split()) == " ".join(earlier.lower().split())

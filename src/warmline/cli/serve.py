@@ -104,16 +104,21 @@ def serve(
 
 
 def _prepare_demo(settings: Settings) -> list[DemoAgent]:
-    from warmline.demo import load_demo_data
+    from warmline.demo import load_demo_data, load_demo_knowledge
     from warmline.storage.db import make_engine, make_session_factory
     from warmline.storage.migrate import upgrade
+    from warmline.understanding.encoder import get_encoder
 
     if settings.env != "development":
         raise _fail("--demo loads fixed agent tokens and is only allowed in development")
     upgrade(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
-    with make_session_factory(engine)() as session, session.begin():
+    sessions = make_session_factory(engine)
+    with sessions() as session, session.begin():
         agents = load_demo_data(session)
+    encoder = get_encoder()
+    report = load_demo_knowledge(sessions, lambda texts: encoder.encode_uncached(list(texts)))
+    typer.echo(f"  demo help centre: {report.sections} sections", err=True)
     engine.dispose()
     return agents
 

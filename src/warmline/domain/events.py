@@ -42,11 +42,12 @@ class CustomerMessage(Event):
 
 
 class BotReply(Event):
-    """What the AI front line answered."""
+    """What the AI front line answered; `answer` is the knowledge-base section it quoted."""
 
     type: Literal["bot_reply"] = "bot_reply"
     text: str
     kind: str = "answer"
+    answer: str | None = None
 
 
 class AnalysisRecorded(Event):

@@ -159,12 +159,21 @@ class RepetitionCondition(Condition):
     min_strength: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
+class PushbacksCondition(Condition):
+    """The customer said `max` times in this episode that an answer did not help, or pushed
+    back when the bot had no answer left that it had not already given."""
+
+    mode: TriggerMode = "offer"
+    max: int = Field(default=2, ge=1, le=100)
+
+
 class LoopConfig(TriggerBase):
     """The bot goes round in circles."""
 
     clarifications: ClarificationsCondition = ClarificationsCondition()
     intent_returns: IntentReturnsCondition = IntentReturnsCondition()
     repetition: RepetitionCondition = RepetitionCondition()
+    pushbacks: PushbacksCondition = PushbacksCondition()
     ignore_intents: list[str] = Field(
         default_factory=lambda: ["greeting", "thanks", "goodbye", "human_agent", "oos"]
     )
@@ -175,7 +184,7 @@ class LowConfidenceConfig(TriggerBase):
 
     priority: float = Field(default=0.2, ge=0.0, le=1.0)
     threshold: float = Field(default=0.70, ge=0.0, le=1.0)
-    answer_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    answer_threshold: float = Field(default=0.4, ge=0.0, le=1.0)
     out_of_scope: bool = True
     clarify_first: int = Field(default=1, ge=0, le=10)
     mode: TriggerMode = "offer"

@@ -29,10 +29,13 @@ class ActionResult:
 class PolicyContext:
     """Read-only input of one policy decision. `conversation` already holds the current
     customer message and its analysis event (the engine builds it so); `analysis` is that
-    analysis as typed objects."""
+    analysis as typed objects. With a knowledge base, `answer_confidence` is the chance that the
+    answer the bot would give is right, and `fresh_answers` how many fair answers it has not
+    given yet in this conversation (None without one: not asked)."""
 
     conversation: Conversation
     analysis: Analysis
     customer: Customer | None = None
     answer_confidence: float | None = None
+    fresh_answers: int | None = None
     action_result: ActionResult | None = None

@@ -77,6 +77,16 @@ def clarifications_in_a_row(conversation: Conversation) -> int:
     return count
 
 
+def pushbacks_in_episode(conversation: Conversation) -> int:
+    """Customer messages of this episode that said an answer did not help (the current one
+    included, its analysis being in the conversation already)."""
+    return sum(
+        1
+        for event in episode_events(conversation)
+        if isinstance(event, AnalysisRecorded) and event.analysis.get("pushback")
+    )
+
+
 def answers_for(conversation: Conversation, intent: str) -> int:
     """How many times the bot already answered (or acted on) `intent` in this episode."""
     return sum(

@@ -19,7 +19,14 @@ from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from warmline.domain.conversation import Conversation, Status
-from warmline.domain.events import AnyEvent, HandedOff, event_from_dict, event_to_dict, utc_now
+from warmline.domain.events import (
+    AnyEvent,
+    BotReply,
+    HandedOff,
+    event_from_dict,
+    event_to_dict,
+    utc_now,
+)
 from warmline.redaction import mask_value
 from warmline.storage.db import appended, keeps_contact_details
 from warmline.storage.models import ConversationRow, EventRow
@@ -122,7 +129,7 @@ def prepare_append(
     """Mask the events, number them after the conversation's last one, and compute the
     projection of the state they lead to. Pure: no database."""
     expected = conversation.seq
-    data = [mask_value(event_to_dict(event), keep_contacts=keep_contacts) for event in events]
+    data = [_masked(event, keep_contacts) for event in events]
     stored = tuple(event_from_dict(item) for item in data)
     after = Conversation.replay(
         conversation.id,
@@ -142,6 +149,18 @@ def prepare_append(
     )
     projection = {"last_seq": after.seq, **_projection(after, stored)}
     return PreparedAppend(conversation.id, expected, stored, rows, projection)
+
+
+def _masked(event: AnyEvent, keep_contacts: bool) -> dict[str, Any]:
+    """An event's stored form, masked. The bot's own reply text is not: it is composed from
+    templates and the knowledge base and never repeats a customer's email, phone or card (the
+    composer recaps only order and invoice numbers), while a help-centre address in it must
+    reach the customer as written."""
+    data = event_to_dict(event)
+    if isinstance(event, BotReply):
+        text = data.pop("text")
+        return {**mask_value(data, keep_contacts=keep_contacts), "text": text}
+    return mask_value(data, keep_contacts=keep_contacts)
 
 
 def write_append(session: Session, append: PreparedAppend) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -142,6 +143,49 @@ class PolicyStateRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class KbSourceRow(Base):
+    """A knowledge-base source: a file or folder as imported (or a name given over the API)."""
+
+    __tablename__ = "kb_sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(1000), unique=True)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sections: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class KbSectionRow(Base):
+    """One searchable section, with its two embeddings (float16, heading then body)."""
+
+    __tablename__ = "kb_sections"
+    __table_args__ = (UniqueConstraint("source_id", "key", name="uq_kb_section_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("kb_sources.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(500))
+    article: Mapped[str] = mapped_column(String(400))
+    title: Mapped[str] = mapped_column(String(1000))
+    heading: Mapped[str] = mapped_column(String(1000))
+    text: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(2000))
+    question: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    checksum: Mapped[str] = mapped_column(String(64))
+    vectors: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class KbStateRow(Base):
+    """One row: a number that grows with every change to the knowledge base, so every process
+    knows when to rebuild its index."""
+
+    __tablename__ = "kb_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class RateLimitRow(Base):
     """A token bucket shared by the workers (PostgreSQL; UNLOGGED there)."""
 
@@ -162,6 +206,9 @@ __all__ = [
     "EventRow",
     "IdempotencyRow",
     "IdentityRow",
+    "KbSectionRow",
+    "KbSourceRow",
+    "KbStateRow",
     "PolicyStateRow",
     "RateLimitRow",
 ]

@@ -18,6 +18,7 @@ from warmline.understanding.encoder import Encoder, get_encoder
 from warmline.understanding.entities import extract_entities
 from warmline.understanding.escape_hatch import detect_human_request
 from warmline.understanding.intents import IntentClassifier, load_default_classifier
+from warmline.understanding.pushback import detect_pushback
 from warmline.understanding.types import Analysis
 
 
@@ -58,5 +59,6 @@ class DefaultAnalyzer:
             trajectory=trajectory,
             conversation_signals=conversation_signals,
             human_request=detect_human_request(text),
+            pushback=detect_pushback(text),
         )
         return analysis, tracker.to_dict()

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from warmline.understanding.escape_hatch import detect_human_request
+from warmline.understanding.pushback import detect_pushback
 from warmline.understanding.types import Analysis, IntentPrediction, Trajectory
 
 ROUTINE = IntentPrediction(intent="order_status", confidence=0.95, out_of_scope=False)
@@ -30,5 +31,6 @@ class ConstantAnalyzer:
             intent=ROUTINE,
             trajectory=Trajectory(turns=turns),
             human_request=detect_human_request(text),
+            pushback=detect_pushback(text),
         )
         return analysis, {"turns": turns}

@@ -80,4 +80,5 @@ class Analysis:
     trajectory: Trajectory = field(default_factory=Trajectory)
     conversation_signals: tuple[Signal, ...] = ()
     human_request: str | None = None
+    pushback: str | None = None
     """The words with which the customer asked for a person (negations excluded), if any."""

@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 from warmline.policy.config import LoopConfig
 from warmline.policy.context import PolicyContext
 from warmline.policy.decision import Mode, Reason
-from warmline.policy.history import answers_for, clarifications_in_a_row
+from warmline.policy.history import (
+    answers_for,
+    clarifications_in_a_row,
+    pushbacks_in_episode,
+)
 from warmline.policy.triggers.base import Trigger, fired
 
 
@@ -26,6 +30,7 @@ class Loop(Trigger):
                 self._clarifications(context),
                 self._intent_returns(context),
                 self._repetition(context),
+                self._pushbacks(context),
             )
             if reason is not None
         ]
@@ -65,6 +70,27 @@ class Loop(Trigger):
             mode=condition.mode,
             numbers={"answers": float(answered), "max": float(condition.max)},
             condition="intent_returns",
+        )
+
+    def _pushbacks(self, context: PolicyContext) -> Reason | None:
+        condition = self.config.pushbacks
+        if not condition.enabled or not context.analysis.pushback:
+            return None
+        count = pushbacks_in_episode(context.conversation)
+        evidence = context.analysis.pushback[:60]
+        if context.fresh_answers == 0:
+            detail = f'customer pushed back ("{evidence}") and no answer is left to try'
+        elif count >= condition.max:
+            detail = f'customer pushed back {count} times >= {condition.max} ("{evidence}")'
+        else:
+            return None
+        return fired(
+            self.name,
+            self.config,
+            detail,
+            mode=condition.mode,
+            numbers={"pushbacks": float(count), "max": float(condition.max)},
+            condition="pushbacks",
         )
 
     def _repetition(self, context: PolicyContext) -> Reason | None:

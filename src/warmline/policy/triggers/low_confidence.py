@@ -15,7 +15,8 @@ from warmline.policy.triggers.base import Trigger, fired
 class LowConfidence(Trigger):
     """Fires when the intent confidence is below `threshold`, the message is out of scope, or
     the answer's confidence is below `answer_threshold`; clarifies `clarify_first` times in a
-    row before escalating."""
+    row before escalating. A knowledge-base answer at or above `answer_threshold` stands even
+    when the intent is unsure (the knowledge base may know what the intent model does not)."""
 
     config: LowConfidenceConfig = field(default_factory=LowConfidenceConfig)
     name: str = "low_confidence"
@@ -36,11 +37,13 @@ class LowConfidence(Trigger):
         intent = context.analysis.intent
         config = self.config
         numbers = {"confidence": round(intent.confidence, 4), "threshold": config.threshold}
+        answer = context.answer_confidence
+        if answer is not None and answer >= config.answer_threshold:
+            return None, numbers  # the knowledge base answers it, whatever the intent model says
         if intent.out_of_scope and config.out_of_scope:
             return "out of scope", numbers
         if intent.confidence < config.threshold:
             return f"confidence {intent.confidence:.2f} < {config.threshold:.2f}", numbers
-        answer = context.answer_confidence
         if answer is not None and answer < config.answer_threshold:
             numbers = {"answer_confidence": round(answer, 4), "threshold": config.answer_threshold}
             return f"answer confidence {answer:.2f} < {config.answer_threshold:.2f}", numbers
