@@ -240,6 +240,19 @@ def test_the_admin_api_imports_lists_searches_and_removes(client: TestClient) ->
         "/api/v1/admin/kb/search", params={"q": "where can I park"}, headers=API_KEY_HEADERS
     ).json()
     assert found["hits"][0]["key"] == "parking#where-to-park"
+    for odd in ("😀😀😀", "where " * 1_666 + "park"):  # only emoji; 10,000 characters
+        searched = client.get("/api/v1/admin/kb/search", params={"q": odd}, headers=API_KEY_HEADERS)
+        assert searched.status_code == 200 and 0 <= searched.json()["confidence"] <= 1
+    assert (
+        client.get(
+            "/api/v1/admin/kb/search", params={"q": "😀😀😀"}, headers=API_KEY_HEADERS
+        ).json()["confidence"]
+        < 0.4
+    )  # nothing in it to answer: an honest "no answer"
+    too_long = {"q": "x" * 10_001}
+    assert_problem(
+        client.get("/api/v1/admin/kb/search", params=too_long, headers=API_KEY_HEADERS), 422
+    )
     # The bot answers from it at once, quoting the section and naming its source.
     conversation_id, headers = open_conversation(client)
     answer = say(client, conversation_id, headers, "where can I park my car near the store?")

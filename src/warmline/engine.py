@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+import numpy as np
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -260,11 +261,12 @@ class Pipeline:
             return None
         if analysis.intent.intent in SMALL_TALK and not analysis.pushback:
             return None
-        result = knowledge.search(text, knowledge.embed_query(text))
+        embedding = knowledge.embed_query(text)
+        result = knowledge.search(text, embedding)
         earlier = _unsettled_question(conversation, pushed=bool(analysis.pushback))
         if result.confidence < enough and earlier:
             together = f"{earlier}\n{text}"
-            widened = knowledge.search(together, knowledge.embed_query(together))
+            widened = knowledge.search(together, _blend(knowledge.embed_query(earlier), embedding))
             if widened.confidence > result.confidence:
                 result = widened
         sent = [
@@ -292,6 +294,17 @@ class Pipeline:
 
 
 UNSETTLED = frozenset({"clarify", "no_answer", "offer_handoff"})
+
+
+def _blend(first: np.ndarray | None, second: np.ndarray | None) -> np.ndarray | None:
+    """The embedding of two messages read together: the normalised sum of theirs (a mean-pooled
+    encoder's embedding of a concatenation is close to it, and both are already cached, where
+    encoding the pair again would cost a full encoder pass on every unsettled follow-up)."""
+    if first is None or second is None:
+        return second if first is None else first
+    total = first + second
+    norm = float(np.linalg.norm(total))
+    return total / norm if norm > 0 else second
 
 
 def _unsettled_question(conversation: Conversation, *, pushed: bool) -> str | None:

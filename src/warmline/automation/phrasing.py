@@ -6,7 +6,7 @@ instead of failing a customer's message later."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from jinja2 import (
 )
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent / "templates"
+_PHRASES = Environment(undefined=StrictUndefined, autoescape=False)
 TEMPLATE_NAMES = ("answer.j2", "reply.chat.j2", "reply.email.j2", "handoff.j2", "reminder.j2")
 
 
@@ -42,6 +43,7 @@ class Phrasing:
 
     templates: dict[str, Template]
     phrases: dict[str, Any]
+    compiled: dict[str, Template] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, override: Path | None = None) -> Phrasing:
@@ -76,7 +78,11 @@ class Phrasing:
         found: Any = self.phrases
         for part in path:
             found = found[part]
-        return Environment(undefined=StrictUndefined).from_string(str(found)).render(**values)
+        text = str(found)
+        template = self.compiled.get(text)
+        if template is None:  # compiled once: compiling costs more than rendering
+            template = self.compiled.setdefault(text, _PHRASES.from_string(text))
+        return template.render(**values)
 
     def choices(self, *path: str) -> list[str]:
         """A list of interchangeable phrases."""
