@@ -4,7 +4,8 @@ Each run starts a real server (a separate process on loopback, fresh database), 
 headless runner hold N conversations at once (routine conversations of a few turns, about 10%
 escalating; each conversation sends its next message when the previous answer arrives), and
 measures, after a warm-up, messages per second, latency percentiles, errors and CPU time per
-message (server processes, and PostgreSQL's separately). Configurations: SQLite with one
+message (server processes, and PostgreSQL's separately). The demo help centre is imported
+first, so every routine message is also a knowledge-base search. Configurations: SQLite with one
 process, PostgreSQL with one and with two workers; the same at 50 conversations with the
 analysis replaced by a constant (what HTTP and the database cost alone); and paced runs, where
 each conversation sends 6 messages per second at most (300 per second offered at 50), to show
@@ -34,6 +35,8 @@ from pathlib import Path
 import httpx
 import psutil
 import sqlalchemy as sa
+
+from warmline.demo import DEMO_KNOWLEDGE
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -159,6 +162,12 @@ class Server:
             env["WARMLINE_DATABASE_URL"] = database_url
         subprocess.run(
             [sys.executable, "-m", "warmline", "db", "upgrade"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(  # the message path includes retrieval over the demo help centre
+            [sys.executable, "-m", "warmline", "kb", "import", str(DEMO_KNOWLEDGE)],
             env=env,
             check=True,
             capture_output=True,

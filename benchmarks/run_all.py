@@ -18,6 +18,7 @@ BENCHMARKS = [
     ["bench_emotion.py", "--write-docs"],
     ["bench_policy.py"],
     ["entities_redaction.py"],
+    ["bench_kb.py", "--write-docs"],
     ["bench_load.py", "--write-docs"],
 ]
 
