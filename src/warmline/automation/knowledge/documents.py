@@ -327,34 +327,44 @@ def read_csv_pairs(text: str, name: str) -> tuple[list[Section], list[Problem]]:
     missing = {"question", "answer"} - columns
     if missing:
         return [], [Problem(name, 1, f"missing column(s): {', '.join(sorted(missing))}")]
-    sections: list[Section] = []
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for row, record in enumerate(reader, start=2):
-        normalised = {str(k).strip().lower(): v for k, v in record.items() if k is not None}
-        section, problem = _pair(normalised, name, row, seen)
-        if section is not None:
-            sections.append(section)
-        if problem is not None:
-            problems.append(problem)
-    return sections, problems
+    rows = (
+        (row, {str(k).strip().lower(): v for k, v in record.items() if k is not None})
+        for row, record in enumerate(reader, start=2)
+    )
+    return _collect_pairs(rows, name)
 
 
 def read_jsonl_pairs(text: str, name: str) -> tuple[list[Section], list[Problem]]:
     """Question-answer pairs from JSON lines `{"id"?, "question", "answer", "title"?, "url"?}`."""
-    sections: list[Section] = []
-    problems: list[Problem] = []
-    seen: set[str] = set()
+    return _collect_pairs(_json_lines(text, name), name)
+
+
+def _json_lines(text: str, name: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
+    """Each non-blank line's object, or the problem with it, by line number."""
     for row, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            problems.append(Problem(name, row, f"invalid JSON ({error.msg})"))
+            yield row, Problem(name, row, f"invalid JSON ({error.msg})")
             continue
-        if not isinstance(record, dict):
-            problems.append(Problem(name, row, "expected a JSON object"))
+        yield (
+            row,
+            record if isinstance(record, dict) else Problem(name, row, "expected a JSON object"),
+        )
+
+
+def _collect_pairs(
+    rows: Iterable[tuple[int, dict[str, Any] | Problem]], name: str
+) -> tuple[list[Section], list[Problem]]:
+    """Sections from question-answer records, and the problems of the bad ones."""
+    sections: list[Section] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for row, record in rows:
+        if isinstance(record, Problem):
+            problems.append(record)
             continue
         section, problem = _pair(record, name, row, seen)
         if section is not None:
