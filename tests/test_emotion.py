@@ -750,6 +750,10 @@ def test_fine_tuning_without_torch_is_a_clear_cli_error(
 ) -> None:
     import sys
 
+    import sklearn.feature_extraction.text  # noqa: F401
+    # Imported first: scipy's array-API helpers look "torch" up in sys.modules while sklearn is
+    # first imported and fail on the None below (a real machine without torch has no entry).
+
     data = _tiny_goemotions(tmp_path / "data")
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
     code, _, err = _cli("train", "emotion", "--data", str(data), "--out", str(tmp_path / "out"))

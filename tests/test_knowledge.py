@@ -159,6 +159,81 @@ def test_bad_files_and_rows_are_reported_and_the_good_ones_imported(tmp_path: Pa
     assert {"good#part", "broken#part", "q1#answer", "a#answer", "t#h"} <= keys
 
 
+def test_files_no_reader_can_parse_are_reported_and_odd_text_is_made_safe(tmp_path: Path) -> None:
+    folder = tmp_path / "odd"
+    _write(folder, "quote.csv", 'question,answer\n"unclosed,' + "x" * 140_000 + "\n")
+    _write(folder, "deep.json", "[" * 100_000 + "]" * 100_000)
+    _write(
+        folder,
+        "dated.md",
+        "---\ndate: 2024-13-01\nurl: javascript:alert(1)\n---\n# Dated\n\n## Part\nText.\n",
+    )
+    _write(
+        folder,
+        "crlf.md",
+        "---\r\nurl: https://help.example/crlf\r\n---\r\n# Crlf\r\n\r\n## Part\r\nText.\r\n",
+    )
+    _write(
+        folder,
+        "odd.jsonl",
+        '{"id": "nul", "question": "Q\\u0000?", "answer": "A\\ud800", "url": "javascript:x"}\n'
+        + json.dumps(
+            {"id": "sep", "question": "line\u2028sep?", "answer": "ok"}, ensure_ascii=False
+        )
+        + "\n",
+    )
+    _write(
+        folder, "i18n.csv", "question,answer\nКак вернуть товар?,В магазине.\n如何退货?,在商店.\n"
+    )
+    reading = read_paths([folder])
+    joined = "\n".join(str(problem) for problem in reading.problems)
+    assert "quote.csv: cannot be read" in joined and "deep.json: cannot be read" in joined
+    assert "odd.jsonl" not in joined and "i18n.csv" not in joined
+    sections = {s.key: s for found in reading.sources.values() for s in found}
+    assert sections["dated#part"].url is None  # a javascript: link is never kept
+    assert sections["crlf#part"].url == "https://help.example/crlf"
+    nul = sections["nul#answer"]
+    assert nul.question == "Q?" and nul.url is None
+    nul.text.encode("utf-8")  # no lone surrogate left
+    assert "sep#answer" in sections
+    assert {"как-вернуть-товар#answer", "如何退货#answer"} <= set(sections)
+
+
+def test_a_file_broken_on_reimport_keeps_what_it_held(services: Services, tmp_path: Path) -> None:
+    folder = _help_centre(tmp_path / "help")
+    embed = sentence_embedder()
+    import_paths(services.sessions, [folder], embed)
+    _write(folder, "gift-cards.md", b"\xff\xfe broken")
+    report = import_paths(services.sessions, [folder], embed)
+    assert any("gift-cards.md: not UTF-8" in str(p) for p in report.problems)
+    assert report.changes[0].removed == 0
+    assert "gift-cards#gift-card-balance" in _sections(services.sessions)
+
+
+def test_an_index_that_started_empty_sees_the_first_import(
+    services: Services, pipeline: Pipeline, tmp_path: Path
+) -> None:
+    from warmline.automation.knowledge.service import KnowledgeBase
+
+    knowledge = KnowledgeBase(readers=services.reading, embed_query=lambda _t: None)
+    knowledge.refresh(force=True)
+    assert len(knowledge.index) > 0  # the demo help centre
+    with services.sessions() as session, session.begin():
+        for source in store.list_sources(session):
+            store.remove_source(session, source=source.name)
+    knowledge.refresh(force=True)
+    assert len(knowledge.index) == 0
+    import_paths(services.sessions, [_help_centre(tmp_path / "help")], sentence_embedder())
+    knowledge.checked_at = 0.0  # as if the refresh interval had passed
+    conversation = Conversation("k")
+    analysis, _ = pipeline.analyzer.analyze("are stores open on sunday", state={})
+    answers = pipeline._consult(
+        knowledge, "are stores open on sunday", analysis, conversation, enough=0.4
+    )
+    assert answers is not None and answers.first is not None
+    assert answers.first.entry.section.key == "stores-opening-hours#sundays"
+
+
 def _run(args: list[str], tmp_path: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **TEST_ENVIRONMENT, "WARMLINE_DATA_DIR": str(tmp_path)}
     env.pop("WARMLINE_DATABASE_URL", None)
@@ -224,16 +299,17 @@ def test_the_admin_api_imports_lists_searches_and_removes(client: TestClient) ->
                 "markdown": "## Where to park\nThe car park behind the store is free for 2 hours.",
             },
             {"title": "Empty", "html": "<p></p>"},
+            {"title": "Long " * 180, "markdown": "A title longer than any key column."},
         ],
         "pairs": [{"id": "wifi", "question": "Is there wifi in the store?", "answer": "Yes."}],
     }
     imported = client.post("/api/v1/admin/kb/sources", json=body, headers=API_KEY_HEADERS)
     assert imported.status_code == 200, imported.text
     result = imported.json()
-    assert (result["added"], result["source"]) == (2, "api:store-faq")
+    assert (result["added"], result["source"]) == (3, "api:store-faq")
     assert result["problems"] == ["articles[2]:2: no text"]
     sources = client.get("/api/v1/admin/kb/sources", headers=API_KEY_HEADERS).json()
-    assert {"name": "api:store-faq", "sections": 2} in [
+    assert {"name": "api:store-faq", "sections": 3} in [
         {"name": s["name"], "sections": s["sections"]} for s in sources
     ]
     found = client.get(
@@ -373,3 +449,44 @@ def test_the_composer_acknowledges_once_never_blames_and_never_over_apologises(
     )
     assert email is not None and email.text.startswith("Hello,")
     assert email.text.rstrip().endswith("The support team")
+
+
+def test_offers_are_worded_differently_and_only_asked_when_the_policy_offers(
+    pipeline: Pipeline,
+) -> None:
+    composer = pipeline.composer
+    calm, _ = pipeline.analyzer.analyze("I have a question about something odd", state={})
+    conversation = Conversation("o")
+    said = []
+    for _ in range(3):
+        composed = composer.compose(
+            Decision(Action.OFFER_HANDOFF, ()), calm, conversation=conversation, channel="web"
+        )
+        assert composed is not None and composed.kind == "offer_handoff"
+        assert composed.text.rstrip().endswith("?") and composed.text not in said
+        said.append(composed.text)
+        conversation.apply(BotReply(ts=datetime.now(UTC), text=composed.text, kind=composed.kind))
+    unanswered = composer.compose(
+        Decision(Action.ANSWER, ()), calm, conversation=Conversation("n"), channel="web"
+    )
+    assert unanswered is not None and unanswered.kind == "no_answer"
+    assert "?" not in unanswered.text  # a way to a person, not a question nobody will read
+
+
+def test_a_template_override_that_would_break_a_reply_stops_the_start(tmp_path: Path) -> None:
+    from warmline.automation.phrasing import Phrasing, TemplateProblem
+
+    for broken in (
+        "clarify:\n  open: Tell me more.\n",
+        "offer: []\n",
+        "acknowledge:\n  urgency:\n    - {apology: true}\n",
+        "recap:\n  order_number: 'About {{ missing }}'\n",
+    ):
+        folder = tmp_path / str(abs(hash(broken)))
+        _write(folder, "phrases.yaml", broken)
+        try:
+            Phrasing.load(folder)
+        except TemplateProblem as problem:
+            assert "phrases.yaml" in str(problem)
+        else:
+            raise AssertionError(f"accepted: {broken!r}")

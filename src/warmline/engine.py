@@ -257,7 +257,10 @@ class Pipeline:
         its own and follows a reply that did not settle the question ("it was supposed to
         arrive last week" after a clarifying question) is also searched together with the
         customer's previous message, and the clearer of the two results is kept."""
-        if knowledge is None or not len(knowledge.index) or analysis.human_request:
+        if knowledge is None or analysis.human_request:
+            return None
+        knowledge.refresh()  # an index that started empty must still see the first import
+        if not len(knowledge.index):
             return None
         if analysis.intent.intent in SMALL_TALK and not analysis.pushback:
             return None

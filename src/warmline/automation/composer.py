@@ -68,10 +68,18 @@ class ReplyComposer:
             "person_hint": self._person_hint(analysis, body),
         }
         text = self._shape(parts, channel, customer)
-        if any(_same(text, earlier) for earlier in said):  # never the same reply twice
-            parts.update(body=self.phrasing.phrase("offer"), next_step="", recap="")
-            text, kind, answer = self._shape(parts, channel, customer), "offer_handoff", None
-        return Composed(text, kind, answer)
+        if not _repeats(text, said):
+            return Composed(text, kind, answer)
+        # Never the same reply twice: a way to a person instead (a question only if the policy
+        # offered one), worded differently from every earlier reply; quiet if all were used.
+        offering = decision.action is Action.OFFER_HANDOFF
+        kind = "offer_handoff" if offering else "no_answer"
+        for way in self.phrasing.choices("offer" if offering else "person_way"):
+            parts.update(body=way, next_step="", recap="", person_hint="")
+            text = self._shape(parts, channel, customer)
+            if not _repeats(text, said):
+                return Composed(text, kind, None)
+        return None
 
     def handoff_notice(self, plan: QueuePlan, *, upset: bool) -> str:
         """What the customer reads when the conversation goes to a person."""
@@ -111,9 +119,9 @@ class ReplyComposer:
             if pushed and hit is not None and knowledge and knowledge.confidence >= CONFIDENT:
                 # The next-best answer, and a person if that fails too: both ways forward.
                 quoted = self.phrasing.render("answer.j2", section=hit.entry.section)
-                offer = self.phrasing.phrase("offer")
+                offer = _fresh(self.phrasing.choices("offer"), said)
                 return _join(quoted, offer), "offer_handoff", hit.entry.section.key
-            return self.phrasing.phrase("offer"), "offer_handoff", None
+            return _fresh(self.phrasing.choices("offer"), said), "offer_handoff", None
         if decision.action is Action.CLARIFY:
             return self._clarify(decision, analysis, knowledge), "clarify", None
         intent = analysis.intent.intent
@@ -125,7 +133,8 @@ class ReplyComposer:
             quoted = self.phrasing.render("answer.j2", section=hit.entry.section)
             return quoted, "answer", hit.entry.section.key
         no_answer = _first_unused(self.phrasing.choices("no_answer"), said)
-        return _join(no_answer, self.phrasing.phrase("offer")), "no_answer", None
+        person = _fresh(self.phrasing.choices("person_way"), said)
+        return _join(no_answer, person), "no_answer", None
 
     def _sorry(self, said: list[str], apologised: bool) -> str:
         """Acknowledge a push-back once, without a second apology in the same reply."""
@@ -174,7 +183,7 @@ class ReplyComposer:
     def _recap(self, analysis: Analysis, conversation: Conversation) -> str:
         """Name what the customer gave that the answer is about, so they see it was heard."""
         for entity in analysis.entities:
-            if entity.type in _RECAPPED:
+            if entity.type in _RECAPPED and self.phrasing.has("recap", entity.type):
                 return self.phrasing.phrase("recap", entity.type, value=entity.value)
         return ""
 
@@ -215,6 +224,15 @@ def _first_unused(choices: list[str], said: list[str]) -> str:
         if not any(choice in earlier for earlier in said):
             return choice
     return ""
+
+
+def _fresh(choices: list[str], said: list[str]) -> str:
+    """The first choice not said yet, else the first (a way to a person is never left out)."""
+    return _first_unused(choices, said) or (choices[0] if choices else "")
+
+
+def _repeats(text: str, said: list[str]) -> bool:
+    return any(_same(text, earlier) for earlier in said)
 
 
 def _join(*parts: str) -> str:

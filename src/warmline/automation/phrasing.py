@@ -84,6 +84,15 @@ class Phrasing:
             template = self.compiled.setdefault(text, _PHRASES.from_string(text))
         return template.render(**values)
 
+    def has(self, *path: str) -> bool:
+        """Whether a phrase exists at `path` (optional ones, such as a recap per entity)."""
+        found: Any = self.phrases
+        for part in path:
+            if not isinstance(found, dict) or part not in found:
+                return False
+            found = found[part]
+        return True
+
     def choices(self, *path: str) -> list[str]:
         """A list of interchangeable phrases."""
         found: Any = self.phrases
@@ -93,7 +102,7 @@ class Phrasing:
 
     def acknowledgements(self, feeling: str) -> list[Acknowledgement]:
         """The acknowledgements of a feeling (frustration, anxiety, urgency)."""
-        items = self.phrases.get("acknowledge", {}).get(feeling, [])
+        items = (self.phrases.get("acknowledge") or {}).get(feeling) or []
         return [
             Acknowledgement(str(item["text"]), bool(item.get("apology", False)))
             if isinstance(item, dict)
@@ -123,12 +132,32 @@ class Phrasing:
                 self.render(name, **sample)
             except TemplateError as error:
                 raise TemplateProblem(f"{_origin(name, override)}: {error}") from None
-        for path in (("person_hint", "calm"), ("person_hint", "rising"), ("offer",)):
+        where = _origin("phrases.yaml", override)
+        pair = {"first": "a", "second": "b"}
+        rendered: list[tuple[tuple[str, ...], dict[str, str]]] = [
+            (("person_hint", "calm"), {}),
+            (("person_hint", "rising"), {}),
+            (("clarify", "open"), {}),
+            (("clarify", "topic"), pair),
+            (("clarify", "choice"), pair),
+        ]
+        rendered += [(("recap", kind), {"value": "1"}) for kind in self.phrases.get("recap") or {}]
+        for path, values in rendered:
             try:
-                self.phrase(*path)
-            except (KeyError, TypeError, TemplateError) as error:
-                where = _origin("phrases.yaml", override)
-                raise TemplateProblem(f"{where}: {'.'.join(path)}: {error}") from None
+                self.phrase(*path, **values)
+            except (KeyError, TypeError, AttributeError, TemplateError) as error:
+                raise TemplateProblem(f"{where}: {'.'.join(path)}: {error!r}") from None
+        for key in ("offer", "person_way", "no_answer"):  # a reply may need any of them
+            if not [c for c in self.choices(key) if c.strip()]:
+                raise TemplateProblem(f"{where}: {key}: needs at least one phrase")
+        for feeling in ("frustration", "anxiety", "urgency"):
+            try:
+                self.acknowledgements(feeling)
+            except (KeyError, TypeError, AttributeError) as error:
+                raise TemplateProblem(
+                    f"{where}: acknowledge.{feeling}: each item is a phrase or has a text "
+                    f"({error!r})"
+                ) from None
 
 
 def _phrases(path: Path) -> dict[str, Any]:

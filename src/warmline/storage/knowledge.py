@@ -74,10 +74,12 @@ def replace_source(
     source: str,
     sections: Sequence[Section],
     vectors: dict[str, bytes],
+    keep_articles: frozenset[str] = frozenset(),
 ) -> Change:
     """Make the source hold exactly `sections`: new ones added, changed ones updated in place,
-    the ones that disappeared removed. `vectors` has the packed embeddings of every new or
-    changed section (by key)."""
+    the ones that disappeared removed, except those of `keep_articles` (files that could not be
+    read this time: a broken file loses nothing). `vectors` has the packed embeddings of every
+    new or changed section (by key)."""
     row = session.scalars(select(KbSourceRow).where(KbSourceRow.name == source)).first()
     if row is None:
         row = KbSourceRow(name=source, imported_at=utc_now(), sections=0)
@@ -105,12 +107,18 @@ def replace_source(
             for name, value in values.items():
                 setattr(stored, name, value)
             updated += 1
-    gone = [key for key in existing if key not in wanted]
-    if gone:
+    kept = {
+        k for k, found in existing.items() if k not in wanted and found.article in keep_articles
+    }
+    gone = [key for key in existing if key not in wanted and key not in kept]
+    for start in range(0, len(gone), 500):  # within every database's bound-parameter limit
+        chunk = gone[start : start + 500]
         session.execute(
-            delete(KbSectionRow).where(KbSectionRow.source_id == row.id, KbSectionRow.key.in_(gone))
+            delete(KbSectionRow).where(
+                KbSectionRow.source_id == row.id, KbSectionRow.key.in_(chunk)
+            )
         )
-    row.sections = len(wanted)
+    row.sections = len(wanted) + len(kept)
     row.imported_at = utc_now()
     if added or updated or gone:
         bump_version(session)

@@ -17,7 +17,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,9 @@ MAX_SECTION_CHARS = 20_000
 ARTICLE_SUFFIXES = {".md", ".markdown", ".html", ".htm"}
 PAIR_SUFFIXES = {".csv", ".jsonl"}
 EXPORT_SUFFIXES = {".json"}
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_WEB_LINK = re.compile(r"https?://\S", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -56,6 +58,8 @@ class Reading:
     sources: dict[str, list[Section]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     seen_keys: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    # Articles whose file could not be read this time, by source: what they held is kept.
+    unread: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def sections(self) -> int:
@@ -94,23 +98,43 @@ def _read_into(reading: Reading, path: Path, source: str, stem: str) -> None:
     if not _readable(path):
         reading.problems.append(Problem(name, None, f"unsupported file type {suffix or '(none)'}"))
         return
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        limit = MAX_FILE_BYTES // (1024 * 1024)
-        reading.problems.append(Problem(name, None, f"larger than {limit} MB ({size} bytes)"))
-        return
+    found = len(reading.problems)
+    _read_file(reading, path, source, stem)
+    failed = len(reading.problems) > found and not any(
+        s.article == slug(stem) for s in reading.sources.get(source, ())
+    )
+    if failed and suffix in ARTICLE_SUFFIXES:
+        reading.unread.setdefault(source, set()).add(slug(stem))
+
+
+def _read_file(reading: Reading, path: Path, source: str, stem: str) -> None:
+    name = str(path)
+    suffix = path.suffix.lower()
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            limit = MAX_FILE_BYTES // (1024 * 1024)
+            reading.problems.append(Problem(name, None, f"larger than {limit} MB ({size} bytes)"))
+            return
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:
         reading.problems.append(
             Problem(name, None, f"not UTF-8 (byte {error.start}); save it as UTF-8")
         )
         return
+    except OSError as error:
+        reading.problems.append(Problem(name, None, f"cannot be read ({error.strerror})"))
+        return
     if not text.strip():
         reading.problems.append(Problem(name, None, "the file is empty"))
         return
-    sections, problems = read_text(text, name=name, suffix=suffix, stem=stem)
+    try:
+        sections, problems = read_text(text, name=name, suffix=suffix, stem=stem)
+    except (ValueError, RecursionError, csv.Error) as error:  # a file no reader could parse
+        reading.problems.append(Problem(name, None, f"cannot be read: {error}"[:300]))
+        return
     reading.problems.extend(problems)
+    sections = [_cleaned(section) for section in sections]
     held = reading.sources.setdefault(source, [])
     keys = reading.seen_keys.setdefault(source, set())
     for section in sections:
@@ -121,6 +145,33 @@ def _read_into(reading: Reading, path: Path, source: str, stem: str) -> None:
         held.append(section)
     if not held:
         del reading.sources[source]
+
+
+def _cleaned(section: Section) -> Section:
+    """A section safe to store and show: no NUL, no lone surrogate (JSON escapes can carry
+    both; PostgreSQL refuses them), and a link only if it is http(s)."""
+    return replace(
+        section,
+        key=_printable(section.key),
+        article=_printable(section.article),
+        title=_printable(section.title),
+        heading=_printable(section.heading),
+        text=_printable(section.text),
+        url=safe_url(_printable(section.url) if section.url else None),
+        question=_printable(section.question) if section.question else section.question,
+    )
+
+
+def _printable(text: str) -> str:
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return text.encode("utf-8", "replace").decode("utf-8") if _SURROGATE.search(text) else text
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` if it is an http(s) link; a `javascript:` or `file:` link from an article is
+    dropped, so no reply or console ever offers it."""
+    return url if url is not None and _WEB_LINK.match(url.strip()) else None
 
 
 def read_text(
@@ -163,7 +214,7 @@ def markdown_article(text: str, stem: str) -> list[Section]:
         try:
             loaded = yaml.safe_load(found.group(1))
             meta = loaded if isinstance(loaded, dict) else {}
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError, TypeError):  # e.g. a date that does not exist
             meta = {}
         text = text[found.end() :]
     tokens = _markdown_parser().parse(text)
@@ -341,7 +392,9 @@ def read_jsonl_pairs(text: str, name: str) -> tuple[list[Section], list[Problem]
 
 def _json_lines(text: str, name: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
     """Each non-blank line's object, or the problem with it, by line number."""
-    for row, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only: JSON strings may hold U+2028 and friends, which splitlines() splits.
+    for row, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         try:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from warmline.automation.knowledge.documents import Problem, Reading, read_paths
@@ -94,15 +95,37 @@ def import_reading(sessions: sessionmaker[Session], reading: Reading, embed: Emb
     started = time.perf_counter()
     changes = []
     for source, sections in reading.sources.items():
+        keep = frozenset(reading.unread.get(source, ()))
+        changes.append(_import_source(sessions, source, sections, embed, keep))
+    return ImportReport(tuple(changes), tuple(reading.problems), time.perf_counter() - started)
+
+
+def _import_source(
+    sessions: sessionmaker[Session],
+    source: str,
+    sections: list[Section],
+    embed: Embed,
+    keep: frozenset[str],
+    attempts: int = 3,
+) -> store.Change:
+    """One source, embedded outside the write transaction. If another import of the same
+    source changed it in between (a section's vector is missing, or both created the source),
+    it is read and written again."""
+    vectors: dict[str, bytes] = {}
+    for attempt in range(attempts):
         with sessions() as session, session.begin():
             known = store.checksums(session, source=source)
-        fresh = [s for s in sections if known.get(s.key) != s.checksum]
-        vectors = embed_sections(fresh, embed)
-        with sessions() as session, session.begin():
-            changes.append(
-                store.replace_source(session, source=source, sections=sections, vectors=vectors)
-            )
-    return ImportReport(tuple(changes), tuple(reading.problems), time.perf_counter() - started)
+        fresh = [s for s in sections if known.get(s.key) != s.checksum and s.key not in vectors]
+        vectors.update(embed_sections(fresh, embed))
+        try:
+            with sessions() as session, session.begin():
+                return store.replace_source(
+                    session, source=source, sections=sections, vectors=vectors, keep_articles=keep
+                )
+        except (IntegrityError, KeyError):
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def import_paths(
@@ -114,8 +137,8 @@ def import_paths(
 
 def load_index(session: Session) -> KnowledgeIndex:
     """The search index over everything stored (embeddings come from the database)."""
+    version = store.version(session)  # first: a later import then shows as a newer version
     stored = store.all_sections(session)
-    version = store.version(session)
     if not stored:
         return KnowledgeIndex(version=str(version))
     return KnowledgeIndex(
