@@ -1,0 +1,329 @@
+"""A schema-guided dialogue-state tracker, first version: the shared encoder against the schema's
+descriptions for the active intent and the requested slots, the system's own acts for values
+the customer accepts or is asked for, and the schema's allowed values for categorical slots.
+
+It reads only what `sgd.tracker_view` gives it, and only the turns up to the one it tracks.
+Nothing is trained on any service, so a new service works from its schema alone; what it cannot
+do yet is find the value of a free-text slot the system did not ask for (docs/dialogue.md)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from warmline.dialogue.schema import Service, Slot
+from warmline.dialogue.sgd import Dialogue, SystemAct, Turn
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+INTENT_SWITCH_MARGIN = 0.12  # a new intent must beat the current one by this much
+REQUEST_SIMILARITY = 0.35  # a question this close to a slot's description asks for it
+_AFFIRM = re.compile(
+    r"\b(yes|yeah|yep|sure|ok|okay|sounds (good|great|perfect)|that works|perfect|great|"
+    r"correct|right|please do|go ahead|that one|let'?s do|i'?ll take)\b",
+    re.IGNORECASE,
+)
+_NEGATE = re.compile(r"\b(no|nope|not|don'?t|nah|wrong|instead|change|actually)\b", re.IGNORECASE)
+_QUESTION = re.compile(
+    r"\?|^\s*(what|where|when|which|who|how|is|are|does|do|can|could|will|would)\b",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+    "eight": "8", "nine": "9", "ten": "10",
+}  # fmt: skip
+_HOUR = r"(\d{1,2}(:\d{2})?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_TIME = re.compile(
+    rf"\b((morning|afternoon|evening|night)\s+\d{{1,2}}:\d{{2}}|"
+    rf"(half past|quarter past|quarter to)\s+{_HOUR}(\s+in the (morning|afternoon|evening|night))?|"
+    rf"{_HOUR}\s*(am|pm|a\.m\.|p\.m\.|o'?clock)(\s+in the (morning|afternoon|evening|night))?|"
+    rf"{_HOUR}\s+in the (morning|afternoon|evening|night)|\d{{1,2}}:\d{{2}}|noon|midnight)",
+    re.IGNORECASE,
+)
+_DATE = re.compile(
+    r"\b(today|tomorrow|day after tomorrow|next \w+day|this \w+day|(on )?(monday|tuesday|"
+    r"wednesday|thursday|friday|saturday|sunday)|(march|april|may|june|july|august|september|"
+    r"october|november|december|january|february) \d{1,2}(st|nd|rd|th)?|"
+    r"(the )?\d{1,2}(st|nd|rd|th)( of (this|next) month| of \w+)?)\b",
+    re.IGNORECASE,
+)
+_PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'&-]*(?:\s+(?:[A-Z][\w'&-]*|of|the|de|and))*)")
+
+
+@dataclass
+class ServiceState:
+    intent: str = "NONE"
+    values: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SchemaTracker:
+    """Tracks dialogues against `services`; `embed` gives unit-length sentence embeddings."""
+
+    services: Mapping[str, Service]
+    embed: Embed
+    _intents: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
+    _slots: dict[str, tuple[list[Slot], np.ndarray]] = field(default_factory=dict)
+
+    def track(self, dialogue: Dialogue) -> Iterator[dict[str, Any]]:
+        """One prediction per user turn per service frame, in order."""
+        states: dict[str, ServiceState] = {}
+        previous: Turn | None = None
+        for turn in dialogue.turns:
+            if turn.speaker == "SYSTEM":
+                previous = turn
+                continue
+            vector = self.embed([turn.utterance])[0]
+            for name in turn.services:
+                service = self.services[name]
+                state = states.setdefault(name, ServiceState())
+                acts = previous.acts.get(name, ()) if previous else ()
+                requested = self._update(state, service, turn.utterance, vector, acts)
+                yield {
+                    "dialogue_id": dialogue.id,
+                    "turn_index": turn.index,
+                    "service": name,
+                    "active_intent": state.intent,
+                    "requested_slots": requested,
+                    "slot_values": dict(state.values),
+                }
+
+    def _update(
+        self,
+        state: ServiceState,
+        service: Service,
+        text: str,
+        vector: np.ndarray,
+        acts: Sequence[SystemAct],
+    ) -> list[str]:
+        affirmed = bool(_AFFIRM.search(text)) and not _NEGATE.search(text)
+        state.intent = self._intent(state.intent, service, vector, acts, affirmed)
+        requested = self._requested(service, text, vector, state)
+        for slot, value in _from_acts(acts, text, affirmed, service, state.intent).items():
+            state.values[slot] = value
+        for slot, value in _from_text(text, service, acts, state).items():
+            state.values[slot] = value
+        return requested
+
+    def _intent(
+        self,
+        current: str,
+        service: Service,
+        vector: np.ndarray,
+        acts: Sequence[SystemAct],
+        affirmed: bool,
+    ) -> str:
+        offered = [v for a in acts if a.act == "OFFER_INTENT" for v in a.values]
+        if offered and affirmed:
+            return offered[0]
+        names, matrix = self._intent_vectors(service)
+        if not names:
+            return current
+        scores = matrix @ vector
+        best = int(np.argmax(scores))
+        if current == "NONE" or current not in names:
+            return names[best]
+        if (
+            names[best] != current
+            and scores[best] - scores[names.index(current)] > INTENT_SWITCH_MARGIN
+        ):
+            return names[best]
+        return current
+
+    def _requested(
+        self, service: Service, text: str, vector: np.ndarray, state: ServiceState
+    ) -> list[str]:
+        if not _QUESTION.search(text):
+            return []
+        slots, matrix = self._slot_vectors(service)
+        if not slots:
+            return []
+        scores = matrix @ vector
+        best = int(np.argmax(scores))
+        if scores[best] < REQUEST_SIMILARITY or slots[best].name in state.values:
+            return []
+        return [slots[best].name]
+
+    def _intent_vectors(self, service: Service) -> tuple[list[str], np.ndarray]:
+        if service.name not in self._intents:
+            texts = [f"{_words(i.name)}: {i.description}" for i in service.intents]
+            self._intents[service.name] = (
+                [i.name for i in service.intents],
+                self.embed(texts) if texts else np.zeros((0, 1)),
+            )
+        return self._intents[service.name]
+
+    def _slot_vectors(self, service: Service) -> tuple[list[Slot], np.ndarray]:
+        if service.name not in self._slots:
+            slots = list(service.slots)
+            texts = [f"what is the {_words(s.name)}? {s.description}" for s in slots]
+            self._slots[service.name] = (slots, self.embed(texts) if texts else np.zeros((0, 1)))
+        return self._slots[service.name]
+
+
+def _from_acts(
+    acts: Sequence[SystemAct], text: str, affirmed: bool, service: Service, intent: str
+) -> dict[str, str]:
+    """Values the system put forward that the customer did not refuse: a confirmation (it
+    restates what the customer gave), an offer of one of the active intent's slots agreed to, or
+    a suggested value agreed to."""
+    found: dict[str, str] = {}
+    refused = bool(_NEGATE.search(text))
+    task = service.intent(intent)
+    slots = set(task.required) | set(task.optional) if task else set()
+    for act in acts:
+        if not act.values or service.slot(act.slot) is None:
+            continue
+        confirmed = act.act == "CONFIRM" and not refused
+        agreed = affirmed and (act.act == "REQUEST" or (act.act == "OFFER" and act.slot in slots))
+        if confirmed or agreed:
+            found[act.slot] = act.values[0]
+    return found
+
+
+def _from_text(
+    text: str, service: Service, acts: Sequence[SystemAct], state: ServiceState
+) -> dict[str, str]:
+    """Values in the customer's words: allowed values of categorical slots, and an answer to a
+    slot the system asked for."""
+    asked = {a.slot for a in acts if a.act == "REQUEST" and not a.values}
+    found: dict[str, str] = {}
+    lowered = f" {text.lower()} "
+    task = service.intent(state.intent)
+    in_task = set(task.required) | set(task.optional) if task else set()
+    for slot in service.slots:
+        if slot.categorical:
+            if slot.name not in asked and slot.name not in in_task:
+                continue  # "checking" could be either account; the task says which
+            value = _categorical(slot, lowered, asked)
+            if value is not None:
+                found[slot.name] = value
+        elif slot.name in asked:
+            value = _free_value(slot, text)
+            if value:
+                found[slot.name] = value
+    if task is not None:
+        wanted = [service.slot(n) for n in (*task.required, *task.optional)]
+        free = [s for s in wanted if s is not None and not s.categorical and s.name not in found]
+        found.update(_unasked_values(text, free, set(found.values())))
+    return found
+
+
+_PLACE = ("location", "city", "area", "address", "destination", "origin", "where", "place")
+_NAME = ("name", "title", "artist", "song", "movie", "event", "album", "show", "restaurant")
+
+
+def _unasked_values(text: str, slots: list[Slot], taken: set[str]) -> dict[str, str]:
+    """Values the customer volunteered for the task's free-text slots: a time or a date for the
+    slot named so, a proper name after "in"/"to"/"from" for a place and after "at"/"try"/
+    "called" (or anywhere) for a name."""
+    found: dict[str, str] = {}
+    times = [s for s in slots if "time" in s.name]
+    dates = [s for s in slots if "date" in s.name]
+    if times and (match := _TIME.search(text)):
+        found[times[0].name] = match.group(0)
+    if dates and (match := _DATE.search(text)):
+        found[dates[0].name] = _date_value(match.group(0))
+    places = [s for s in slots if any(w in s.name for w in _PLACE)]
+    names = [s for s in slots if any(w in s.name for w in _NAME) and s not in places]
+    for match in _PROPER.finditer(text):
+        value = match.group(1).strip()
+        if value in taken or value in {"I", "I'm", "I'd", "I'll"} or _TIME.fullmatch(value):
+            continue
+        before = text[: match.start(1)].lower().split()[-1:] or [""]
+        if before[0] in ("in", "near", "around", "to", "from") and places:
+            target = _directional(places, before[0])
+        elif names:
+            target = names[0]
+        else:
+            continue
+        if target.name not in found:
+            found[target.name] = value
+            taken.add(value)
+    return found
+
+
+def _directional(places: list[Slot], word: str) -> Slot:
+    """Of several place slots, the one a preposition points to ("to" a destination)."""
+    hints = {"to": ("destination", "to_", "arrival"), "from": ("origin", "from_", "departure")}
+    for slot in places:
+        if any(h in slot.name for h in hints.get(word, ())):
+            return slot
+    return places[0]
+
+
+def _categorical(slot: Slot, lowered: str, asked: set[str]) -> str | None:
+    values = set(slot.values)
+    if values <= {"True", "False"}:
+        if slot.name not in asked:
+            return None
+        if _NEGATE.search(lowered):
+            return "False"
+        return "True" if _AFFIRM.search(lowered) else None
+    numeric = all(v.isdigit() for v in slot.values)
+    if numeric and slot.name not in asked:
+        return _counted(slot, lowered)  # a bare number could belong to any numeric slot
+    for value in sorted(slot.values, key=len, reverse=True):
+        if re.search(rf"\b{re.escape(value.lower())}\b", lowered):
+            return value
+        spelled = [w for w, d in _NUMBER_WORDS.items() if d == value]
+        if spelled and re.search(rf"\b{spelled[0]}\b", lowered):
+            return value
+    return None
+
+
+_PEOPLE = {"people", "person", "persons", "guests", "adults", "passengers", "travelers",
+           "travellers", "riders", "tickets", "seats", "of us"}  # fmt: skip
+_PEOPLE_SLOTS = ("seats", "people", "passengers", "travelers", "riders", "party", "group",
+                 "tickets", "guests", "adults")  # fmt: skip
+_COUNT = re.compile(
+    r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)[\s-]+(of us|\w+)"
+)
+
+
+def _counted(slot: Slot, lowered: str) -> str | None:
+    """A number the customer gave with what it counts ("for 3 people", "two rooms", "4 star"),
+    when that is what the slot counts."""
+    name = slot.name.lower()
+    words = set(re.findall(r"[a-z]+", f"{name} {slot.description.lower()}"))
+    for match in _COUNT.finditer(lowered):
+        number = _NUMBER_WORDS.get(match.group(1), match.group(1))
+        noun = match.group(2)
+        singular = noun[:-1] if noun.endswith("s") else noun
+        people = noun in _PEOPLE and any(w in name for w in _PEOPLE_SLOTS)
+        if (people or singular in words or noun in words) and number in slot.values:
+            return number
+    return None
+
+
+def _free_value(slot: Slot, text: str) -> str | None:
+    """The part of an answer that fills a free-text slot the system asked for."""
+    name = slot.name.lower()
+    if "time" in name:
+        found = _TIME.search(text)
+        return found.group(0) if found else None
+    if "date" in name:
+        found = _DATE.search(text)
+        return _date_value(found.group(0)) if found else None
+    proper = [m.group(1) for m in _PROPER.finditer(text) if m.group(1) not in {"I", "I'm", "I'd"}]
+    if proper:
+        return max(proper, key=len)
+    number = re.search(r"\$?\d[\d,.]*", text)
+    if number:
+        return number.group(0)
+    words = text.strip(" .!?").split()
+    return " ".join(words) if 0 < len(words) <= 4 else None
+
+
+def _date_value(text: str) -> str:
+    """A date as customers' state records it: "11th of March", not "on the 11th of March"."""
+    value = text.removeprefix("on ")
+    return value.removeprefix("the ") if re.match(r"the \d", value) else value
+
+
+def _words(name: str) -> str:
+    return re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", name).lower()

@@ -1,0 +1,197 @@
+"""Dialogue-state tracking (issue 13, first part): the DSTC8 metrics, the tracker's reading
+rules (only the turns up to the one it reports, never a user turn's annotations), and the
+`track` / `eval track` commands with their bad inputs."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from warmline.dialogue.metrics import f1, score, slot_scores
+from warmline.dialogue.schema import SchemaError, load_schema, parse_services
+from warmline.dialogue.sgd import tracker_view
+from warmline.dialogue.tracker import SchemaTracker
+from warmline.understanding.encoder import get_encoder
+
+WARMLINE = [sys.executable, "-m", "warmline"]
+
+SCHEMA = [
+    {
+        "service_name": "Restaurants_9",
+        "description": "Find and book tables at restaurants",
+        "slots": [
+            {"name": "city", "description": "City where the restaurant is", "is_categorical": False,
+             "possible_values": []},
+            {"name": "restaurant_name", "description": "Name of the restaurant",
+             "is_categorical": False, "possible_values": []},
+            {"name": "time", "description": "Time of the reservation", "is_categorical": False,
+             "possible_values": []},
+            {"name": "party_size", "description": "Number of people", "is_categorical": True,
+             "possible_values": ["1", "2", "3", "4"]},
+            {"name": "phone_number", "description": "Phone number of the restaurant",
+             "is_categorical": False, "possible_values": []},
+        ],
+        "intents": [
+            {"name": "FindRestaurants", "description": "Search for restaurants in a city",
+             "is_transactional": False, "required_slots": ["city"], "optional_slots": {}},
+            {"name": "ReserveTable", "description": "Reserve a table at a restaurant",
+             "is_transactional": True, "required_slots": ["restaurant_name", "time"],
+             "optional_slots": {"party_size": "2"}},
+        ],
+    }
+]  # fmt: skip
+
+
+def _dialogue() -> dict[str, Any]:
+    def user(text: str, state: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "speaker": "USER",
+            "utterance": text,
+            "frames": [
+                {
+                    "service": "Restaurants_9",
+                    "state": state,
+                    "actions": [{"act": "INFORM", "slot": "city", "values": ["Oslo"]}],
+                    "slots": [{"slot": "city", "start": 0, "exclusive_end": 4}],
+                }
+            ],
+        }
+
+    def system(text: str, actions: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "speaker": "SYSTEM",
+            "utterance": text,
+            "frames": [{"service": "Restaurants_9", "actions": actions, "slots": []}],
+        }
+
+    return {
+        "dialogue_id": "d1",
+        "services": ["Restaurants_9"],
+        "turns": [
+            user("I'm looking for a place to eat in Oslo.",
+                 {"active_intent": "FindRestaurants", "requested_slots": [],
+                  "slot_values": {"city": ["Oslo"]}}),
+            system("How about Fiskeriet?", [{"act": "OFFER", "slot": "restaurant_name",
+                                             "values": ["Fiskeriet"]}]),
+            user("Sounds good. Can you book a table there at 7pm for 2?",
+                 {"active_intent": "ReserveTable", "requested_slots": [],
+                  "slot_values": {"city": ["Oslo"], "restaurant_name": ["Fiskeriet"],
+                                  "time": ["7pm"], "party_size": ["2"]}}),
+        ],
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tracker() -> SchemaTracker:
+    encoder = get_encoder()
+    return SchemaTracker(parse_services(SCHEMA, "test"), lambda t: encoder.encode(list(t)))
+
+
+def test_the_metrics_follow_dstc8() -> None:
+    service = parse_services(SCHEMA, "test")["Restaurants_9"]
+    scores, active = slot_scores(
+        {"city": ["Oslo"], "party_size": ["2"], "time": ["7 pm", "7pm"]},
+        {"city": "oslo", "party_size": "3", "phone_number": "123", "time": "7pm"},
+        service,
+    )
+    # city: fuzzy match ignores case; restaurant_name: set on neither; time: best of the gold
+    # values; party_size: categorical and wrong; phone_number: set in prediction only.
+    assert scores == [1.0, 1.0, 1.0, 0.0, 0.0]
+    assert active == [True, False, True, True, False]
+    assert (
+        f1([], []) == 1.0 and f1(["a"], []) == 0.0 and f1(["a", "b"], ["a"]) == pytest.approx(2 / 3)
+    )
+    gold = [_dialogue()]
+    perfect = {
+        ("d1", turn, "Restaurants_9"): {
+            "active_intent": gold[0]["turns"][turn]["frames"][0]["state"]["active_intent"],
+            "requested_slots": [],
+            "slot_values": {k: v[0] for k, v in
+                            gold[0]["turns"][turn]["frames"][0]["state"]["slot_values"].items()},
+        }
+        for turn in (0, 2)
+    }  # fmt: skip
+    services = parse_services(SCHEMA, "test")
+    result = score(gold, perfect, services, frozenset())
+    assert result["all"]["joint_goal_accuracy"] == 1.0 and result["unseen"]["frames"] == 2
+    missing = score(gold, {}, services, frozenset({"Restaurants_9"}))
+    assert missing["seen"]["joint_goal_accuracy"] == 0.0
+    assert missing["seen"]["active_intent_accuracy"] == 0.0
+
+
+def test_the_tracker_reads_no_user_annotations_and_no_later_turns(tracker: SchemaTracker) -> None:
+    record = _dialogue()
+    predicted = list(tracker.track(tracker_view(record)))
+    stripped = copy.deepcopy(record)
+    for turn in stripped["turns"]:
+        if turn["speaker"] == "USER":
+            for frame in turn["frames"]:
+                frame.update(state={"active_intent": "X", "requested_slots": ["y"],
+                                    "slot_values": {"z": ["w"]}}, actions=[], slots=[])  # fmt: skip
+    assert list(tracker.track(tracker_view(stripped))) == predicted
+    first_only = copy.deepcopy(record)
+    first_only["turns"] = first_only["turns"][:1]
+    assert next(iter(tracker.track(tracker_view(first_only)))) == predicted[0]
+    assert [p["turn_index"] for p in predicted] == [0, 2]
+
+
+def test_the_tracker_follows_a_simple_booking(tracker: SchemaTracker) -> None:
+    first, second = tracker.track(tracker_view(_dialogue()))
+    assert first["active_intent"] == "FindRestaurants"
+    assert first["slot_values"] == {"city": "Oslo"}
+    assert second["active_intent"] == "ReserveTable"
+    assert second["slot_values"]["restaurant_name"] == "Fiskeriet"  # an accepted offer
+    assert second["slot_values"]["time"] == "7pm"
+    assert second["slot_values"]["city"] == "Oslo"  # kept from the first turn
+
+
+def _run(args: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*WARMLINE, *args], input=stdin, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_the_track_commands_and_their_bad_inputs(tmp_path: Path) -> None:
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(SCHEMA), encoding="utf-8")
+    dialogues = tmp_path / "dialogues.jsonl"
+    dialogues.write_text(json.dumps(_dialogue()) + "\n", encoding="utf-8")
+    tracked = _run(["track", "--schema", str(schema), "-"], stdin=dialogues.read_text())
+    assert tracked.returncode == 0, tracked.stderr
+    lines = [json.loads(line) for line in tracked.stdout.splitlines()]
+    assert [(x["dialogue_id"], x["turn_index"], x["service"]) for x in lines] == [
+        ("d1", 0, "Restaurants_9"), ("d1", 2, "Restaurants_9")]  # fmt: skip
+    assert set(lines[0]) == {"dialogue_id", "turn_index", "service", "active_intent",
+                             "requested_slots", "slot_values"}  # fmt: skip
+    scored = _run(["eval", "track", str(dialogues), "--schema", str(schema), "--json"])
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["all"]["frames"] == 2
+    bad_schema = tmp_path / "bad.json"
+    bad_schema.write_text('{"not": "a list"}', encoding="utf-8")
+    for args, stdin, expected in (
+        (["track", "--schema", str(tmp_path / "nothing.json"), str(dialogues)], "", "cannot be"),
+        (["track", "--schema", str(bad_schema), str(dialogues)], "", "expected a JSON list"),
+        (["track", "--schema", str(schema), "-"], "not json\n", "<stdin>:1"),
+        (["track", "--schema", str(schema), "-"], '{"dialogue_id": "x"}\n', "turns"),
+        (["track", "--schema", str(schema), "-"],
+         json.dumps({"dialogue_id": "x", "turns": [{"speaker": "USER", "utterance": "hi",
+                                                     "frames": [{"service": "Nope_1"}]}]}) + "\n",
+         "not in the schema"),
+        (["eval", "track", str(tmp_path / "no.jsonl"), "--schema", str(schema)], "", "no such"),
+    ):  # fmt: skip
+        result = _run(args, stdin)
+        assert result.returncode == 2, (args, result.stderr)
+        assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_schema_entry_without_a_name_is_named_in_the_error(tmp_path: Path) -> None:
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps([{"slots": []}]), encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"schema.json: service 1: needs a service_name"):
+        load_schema(path)
