@@ -19,6 +19,7 @@ BENCHMARKS = [
     ["bench_policy.py"],
     ["entities_redaction.py"],
     ["bench_kb.py", "--write-docs"],
+    ["bench_track.py", "--write-docs"],
     ["bench_load.py", "--write-docs"],
 ]
 

@@ -21,6 +21,7 @@ from warmline.dialogue.sgd import Dialogue, SystemAct, Turn
 Embed = Callable[[Sequence[str]], np.ndarray]
 
 INTENT_SWITCH_MARGIN = 0.12  # a new intent must beat the current one by this much
+OPENING_TRANSACTION_MARGIN = 0.05  # a first message must lean this much toward booking
 REQUEST_SIMILARITY = 0.35  # a question this close to a slot's description asks for it
 _AFFIRM = re.compile(
     r"\b(yes|yeah|yep|sure|ok|okay|sounds (good|great|perfect)|that works|perfect|great|"
@@ -126,13 +127,26 @@ class SchemaTracker:
         scores = matrix @ vector
         best = int(np.argmax(scores))
         if current == "NONE" or current not in names:
-            return names[best]
+            return self._opening_intent(service, names, scores)
         if (
             names[best] != current
             and scores[best] - scores[names.index(current)] > INTENT_SWITCH_MARGIN
         ):
             return names[best]
         return current
+
+    def _opening_intent(self, service: Service, names: list[str], scores: np.ndarray) -> str:
+        """The first intent: a search before a transaction unless the transaction is clearly
+        meant (customers usually look before they book)."""
+        order = np.argsort(-scores)
+        best = names[int(order[0])]
+        task = service.intent(best)
+        if task is None or not task.transactional:
+            return best
+        searches = [i for i in order if not (service.intent(names[int(i)]) or task).transactional]
+        if searches and scores[order[0]] - scores[searches[0]] < OPENING_TRANSACTION_MARGIN:
+            return names[int(searches[0])]
+        return best
 
     def _requested(
         self, service: Service, text: str, vector: np.ndarray, state: ServiceState
@@ -194,7 +208,7 @@ def _from_text(
     found: dict[str, str] = {}
     lowered = f" {text.lower()} "
     task = service.intent(state.intent)
-    in_task = set(task.required) | set(task.optional) if task else set()
+    in_task = {*task.required, *task.optional} if task else set()
     for slot in service.slots:
         if slot.categorical:
             if slot.name not in asked and slot.name not in in_task:
@@ -206,10 +220,11 @@ def _from_text(
             value = _free_value(slot, text)
             if value:
                 found[slot.name] = value
-    if task is not None:
-        wanted = [service.slot(n) for n in (*task.required, *task.optional)]
-        free = [s for s in wanted if s is not None and not s.categorical and s.name not in found]
-        found.update(_unasked_values(text, free, set(found.values())))
+    # The task's slots only: a name or a place could fill any of the service's.
+    free = [s for s in service.slots if s.name in in_task and not s.categorical]
+    found.update(
+        _unasked_values(text, [s for s in free if s.name not in found], set(found.values()))
+    )
     return found
 
 
@@ -231,8 +246,8 @@ def _unasked_values(text: str, slots: list[Slot], taken: set[str]) -> dict[str, 
     places = [s for s in slots if any(w in s.name for w in _PLACE)]
     names = [s for s in slots if any(w in s.name for w in _NAME) and s not in places]
     for match in _PROPER.finditer(text):
-        value = match.group(1).strip()
-        if value in taken or value in {"I", "I'm", "I'd", "I'll"} or _TIME.fullmatch(value):
+        value = _trimmed(match.group(1))
+        if not value or value in taken or value in _PRONOUNS or _TIME.fullmatch(value):
             continue
         before = text[: match.start(1)].lower().split()[-1:] or [""]
         if before[0] in ("in", "near", "around", "to", "from") and places:
@@ -245,6 +260,18 @@ def _unasked_values(text: str, slots: list[Slot], taken: set[str]) -> dict[str, 
             found[target.name] = value
             taken.add(value)
     return found
+
+
+_PRONOUNS = {"I", "I'm", "I'd", "I'll", "I've"}
+_JOINERS = {"I", "and", "of", "the", "de"}
+
+
+def _trimmed(value: str) -> str:
+    """A proper name without joining words left at its end ("Philly and I" is "Philly")."""
+    words = value.split()
+    while words and words[-1] in _JOINERS:
+        words.pop()
+    return " ".join(words)
 
 
 def _directional(places: list[Slot], word: str) -> Slot:
@@ -309,7 +336,8 @@ def _free_value(slot: Slot, text: str) -> str | None:
     if "date" in name:
         found = _DATE.search(text)
         return _date_value(found.group(0)) if found else None
-    proper = [m.group(1) for m in _PROPER.finditer(text) if m.group(1) not in {"I", "I'm", "I'd"}]
+    proper = [_trimmed(m.group(1)) for m in _PROPER.finditer(text)]
+    proper = [p for p in proper if p and p not in _PRONOUNS]
     if proper:
         return max(proper, key=len)
     number = re.search(r"\$?\d[\d,.]*", text)
