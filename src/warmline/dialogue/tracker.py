@@ -21,7 +21,7 @@ from warmline.dialogue.sgd import Dialogue, SystemAct, Turn
 Embed = Callable[[Sequence[str]], np.ndarray]
 
 INTENT_SWITCH_MARGIN = 0.12  # a new intent must beat the current one by this much
-OPENING_TRANSACTION_MARGIN = 0.05  # a first message must lean this much toward booking
+OPENING_TRANSACTION_MARGIN = 0.10  # a first message must lean this much toward booking
 REQUEST_SIMILARITY = 0.35  # a question this close to a slot's description asks for it
 _AFFIRM = re.compile(
     r"\b(yes|yeah|yep|sure|ok|okay|sounds (good|great|perfect)|that works|perfect|great|"
@@ -29,6 +29,10 @@ _AFFIRM = re.compile(
     re.IGNORECASE,
 )
 _NEGATE = re.compile(r"\b(no|nope|not|don'?t|nah|wrong|instead|change|actually)\b", re.IGNORECASE)
+_DONE = re.compile(
+    r"^\W*(no|nope|nothing|nah|that'?s (all|it)|that will be all|thanks|thank you)\b",
+    re.IGNORECASE,
+)
 _QUESTION = re.compile(
     r"\?|^\s*(what|where|when|which|who|how|is|are|does|do|can|could|will|would)\b",
     re.IGNORECASE,
@@ -102,7 +106,7 @@ class SchemaTracker:
         acts: Sequence[SystemAct],
     ) -> list[str]:
         affirmed = bool(_AFFIRM.search(text)) and not _NEGATE.search(text)
-        state.intent = self._intent(state.intent, service, vector, acts, affirmed)
+        state.intent = self._intent(state.intent, service, text, vector, acts, affirmed)
         requested = self._requested(service, text, vector, state)
         for slot, value in _from_acts(acts, text, affirmed, service, state.intent).items():
             state.values[slot] = value
@@ -114,6 +118,7 @@ class SchemaTracker:
         self,
         current: str,
         service: Service,
+        text: str,
         vector: np.ndarray,
         acts: Sequence[SystemAct],
         affirmed: bool,
@@ -121,10 +126,13 @@ class SchemaTracker:
         offered = [v for a in acts if a.act == "OFFER_INTENT" for v in a.values]
         if offered and affirmed:
             return offered[0]
+        if any(a.act == "REQ_MORE" for a in acts) and _DONE.search(text):
+            return "NONE"  # "anything else?" - "no, that's all"
         names, matrix = self._intent_vectors(service)
         if not names:
             return current
         scores = matrix @ vector
+        current = _implied(service, acts, current, names, scores)
         best = int(np.argmax(scores))
         if current == "NONE" or current not in names:
             return self._opening_intent(service, names, scores)
@@ -177,6 +185,28 @@ class SchemaTracker:
             texts = [f"what is the {_words(s.name)}? {s.description}" for s in slots]
             self._slots[service.name] = (slots, self.embed(texts) if texts else np.zeros((0, 1)))
         return self._slots[service.name]
+
+
+def _implied(
+    service: Service,
+    acts: Sequence[SystemAct],
+    current: str,
+    names: list[str],
+    scores: np.ndarray,
+) -> str:
+    """The intent the system was working on, as its own acts show it: a slot it asks for or
+    confirms belongs to that intent ("what day do you return?" is a round trip)."""
+    mentioned = {a.slot for a in acts if a.act in ("REQUEST", "CONFIRM") and a.slot}
+    if not mentioned:
+        return current
+    fitting = [
+        n
+        for n in names
+        if (task := service.intent(n)) and mentioned <= {*task.required, *task.optional}
+    ]
+    if not fitting or current in fitting:
+        return current
+    return max(fitting, key=lambda n: float(scores[names.index(n)]))
 
 
 def _from_acts(
@@ -263,7 +293,7 @@ def _unasked_values(text: str, slots: list[Slot], taken: set[str]) -> dict[str, 
 
 
 _PRONOUNS = {"I", "I'm", "I'd", "I'll", "I've"}
-_JOINERS = {"I", "and", "of", "the", "de"}
+_JOINERS = {*_PRONOUNS, "and", "of", "the", "de"}
 
 
 def _trimmed(value: str) -> str:
@@ -350,7 +380,7 @@ def _free_value(slot: Slot, text: str) -> str | None:
 def _date_value(text: str) -> str:
     """A date as customers' state records it: "11th of March", not "on the 11th of March"."""
     value = text.removeprefix("on ")
-    return value.removeprefix("the ") if re.match(r"the \d", value) else value
+    return value.removeprefix("the ") if re.match(r"the \d+\w* of ", value) else value
 
 
 def _words(name: str) -> str:
