@@ -195,3 +195,34 @@ def test_a_schema_entry_without_a_name_is_named_in_the_error(tmp_path: Path) -> 
     path.write_text(json.dumps([{"slots": []}]), encoding="utf-8")
     with pytest.raises(SchemaError, match=r"schema.json: service 1: needs a service_name"):
         load_schema(path)
+
+
+def test_the_system_acts_guide_the_intent_and_the_values(tracker: SchemaTracker) -> None:
+    def system(actions: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "speaker": "SYSTEM",
+            "utterance": "...",
+            "frames": [{"service": "Restaurants_9", "actions": actions, "slots": []}],
+        }
+
+    def user(text: str) -> dict[str, Any]:
+        return {"speaker": "USER", "utterance": text, "frames": [{"service": "Restaurants_9"}]}
+
+    record = {
+        "dialogue_id": "d2",
+        "turns": [
+            user("I'd like to eat out tonight."),
+            system([{"act": "REQUEST", "slot": "time", "values": []}]),  # a reservation slot
+            user("Any time is fine."),
+            system([{"act": "OFFER", "slot": "restaurant_name", "values": ["Maaemo"]}]),
+            user("Is Maaemo expensive?"),
+            system([{"act": "REQ_MORE", "slot": "", "values": []}]),
+            user("No, that's all, thanks."),
+        ],
+    }  # fmt: skip
+    turns = list(tracker.track(tracker_view(record)))
+    assert turns[1]["active_intent"] == "ReserveTable"  # the system asked for a time
+    assert turns[1]["slot_values"]["time"] == "dontcare"
+    assert turns[2]["slot_values"]["restaurant_name"] == "Maaemo"  # named again by the customer
+    assert turns[3]["active_intent"] == "NONE"
+    assert turns[3]["slot_values"]["restaurant_name"] == "Maaemo"  # values stay

@@ -33,6 +33,11 @@ _DONE = re.compile(
     r"^\W*(no|nope|nothing|nah|that'?s (all|it)|that will be all|thanks|thank you)\b",
     re.IGNORECASE,
 )
+_ANY = re.compile(
+    r"\b(any( \w+)? (is|will be) (fine|ok|okay|good)|anything|doesn'?t matter|does not matter|"
+    r"no preference|don'?t care|do not care|whatever|either( one)? (is|works))\b",
+    re.IGNORECASE,
+)
 _QUESTION = re.compile(
     r"\?|^\s*(what|where|when|which|who|how|is|are|does|do|can|could|will|would)\b",
     re.IGNORECASE,
@@ -63,6 +68,7 @@ _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'&-]*(?:\s+(?:[A-Z][\w'&-]*|
 class ServiceState:
     intent: str = "NONE"
     values: dict[str, str] = field(default_factory=dict)
+    heard: dict[str, set[str]] = field(default_factory=dict)  # values the system named, by slot
 
 
 @dataclass
@@ -81,6 +87,11 @@ class SchemaTracker:
         for turn in dialogue.turns:
             if turn.speaker == "SYSTEM":
                 previous = turn
+                for name, acts in turn.acts.items():
+                    heard = states.setdefault(name, ServiceState()).heard
+                    for act in acts:
+                        if act.slot and act.values:
+                            heard.setdefault(act.slot, set()).update(act.values)
                 continue
             vector = self.embed([turn.utterance])[0]
             for name in turn.services:
@@ -111,6 +122,8 @@ class SchemaTracker:
         for slot, value in _from_acts(acts, text, affirmed, service, state.intent).items():
             state.values[slot] = value
         for slot, value in _from_text(text, service, acts, state).items():
+            state.values[slot] = value
+        for slot, value in _named_again(text, service, state).items():
             state.values[slot] = value
         return requested
 
@@ -209,6 +222,27 @@ def _implied(
     return max(fitting, key=lambda n: float(scores[names.index(n)]))
 
 
+def _named_again(text: str, service: Service, state: ServiceState) -> dict[str, str]:
+    """A value the system named earlier that the customer now uses ("anything else with Huang
+    Lu?"), for the task's slots: the system's words give its exact form."""
+    task = service.intent(state.intent)
+    in_task = {*task.required, *task.optional} if task else set()
+    lowered = text.lower()
+    found: dict[str, str] = {}
+    for slot, values in state.heard.items():
+        if slot not in in_task:
+            continue
+        for value in sorted(values, key=len, reverse=True):
+            if (
+                len(value) >= 3
+                and not value.isdigit()
+                and re.search(rf"\b{re.escape(value.lower())}\b", lowered)
+            ):
+                found[slot] = value
+                break
+    return found
+
+
 def _from_acts(
     acts: Sequence[SystemAct], text: str, affirmed: bool, service: Service, intent: str
 ) -> dict[str, str]:
@@ -247,7 +281,7 @@ def _from_text(
             if value is not None:
                 found[slot.name] = value
         elif slot.name in asked:
-            value = _free_value(slot, text)
+            value = "dontcare" if _ANY.search(text) else _free_value(slot, text)
             if value:
                 found[slot.name] = value
     # The task's slots only: a name or a place could fill any of the service's.
@@ -315,6 +349,8 @@ def _directional(places: list[Slot], word: str) -> Slot:
 
 def _categorical(slot: Slot, lowered: str, asked: set[str]) -> str | None:
     values = set(slot.values)
+    if slot.name in asked and _ANY.search(lowered):
+        return "dontcare"  # "any is fine" to a question about this slot
     if values <= {"True", "False"}:
         if slot.name not in asked:
             return None
