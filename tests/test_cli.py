@@ -191,3 +191,13 @@ def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path) -> None:
     result = run(["serve", "--workers", "2", "--port", "1"], tmp_path=tmp_path)
     assert result.returncode == 2
     assert "--workers above 1 needs PostgreSQL" in result.stderr
+
+
+def test_jsonl_lines_end_at_newlines_only(tmp_path: Path) -> None:
+    """A JSON string may hold U+2028 unescaped; it must not split the line (nor must CRLF)."""
+    from warmline.cli.jsonl import read_jsonl
+
+    path = tmp_path / "lines.jsonl"
+    first = json.dumps({"text": "a\u2028b\u0085c"}, ensure_ascii=False)
+    path.write_text(f"{first}\r\n" + json.dumps({"text": "d"}) + "\n", encoding="utf-8")
+    assert read_jsonl(str(path)) == [{"text": "a\u2028b\u0085c"}, {"text": "d"}]

@@ -35,7 +35,9 @@ def iter_jsonl(source: str) -> Iterator[dict[str, Any]]:
         path = Path(source)
         if not path.is_file():
             raise InputError(f"{source}: no such file")
-        lines = iter(path.read_text(encoding="utf-8", errors="replace").splitlines())
+        # "\n" only: JSON strings may hold U+2028 and friends, which splitlines() splits at.
+        text = path.read_text(encoding="utf-8", errors="replace")
+        lines = (line.removesuffix("\r") for line in text.split("\n"))
         name = source
     for number, line in enumerate(lines, start=1):
         if not line.strip():
