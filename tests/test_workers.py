@@ -12,32 +12,46 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from helpers import API_KEY_HEADERS, open_conversation, say
+from helpers import API_KEY_HEADERS, open_conversation, say, wait_until
 from warmline.api.app import create_app
+from warmline.api.services import Services
 from warmline.bootstrap import build_services
 from warmline.config import Settings
 from warmline.policy.loader import DEFAULT_POLICY_FILE
-from warmline.storage.broadcast import PostgresBroadcast, wait_until
+from warmline.storage.broadcast import PostgresBroadcast
 
 
-def _long_poll(client: TestClient, conversation_id: str, headers: dict[str, str]) -> Any:
-    """Wait (up to 10 s) for the events after the ones there now; return them and the wait."""
-    url = f"/api/v1/conversations/{conversation_id}/events"
-    last = client.get(url, headers=headers).json()["last_seq"]
-    started = time.monotonic()
-    answer = client.get(url, params={"after": last, "wait": 10}, headers=headers).json()
-    return answer, time.monotonic() - started
+def _events_url(conversation_id: str) -> str:
+    return f"/api/v1/conversations/{conversation_id}/events"
 
 
-def test_a_long_poll_wakes_when_the_conversation_moves(client: TestClient) -> None:
+def _poll_in_background(
+    client: TestClient, conversation_id: str, headers: dict[str, str], waiting: Services
+) -> tuple[threading.Thread, dict[str, Any]]:
+    """A long-poll (up to 10 s) for the events after the ones there now, held by `client`'s
+    worker; returns once that worker has it waiting. The result holds the answer and the wait."""
+    last = client.get(_events_url(conversation_id), headers=headers).json()["last_seq"]
+    result: dict[str, Any] = {}
+
+    def poll() -> None:
+        started = time.monotonic()
+        answer = client.get(
+            _events_url(conversation_id), params={"after": last, "wait": 10}, headers=headers
+        ).json()
+        result["answer"] = (answer, time.monotonic() - started)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    assert wait_until(lambda: len(waiting.watchers) > 0, 10)
+    return poller, result
+
+
+def test_a_long_poll_wakes_when_the_conversation_moves(
+    client: TestClient, services: Services
+) -> None:
     conversation_id, headers = open_conversation(client)
     say(client, conversation_id, headers, "hello")
-    result: dict[str, Any] = {}
-    poller = threading.Thread(
-        target=lambda: result.update(answer=_long_poll(client, conversation_id, headers))
-    )
-    poller.start()
-    time.sleep(0.5)
+    poller, result = _poll_in_background(client, conversation_id, headers, services)
     say(client, conversation_id, headers, "where is my order 12345?")
     poller.join(15)
     answer, waited = result["answer"]
@@ -46,7 +60,7 @@ def test_a_long_poll_wakes_when_the_conversation_moves(client: TestClient) -> No
     assert types == ["customer_message", "bot_reply"]  # what a customer may see
     assert answer["last_seq"] >= answer["events"][-1]["seq"]  # hidden events count too
     idle = client.get(
-        f"/api/v1/conversations/{conversation_id}/events",
+        _events_url(conversation_id),
         params={"after": answer["last_seq"], "wait": 0.3},
         headers=headers,
     ).json()
@@ -70,12 +84,7 @@ def test_two_workers_share_event_notices_and_policy_reloads(
             assert wait_until(services.broadcast.listening.is_set, 10)
         conversation_id, headers = open_conversation(one)
         say(one, conversation_id, headers, "hi")
-        result: dict[str, Any] = {}
-        poller = threading.Thread(
-            target=lambda: result.update(answer=_long_poll(two, conversation_id, headers))
-        )
-        poller.start()
-        time.sleep(0.5)
+        poller, result = _poll_in_background(two, conversation_id, headers, second)
         say(one, conversation_id, headers, "can you check order 4455?")  # stored by worker one
         poller.join(15)
         answer, waited = result["answer"]

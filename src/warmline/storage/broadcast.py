@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -158,13 +157,3 @@ def make_broadcast(engine: Engine) -> Broadcast:
     if engine.dialect.name == "postgresql":
         return PostgresBroadcast(engine)
     return LocalBroadcast()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
-    """Poll `condition` until it holds or `timeout` passes (for startup and tests)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
