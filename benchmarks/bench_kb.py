@@ -35,7 +35,7 @@ from kbdata import (
 )
 from perfdoc import MACHINE, update_subsection
 from warmline.automation.knowledge.evaluation import Query, evaluate, ranked_ids
-from warmline.automation.knowledge.index import KnowledgeIndex
+from warmline.automation.knowledge.index import Entry, KnowledgeIndex
 from warmline.automation.knowledge.service import import_paths, load_index, sentence_embedder
 from warmline.policy.config import LowConfidenceConfig
 from warmline.storage.db import make_engine, make_session_factory
@@ -174,6 +174,10 @@ def quality() -> tuple[list[str], bool]:
             f"{name}: {scores.queries} queries: P@1 {scores.p_at_1:.3f}  MRR {scores.mrr:.3f}  "
             f"recall@5 {scores.recall_at_5:.3f}"
         )
+        base_p1, base_mrr = tfidf_baseline(entries, queries, id_of)
+        lines.append(
+            f"  TF-IDF baseline on the same queries: P@1 {base_p1:.3f}  MRR {base_mrr:.3f}"
+        )
         lines.append(
             f"  at answer_threshold {threshold}: answers {answered[answerable].mean():.0%} of "
             f"the answerable questions, {right[answered].mean():.0%} of its answers right; "
@@ -189,6 +193,25 @@ def quality() -> tuple[list[str], bool]:
                 )
         lines.append("  calibration: " + "; ".join(bins))
     return lines, True
+
+
+def tfidf_baseline(entries: list[Entry], queries: list[Query], id_of: str) -> tuple[float, float]:
+    """P@1 and MRR of plain TF-IDF (scikit-learn, sublinear tf) over each entry's question or
+    heading and text, the kind of baseline the issue quotes for the sealed FAQ set."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    sections = [entry.section for entry in entries]
+    ids = [s.article if id_of == "article" else s.key for s in sections]
+    documents = [f"{s.question or s.heading} {s.text}" for s in sections]
+    vectorizer = TfidfVectorizer(sublinear_tf=True).fit(documents)
+    similarity = vectorizer.transform([q.text for q in queries]) @ vectorizer.transform(documents).T
+    firsts, reciprocal = [], []
+    for query, row in zip(queries, similarity.toarray(), strict=True):
+        ranked = list(dict.fromkeys(ids[i] for i in np.argsort(-row)))
+        firsts.append(ranked[0] in query.answer_ids)
+        rank = next((n for n, found in enumerate(ranked, 1) if found in query.answer_ids), None)
+        reciprocal.append(1 / rank if rank else 0.0)
+    return float(np.mean(firsts)), float(np.mean(reciprocal))
 
 
 def scale(count: int) -> tuple[list[str], bool]:
