@@ -16,15 +16,21 @@ def _conversation(url: str) -> tuple[str, dict[str, str]]:
     return data["id"], {"Authorization": f"Bearer {data['token']}"}
 
 
-def test_twenty_concurrent_claims_have_exactly_one_winner(server_url: str) -> None:
-    conversation_id, headers = _conversation(server_url)
+def _escalated_conversation(url: str) -> str:
+    """A new conversation whose customer asked for a person (it waits in the queue)."""
+    conversation_id, headers = _conversation(url)
     escalated = httpx.post(
-        f"{server_url}/api/v1/conversations/{conversation_id}/messages",
+        f"{url}/api/v1/conversations/{conversation_id}/messages",
         json={"text": "I want to talk to a human"},
         headers=headers,
         timeout=30,
     )
     assert escalated.json()["escalated"]
+    return conversation_id
+
+
+def test_twenty_concurrent_claims_have_exactly_one_winner(server_url: str) -> None:
+    conversation_id = _escalated_conversation(server_url)
     for i in range(20):  # the API key may act only as agents that exist
         created = httpx.post(
             f"{server_url}/api/v1/agents",
@@ -91,15 +97,7 @@ def test_two_agents_claiming_at_the_same_moment_one_wins_fifty_times_in_a_row(
         tokens.append({"Authorization": f"Bearer {created.json()['token']}"})
     conversations = []
     for _ in range(50):
-        conversation_id, headers = _conversation(server_url)
-        escalated = httpx.post(
-            f"{server_url}/api/v1/conversations/{conversation_id}/messages",
-            json={"text": "I want to talk to a human"},
-            headers=headers,
-            timeout=30,
-        )
-        assert escalated.json()["escalated"]
-        conversations.append(conversation_id)
+        conversations.append(_escalated_conversation(server_url))
     with httpx.Client(timeout=30) as first, httpx.Client(timeout=30) as second:
         for conversation_id in conversations:
             barrier = threading.Barrier(2)
