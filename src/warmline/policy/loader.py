@@ -1,72 +1,39 @@
 """Reading a policy file: YAML -> validated `PolicyConfig`, or a `PolicyError` listing every
-problem with its file, line, column and field.
-
-Why compose before loading: `yaml.safe_load` forgets where each value came from. Composing the
-document keeps the node marks, so a pydantic error location such as
-`triggers.frustration.level.threshold` can be turned back into "policy.yaml, line 12".
+problem with its file, line, column and field (`warmline.yamlfile` keeps the locations).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import ValidationError
-
 from warmline.policy.config import PolicyConfig
+from warmline.yamlfile import (
+    ConfigFileError,
+    ConfigIssue,
+    PathKey,
+    default_message,
+    load_marked,
+    locate,
+    read_text,
+    validate,
+)
 
 DEFAULT_POLICY_FILE = Path(__file__).resolve().parent / "default.yaml"
-PathKey = tuple[str | int, ...]
+PolicyIssue = ConfigIssue
 
 
-@dataclass(frozen=True)
-class PolicyIssue:
-    """One problem in a policy file, located as precisely as the YAML allows."""
-
-    file: str
-    line: int | None
-    column: int | None
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
-        return f"{where}: {self.field or '(document)'}: {self.message}"
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form, as the reload endpoint returns it."""
-        return {
-            "file": self.file,
-            "line": self.line,
-            "column": self.column,
-            "field": self.field,
-            "message": self.message,
-        }
-
-
-class PolicyError(ValueError):
+class PolicyError(ConfigFileError):
     """The policy file is not valid; `issues` says where and why (all of them, not the first)."""
-
-    def __init__(self, issues: list[PolicyIssue]) -> None:
-        self.issues = sorted(issues, key=lambda issue: (issue.line is None, issue.line or 0))
-        super().__init__("\n".join(str(issue) for issue in issues))
 
 
 def load_config(path: Path | str) -> PolicyConfig:
     """Read and validate a policy file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise PolicyError(
-            [PolicyIssue(str(path), None, None, "", f"cannot read: {error}")]
-        ) from None
-    return parse_config(text, str(path))
+    return parse_config(read_text(path, PolicyError), str(path))
 
 
 @lru_cache(maxsize=1)
@@ -77,85 +44,12 @@ def default_config() -> PolicyConfig:
 
 def parse_config(text: str, source: str = "<policy>") -> PolicyConfig:
     """Validate policy YAML text; `source` names it in errors."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text) if root is not None else {}
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
-        column = mark.column + 1 if mark else None
-        message = f"invalid YAML: {error.problem or error.context}"
-        raise PolicyError([PolicyIssue(source, line, column, "", message)]) from None
-    except yaml.YAMLError as error:
-        raise PolicyError([PolicyIssue(source, None, None, "", f"invalid YAML: {error}")]) from None
-    marks: dict[PathKey, tuple[int, int]] = {}
-    issues: list[PolicyIssue] = []
-    if root is not None:
-        _collect_marks(root, (), marks, issues, source)
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise PolicyError([PolicyIssue(source, 1, 1, "", "the policy must be a mapping of fields")])
-    if issues:
-        raise PolicyError(issues)
-    try:
-        config = PolicyConfig.model_validate(data)
-    except ValidationError as error:
-        raise PolicyError(
-            [_issue(source, marks, tuple(e["loc"]), _message(e)) for e in error.errors()]
-        ) from None
-    problems = [_issue(source, marks, loc, message) for loc, message in semantic_problems(config)]
+    data, marks = load_marked(text, source, PolicyError, "the policy")
+    config = validate(PolicyConfig, data, source, marks, PolicyError, _message)
+    problems = [locate(source, marks, loc, message) for loc, message in semantic_problems(config)]
     if problems:
         raise PolicyError(problems)
     return config
-
-
-def _collect_marks(
-    node: yaml.Node,
-    path: PathKey,
-    marks: dict[PathKey, tuple[int, int]],
-    issues: list[PolicyIssue],
-    source: str,
-) -> None:
-    """Record where every key and list item starts; report duplicate keys."""
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            child = (*path, key)
-            position = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            if child in marks:
-                issues.append(
-                    PolicyIssue(source, *position, _dotted(child), f"duplicate key {key!r}")
-                )
-                continue
-            marks[child] = position
-            _collect_marks(value_node, child, marks, issues, source)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            child = (*path, index)
-            marks[child] = (item.start_mark.line + 1, item.start_mark.column + 1)
-            _collect_marks(item, child, marks, issues, source)
-
-
-def _issue(
-    source: str, marks: dict[PathKey, tuple[int, int]], loc: PathKey, message: str
-) -> PolicyIssue:
-    """An issue at the deepest part of `loc` that appears in the file."""
-    for end in range(len(loc), -1, -1):
-        position = marks.get(loc[:end])
-        if position is not None:
-            return PolicyIssue(source, position[0], position[1], _dotted(loc), message)
-    return PolicyIssue(source, None, None, _dotted(loc), message)
-
-
-def _dotted(loc: PathKey) -> str:
-    parts: list[str] = []
-    for part in loc:
-        if isinstance(part, int):
-            parts.append(f"[{part}]")
-        else:
-            parts.append(("." if parts else "") + str(part))
-    return "".join(parts)
 
 
 _TRIGGERS = (
@@ -166,15 +60,9 @@ _TRIGGERS = (
 def _message(error: Any) -> str:
     """A pydantic error in words a policy author understands."""
     loc = tuple(error["loc"])
-    kind = str(error["type"])
-    if kind == "extra_forbidden":
-        if len(loc) == 2 and loc[0] == "triggers":
-            return f"unknown trigger {loc[1]!r} (known triggers: {_TRIGGERS})"
-        return f"unknown field {loc[-1]!r}"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if kind in {"less_than_equal", "greater_than_equal"} and error.get("input") is not None:
-        message = f"{message} (got {error['input']!r})"
-    return message
+    if str(error["type"]) == "extra_forbidden" and len(loc) == 2 and loc[0] == "triggers":
+        return f"unknown trigger {loc[1]!r} (known triggers: {_TRIGGERS})"
+    return default_message(error)
 
 
 def semantic_problems(config: PolicyConfig) -> list[tuple[PathKey, str]]:
