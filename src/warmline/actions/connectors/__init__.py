@@ -1,0 +1,1 @@
+"""Connectors: how an action reaches the business's systems (`base.Connector`)."""
