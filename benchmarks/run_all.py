@@ -20,6 +20,7 @@ BENCHMARKS = [
     ["entities_redaction.py"],
     ["bench_kb.py", "--write-docs"],
     ["bench_track.py", "--write-docs"],
+    ["bench_actions.py", "--strict"],
     ["bench_load.py", "--write-docs"],
 ]
 

@@ -86,9 +86,10 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 
 @pytest.fixture(scope="session")
-def pipeline() -> Pipeline:
-    """The real pipeline with the shipped models (loaded once per test session)."""
-    return build_pipeline(Settings(_env_file=None))
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    """The real pipeline with the shipped models (loaded once per test session); its demo
+    backend and mail outbox live in a temporary directory."""
+    return build_pipeline(Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("pipeline")))
 
 
 @pytest.fixture

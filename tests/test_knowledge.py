@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +26,8 @@ from warmline.automation.knowledge.service import (
     load_index,
     sentence_embedder,
 )
+from warmline.bootstrap import build_pipeline
+from warmline.config import Settings
 from warmline.domain.conversation import Conversation
 from warmline.domain.events import BotReply
 from warmline.engine import Pipeline
@@ -32,6 +35,16 @@ from warmline.policy.decision import Action, Decision
 from warmline.storage import knowledge as store
 
 WARMLINE = [sys.executable, "-m", "warmline"]
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    """The knowledge base on its own: a business that has not set up routine actions (the
+    actions' own dialogue is tested in test_actions.py)."""
+    settings = Settings(
+        _env_file=None, actions_enabled=False, data_dir=tmp_path_factory.mktemp("kb-only")
+    )
+    return build_pipeline(settings)
 
 
 def _write(folder: Path, name: str, text: str | bytes) -> Path:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
+from warmline.actions.runtime import build_desk
 from warmline.api.services import Services
 from warmline.automation.composer import ReplyComposer
 from warmline.automation.knowledge.service import KnowledgeBase
@@ -29,8 +30,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def build_pipeline(settings: Settings) -> Pipeline:
-    """The message pipeline with the configured models, policy and answers."""
+def build_pipeline(settings: Settings, *, actions: bool = True) -> Pipeline:
+    """The message pipeline with the configured models, policy and answers, and (unless
+    `actions` is False, as in replays, which must not book or send anything) the routine
+    actions with their connectors."""
     analyzer: Analyzer = (
         ConstantAnalyzer()
         if settings.analyzer == "constant"
@@ -42,7 +45,14 @@ def build_pipeline(settings: Settings) -> Pipeline:
         analyzer.encoder.encode_one if isinstance(analyzer, DefaultAnalyzer) else lambda _t: None
     )
     knowledge = KnowledgeBase(embed_query=embed_query)
-    return Pipeline(analyzer=analyzer, policy=policy, composer=composer, knowledge=knowledge)
+    desk = (
+        build_desk(settings, embed=analyzer.encoder.encode, embed_one=analyzer.encoder.encode_one)
+        if actions and isinstance(analyzer, DefaultAnalyzer)
+        else None
+    )
+    return Pipeline(
+        analyzer=analyzer, policy=policy, composer=composer, knowledge=knowledge, actions=desk
+    )
 
 
 def reload_policy(pipeline: Pipeline, settings: Settings) -> Policy:

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     max_connections: int = Field(default=2000, ge=10)
     database_retry_after_seconds: int = Field(default=2, ge=1)
+    actions_file: Path | None = None
+    actions_enabled: bool = True
+    demo_backend_url: str | None = None
+    smtp_url: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "warmline@localhost"
+    password_reset_url: str = "http://127.0.0.1:8000/reset?token={token}"
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
@@ -87,6 +94,13 @@ class Settings(BaseSettings):
                 "key could otherwise forge every customer's conversation token"
             )
         return self
+
+    @property
+    def resolved_demo_backend_url(self) -> str:
+        """The demo backend's own database: explicit, or SQLite inside the data directory."""
+        if self.demo_backend_url:
+            return self.demo_backend_url
+        return f"sqlite:///{(self.data_dir / 'demo-backend.db').resolve()}"
 
     @property
     def resolved_database_url(self) -> str:

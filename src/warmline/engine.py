@@ -19,6 +19,8 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from warmline.actions.desk import ActionDesk
+from warmline.actions.state import ActionState
 from warmline.automation.composer import SMALL_TALK, ReplyComposer
 from warmline.automation.knowledge.answering import KnowledgeAnswer, answers_left
 from warmline.automation.knowledge.service import KnowledgeBase
@@ -41,7 +43,7 @@ from warmline.handoff.availability import (
     plan_handoff,
 )
 from warmline.handoff.packet import build_packet
-from warmline.policy.context import PolicyContext
+from warmline.policy.context import ActionProgress, PolicyContext
 from warmline.policy.decision import Action, Decision
 from warmline.policy.policy import Policy
 from warmline.redaction import mask, mask_value
@@ -135,6 +137,7 @@ class Pipeline:
     policy: Policy = field(default_factory=Policy)
     composer: ReplyComposer = field(default_factory=ReplyComposer)
     knowledge: KnowledgeBase | None = None
+    actions: ActionDesk | None = None
 
     def process(
         self,
@@ -171,23 +174,36 @@ class Pipeline:
             scratch,
             enough=policy.config.triggers.low_confidence.answer_threshold,
         )
-        decision = policy.decide(
-            PolicyContext(
-                conversation=scratch,
-                analysis=analysis,
-                customer=customer,
-                # Nothing new to say is the loop trigger's business, not low confidence.
-                answer_confidence=(
-                    answers.confidence
-                    if answers and (answers.candidates or not answers.best_already_sent)
-                    else None
-                ),
-                fresh_answers=len(answers.candidates) if answers else None,
-            )
+        enough = policy.config.triggers.low_confidence.answer_threshold
+        answered = bool(answers and answers.candidates and answers.confidence >= enough)
+        claimed = self._claimed_action(scratch, analysis, answered=answered)
+        context = PolicyContext(
+            conversation=scratch,
+            analysis=analysis,
+            customer=customer,
+            # Nothing new to say is the loop trigger's business, not low confidence.
+            answer_confidence=(
+                answers.confidence
+                if answers and (answers.candidates or not answers.best_already_sent)
+                else None
+            ),
+            fresh_answers=len(answers.candidates) if answers else None,
+            action=ActionProgress(claimed.action, claimed.questions) if claimed else None,
         )
+        decision = policy.decide(context)
+        turn = None
+        if claimed is not None and self.actions is not None and decision.action in _ACTING:
+            # The policy heard the message first; the action runs only if it was not handed
+            # over, and the policy hears how the action went.
+            turn = self.actions.handle(scratch, analysis, customer, channel=message.channel, now=ts)
+            if turn is not None and turn.result is not None:
+                decision = policy.decide(replace(context, action_result=turn.result))
         decided = decision_event(decision, ts)
         events: list[AnyEvent] = [inbound, recorded, decided]
         scratch.apply(decided)
+        for event in turn.events if turn else ():
+            events.append(event)
+            scratch.apply(event)
         last_reply = next(
             (e for e in reversed(conversation.events) if isinstance(e, BotReply)), None
         )
@@ -202,6 +218,9 @@ class Pipeline:
         reply = composed.text if composed else None
         kind = composed.kind if composed else decision.action.value
         answer = composed.answer if composed else None
+        if turn is not None and turn.reply and not decision.escalates:
+            reply = self._action_reply(turn.reply, decision, scratch, asks=turn.state.open)
+            kind, answer = "action", None
         if decision.escalates:
             plan = plan_handoff(
                 policy.config,
@@ -227,12 +246,14 @@ class Pipeline:
                 )
             )
             reply = self.composer.handoff_notice(plan, upset=analysis.emotion.frustration >= _UPSET)
+            if turn is not None and turn.result is not None and turn.result.failed:
+                reply = f"{turn.reply} {reply}"  # what went wrong, then who takes over
             kind, answer = "handoff_notice", None
         elif self._reminder_due(conversation, decision, last_reply, ts):
             reply, kind, answer = self.composer.reminder(), "queue_status", None
         if reply is not None:
             events.append(BotReply(text=reply, kind=kind, answer=answer, ts=ts))
-        response = {
+        response: dict[str, Any] = {
             "conversation_id": conversation.id,
             "decision": decision.action.value,
             "reasons": [reason.as_dict() for reason in decision.reasons],
@@ -241,7 +262,45 @@ class Pipeline:
             "priority": decision.priority,
             "route": decision.route,
         }
+        if turn is not None:
+            response["action"] = {
+                "name": turn.state.action,
+                "status": turn.state.status,
+                "asking": list(turn.state.asking),
+            }
         return Outcome(conversation.id, response, tuple(events), analysis, decision)
+
+    def _claimed_action(
+        self, conversation: Conversation, analysis: Analysis, *, answered: bool
+    ) -> ActionState | None:
+        """The routine action this message belongs to, unless a person owns the conversation
+        or the customer asked for one (`answered`: the knowledge base has a fair answer)."""
+        if self.actions is None or conversation.with_human or analysis.human_request:
+            return None
+        return self.actions.claims(conversation, analysis, answered=answered)
+
+    def _action_reply(
+        self, text: str, decision: Decision, conversation: Conversation, *, asks: bool
+    ) -> str:
+        """The action's words, never the same reply twice (a question asked again says so),
+        with the offer of a person when the policy makes one: as a statement when the action
+        asks a question of its own, so that "yes" has one meaning."""
+        said = [e.text for e in conversation.events if isinstance(e, BotReply)]
+        for again in (
+            "",
+            "Sorry to ask again: ",
+            "I still need this to go on, or a colleague can help: ",
+        ):
+            candidate = f"{again}{text}"
+            if candidate not in said:
+                text = candidate
+                break
+        if decision.action is not Action.OFFER_HANDOFF:
+            return text
+        if asks:
+            return f"{text} {PERSON_ANY_TIME}"
+        offers = [o for o in self.composer.phrasing.choices("offer") if o not in said]
+        return f"{text} {offers[0]}" if offers else text
 
     @staticmethod
     def _consult(
@@ -297,6 +356,8 @@ class Pipeline:
 
 
 UNSETTLED = frozenset({"clarify", "no_answer", "offer_handoff"})
+PERSON_ANY_TIME = "If you'd rather talk to a person, just say so."
+_ACTING = frozenset({Action.ACT, Action.ANSWER, Action.OFFER_HANDOFF})
 
 
 def _blend(first: np.ndarray | None, second: np.ndarray | None) -> np.ndarray | None:

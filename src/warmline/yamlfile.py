@@ -109,6 +109,26 @@ def validate(
         ) from None
 
 
+def parse_model(
+    text: str,
+    source: str,
+    model: type[Model],
+    *,
+    error: Callable[[list[ConfigIssue]], ConfigFileError],
+    what: str,
+    semantic: Callable[[Model], list[tuple[PathKey, str]]],
+    message: Callable[[Any], str] | None = None,
+) -> Model:
+    """YAML text validated as `model`, then by `semantic` (rules that span fields, returned
+    as (location, message) pairs); every problem located in `source`, raised as `error`."""
+    data, marks = load_marked(text, source, error, what)
+    parsed = validate(model, data, source, marks, error, message or default_message)
+    problems = [locate(source, marks, loc, words) for loc, words in semantic(parsed)]
+    if problems:
+        raise error(problems)
+    return parsed
+
+
 def default_message(error: Any) -> str:
     """A pydantic error in words a configuration author understands."""
     kind = str(error["type"])

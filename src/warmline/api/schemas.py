@@ -139,6 +139,15 @@ class MessageIn(RequestBody):
     _not_blank = field_validator("text")(_visible)
 
 
+class ActionOut(BaseModel):
+    """The routine action this message moved on: its status and the slots the reply asks
+    for (a channel may show a date picker for `date`)."""
+
+    name: str
+    status: str
+    asking: list[str] = Field(default_factory=list)
+
+
 class MessageOut(BaseModel):
     """What the engine did with the message."""
 
@@ -149,6 +158,7 @@ class MessageOut(BaseModel):
     escalated: bool
     priority: float = 0.0
     route: str | None = None
+    action: ActionOut | None = None
     replayed: bool = False
 
 

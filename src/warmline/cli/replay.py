@@ -57,7 +57,7 @@ def replay(
     try:
         first = load_policy(policy) if policy is not None else None
         second = load_policy(compare) if compare is not None else None
-        pipeline = build_pipeline(get_settings())
+        pipeline = build_pipeline(get_settings(), actions=False)
     except PolicyError as error:
         raise fail(f"invalid policy:\n{error}") from None
     # Two policies share one analysis per turn: understanding does not depend on the policy.

@@ -84,6 +84,17 @@ def serve(
             err=True,
         )
     typer.echo(f"  database:     {_safe_url(settings.resolved_database_url)}", err=True)
+    if settings.actions_enabled:
+        typer.echo(f"  actions:      {settings.actions_file or 'the default pack'}", err=True)
+        if not settings.smtp_url:
+            outbox = (settings.data_dir / "outbox").resolve()
+            typer.echo(f"  emails:       written to {outbox} (no SMTP server set)", err=True)
+        if demo:
+            typer.echo(
+                '  try:          ana@example.com asks "where is my order 51877?" '
+                "(docs/demo-backend.md)",
+                err=True,
+            )
     if workers > 1:
         typer.echo(f"  workers:      {workers}", err=True)
         policy = record_policy_file(settings)  # every worker, now or restarted, runs this one

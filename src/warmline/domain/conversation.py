@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from warmline.domain.events import (
+    ActionStep,
     AgentAssigned,
     AgentMessage,
     AnalysisRecorded,
@@ -23,6 +24,7 @@ from warmline.domain.events import (
     Event,
     HandedBack,
     HandedOff,
+    IdentityVerified,
     Reopened,
     Resolved,
 )
@@ -59,6 +61,8 @@ class Conversation:
     priority: float = 0.0
     route: str | None = None
     started_at: datetime | None = None
+    action: ActionStep | None = None
+    verified_reference: str | None = None
 
     @classmethod
     def replay(cls, conversation_id: str, events: Iterable[AnyEvent], **attrs: Any) -> Conversation:
@@ -105,6 +109,10 @@ class Conversation:
                 self.escalated_in_episode = False
             case Reopened():
                 self.status = Status.BOT
+            case ActionStep():
+                self.action = event
+            case IdentityVerified(reference=reference):
+                self.verified_reference = reference
             case _:
                 pass
 

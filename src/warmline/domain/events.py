@@ -139,6 +139,26 @@ class ActionRecorded(Event):
     detail: str = ""
 
 
+class ActionStep(Event):
+    """Where a routine action stands after a customer turn: the action, its status
+    (collecting, verifying, confirming, done, failed, cancelled) and the dialogue state the
+    next turn continues from (slots filled, slots asked, questions asked, values offered)."""
+
+    type: Literal["action_step"] = "action_step"
+    action: str
+    status: Literal["collecting", "verifying", "confirming", "done", "failed", "cancelled"]
+    state: dict[str, Any] = Field(default_factory=dict)
+
+
+class IdentityVerified(Event):
+    """The customer proved who they are (`method`: a code sent to the email or phone on file,
+    or the site's signed identity); `reference` is their id in the business's systems."""
+
+    type: Literal["identity_verified"] = "identity_verified"
+    method: Literal["email_code", "phone_code", "signed"]
+    reference: str
+
+
 class SlaBreached(Event):
     """A service level target was missed: no first response, or no resolution, in time."""
 
@@ -172,6 +192,8 @@ AnyEvent = Annotated[
     | Resolved
     | Reopened
     | ActionRecorded
+    | ActionStep
+    | IdentityVerified
     | SlaBreached
     | FeedbackGiven,
     Field(discriminator="type"),

@@ -136,6 +136,7 @@ class FrustrationConfig(TriggerBase):
     persistent: PersistentCondition = PersistentCondition()
     spike: SpikeCondition = SpikeCondition()
     moderate: ModerateCondition = ModerateCondition()
+    during_action: TriggerMode = "offer"
 
 
 class ClarificationsCondition(Condition):
@@ -167,10 +168,19 @@ class PushbacksCondition(Condition):
     max: int = Field(default=2, ge=1, le=100)
 
 
+class ActionQuestionsCondition(Condition):
+    """A routine action has asked the customer `max` questions (slots, codes, confirmations)
+    and still is not done."""
+
+    mode: TriggerMode = "offer"
+    max: int = Field(default=6, ge=1, le=100)
+
+
 class LoopConfig(TriggerBase):
     """The bot goes round in circles."""
 
     clarifications: ClarificationsCondition = ClarificationsCondition()
+    action_questions: ActionQuestionsCondition = ActionQuestionsCondition()
     intent_returns: IntentReturnsCondition = IntentReturnsCondition()
     repetition: RepetitionCondition = RepetitionCondition()
     pushbacks: PushbacksCondition = PushbacksCondition()

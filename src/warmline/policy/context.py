@@ -26,12 +26,23 @@ class ActionResult:
 
 
 @dataclass(frozen=True)
+class ActionProgress:
+    """The routine action this message belongs to (one in progress or one it starts) and how
+    many questions it has asked the customer so far."""
+
+    name: str
+    questions: int = 0
+
+
+@dataclass(frozen=True)
 class PolicyContext:
     """Read-only input of one policy decision. `conversation` already holds the current
     customer message and its analysis event (the engine builds it so); `analysis` is that
     analysis as typed objects. With a knowledge base, `answer_confidence` is the chance that the
     answer the bot would give is right, and `fresh_answers` how many fair answers it has not
-    given yet in this conversation (None without one: not asked)."""
+    given yet in this conversation (None without one: not asked). `action` is set when the
+    message belongs to a routine action (the dialogue understood it, so it is not a low
+    confidence turn, and the action's own questions are what may loop)."""
 
     conversation: Conversation
     analysis: Analysis
@@ -39,3 +50,4 @@ class PolicyContext:
     answer_confidence: float | None = None
     fresh_answers: int | None = None
     action_result: ActionResult | None = None
+    action: ActionProgress | None = None

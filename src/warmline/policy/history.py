@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from warmline.domain.conversation import Conversation
 from warmline.domain.events import (
+    ActionStep,
     AgentMessage,
     AnalysisRecorded,
     AnyEvent,
@@ -107,15 +108,22 @@ class OfferState:
     pending: DecisionMade | None = None
 
 
+OPEN_ACTION = frozenset({"collecting", "verifying", "confirming"})
+
+
 def offer_state(conversation: Conversation) -> OfferState:
     """How many offers were made, which triggers they were for, and whether the last decision
-    was an offer still waiting for the customer's answer (not if a human agent wrote since)."""
+    was an offer still waiting for the customer's answer (not if a human agent wrote since, nor
+    if a routine action asked its own question in the same reply: the offer was then said as a
+    statement, and "yes" answers the action)."""
     made = 0
     offered: set[str] = set()
     last: DecisionMade | None = None
     for event in episode_events(conversation):
         if isinstance(event, AgentMessage):
             last = None  # a person spoke since: the customer's reply is theirs to answer
+        elif isinstance(event, ActionStep) and event.status in OPEN_ACTION:
+            last = None
         elif isinstance(event, DecisionMade):
             last = event
             if event.action == "offer_handoff":

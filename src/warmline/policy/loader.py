@@ -16,10 +16,8 @@ from warmline.yamlfile import (
     ConfigIssue,
     PathKey,
     default_message,
-    load_marked,
-    locate,
+    parse_model,
     read_text,
-    validate,
 )
 
 DEFAULT_POLICY_FILE = Path(__file__).resolve().parent / "default.yaml"
@@ -44,12 +42,15 @@ def default_config() -> PolicyConfig:
 
 def parse_config(text: str, source: str = "<policy>") -> PolicyConfig:
     """Validate policy YAML text; `source` names it in errors."""
-    data, marks = load_marked(text, source, PolicyError, "the policy")
-    config = validate(PolicyConfig, data, source, marks, PolicyError, _message)
-    problems = [locate(source, marks, loc, message) for loc, message in semantic_problems(config)]
-    if problems:
-        raise PolicyError(problems)
-    return config
+    return parse_model(
+        text,
+        source,
+        PolicyConfig,
+        error=PolicyError,
+        what="the policy",
+        semantic=semantic_problems,
+        message=_message,
+    )
 
 
 _TRIGGERS = (

@@ -132,7 +132,9 @@ class Policy:
             return Decision(
                 Action.CLARIFY, clarify + notes, intent=intent.intent, policy=self.label
             )
-        act = intent.intent in self.config.act_intents and not intent.out_of_scope
+        act = context.action is not None or (
+            intent.intent in self.config.act_intents and not intent.out_of_scope
+        )
         return Decision(
             Action.ACT if act else Action.ANSWER, notes, intent=intent.intent, policy=self.label
         )

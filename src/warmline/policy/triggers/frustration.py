@@ -3,7 +3,7 @@ a person. The numbers behind it go into the reason (`frustration 0.82 >= 0.75`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from warmline.policy.config import FrustrationConfig
 from warmline.policy.context import PolicyContext
@@ -48,6 +48,11 @@ class Frustration(Trigger):
             return None
         immediate = [hit for hit in hits if hit.mode is Mode.IMMEDIATE]
         shown = immediate or hits
+        if immediate and context.action is not None and self.config.during_action == "offer":
+            # The customer is getting what they asked for: a person is offered, and the
+            # action's own failures and loops (action_failed, loop) still hand over.
+            immediate = []
+            shown = [*shown[:-1], replace(shown[-1], detail=f"{shown[-1].detail} (during action)")]
         numbers = {"level": round(level, 4), "message": round(message, 4)}
         numbers["upset_turns"] = float(turns_at_or_above(history, self.config.persistent.threshold))
         return fired(

@@ -28,6 +28,7 @@ class Loop(Trigger):
             reason
             for reason in (
                 self._clarifications(context),
+                self._action_questions(context),
                 self._intent_returns(context),
                 self._repetition(context),
                 self._pushbacks(context),
@@ -51,11 +52,26 @@ class Loop(Trigger):
             condition="clarifications",
         )
 
+    def _action_questions(self, context: PolicyContext) -> Reason | None:
+        condition = self.config.action_questions
+        action = context.action
+        if not condition.enabled or action is None or action.questions < condition.max:
+            return None
+        return fired(
+            self.name,
+            self.config,
+            f"action {action.name} asked {action.questions} questions >= {condition.max}",
+            mode=condition.mode,
+            numbers={"questions": float(action.questions), "max": float(condition.max)},
+            condition="action_questions",
+        )
+
     def _intent_returns(self, context: PolicyContext) -> Reason | None:
         condition = self.config.intent_returns
         intent = context.analysis.intent
         if (
-            not condition.enabled
+            context.action is not None  # an action's turns are not repeated answers
+            or not condition.enabled
             or intent.out_of_scope
             or intent.intent in self.config.ignore_intents
         ):

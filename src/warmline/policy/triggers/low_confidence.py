@@ -38,6 +38,8 @@ class LowConfidence(Trigger):
         config = self.config
         numbers = {"confidence": round(intent.confidence, 4), "threshold": config.threshold}
         answer = context.answer_confidence
+        if context.action is not None:
+            return None, numbers  # the action's dialogue understood it ("3pm works")
         if answer is not None and answer >= config.answer_threshold:
             return None, numbers  # the knowledge base answers it, whatever the intent model says
         if intent.out_of_scope and config.out_of_scope:

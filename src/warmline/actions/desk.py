@@ -1,0 +1,658 @@
+"""The dialogue around an action: recognise it, fill its slots across turns and corrections,
+ask for what is missing (one or two things at a time), check who the customer is before
+account data, confirm before anything that changes state, run it through its connector and
+report the result, or the failure, honestly.
+
+The desk decides and runs; the policy hears about every call's outcome (`ActionResult`) and
+may still hand the conversation over. State lives only in the events the desk returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import numpy as np
+
+from warmline.actions import phrasing as say
+from warmline.actions import verification as codes
+from warmline.actions.connectors.base import Connector, ConnectorError, CustomerRef
+from warmline.actions.mail import Mailer, MailError
+from warmline.actions.recognise import ActionRecogniser, Embed, Recognised, asks_how, clauses
+from warmline.actions.spec import ActionsFile, ActionSpec, SlotSpec
+from warmline.actions.state import ActionState, Verification
+from warmline.actions.values import (
+    PARTS_OF_DAY,
+    Problem,
+    part_of_day,
+    read_value,
+    validate,
+)
+from warmline.domain.conversation import Conversation
+from warmline.domain.customer import Customer
+from warmline.domain.events import (
+    ActionRecorded,
+    ActionStep,
+    AnyEvent,
+    CustomerMessage,
+    IdentityVerified,
+    utc_now,
+)
+from warmline.policy.context import ActionResult
+from warmline.understanding.types import Analysis
+
+log = logging.getLogger(__name__)
+
+_YES = re.compile(
+    r"^\W*(yes|yeah|yea|yep|yup|sure|ok|okay|please do|go ahead|do it|correct|that'?s right|"
+    r"right|confirm(ed)?|sounds good|perfect|great|absolutely|definitely|please|y)\b",
+    re.I,
+)
+_NO = re.compile(r"^\W*(no|nope|nah|not (yet|quite|right)|wait|hold on|wrong)\b", re.I)
+_CANCEL = re.compile(
+    r"\b(never ?mind|forget (it|about it)|cancel (that|it|this|the (request|booking|return))|"
+    r"don'?t bother|leave it|stop (that|this|it)|no longer need (it|that|this))\b",
+    re.I,
+)
+_ORDINALS = {
+    "first": 0,
+    "earliest": 0,
+    "second": 1,
+    "third": 2,
+    "fourth": 3,
+    "last": -1,
+    "latest": -1,
+}
+_ORDINAL_RE = re.compile(r"\b(first|earliest|second|third|fourth|last|latest)\b", re.I)
+ASKING_EMAIL = "identity_email"  # what `asking` says while the identity check needs these
+ASKING_CODE = "verification_code"
+MAX_ASKED_AT_ONCE = {"sms": 1, "voice": 1}
+OFFER_AT_MOST = 4
+PRIOR_MESSAGES = 2  # earlier customer messages read for values when an action starts
+
+
+@dataclass
+class Turn:
+    """What the desk made of one customer message: the reply, the events to append, and the
+    outcome of any call for the policy."""
+
+    state: ActionState
+    reply: str
+    events: list[AnyEvent] = field(default_factory=list)
+    result: ActionResult | None = None
+    why: str = ""
+
+
+@dataclass
+class _Work:
+    """One turn in progress: what to say so far and what happened."""
+
+    state: ActionState
+    spec: ActionSpec
+    said: list[str] = field(default_factory=list)
+    events: list[AnyEvent] = field(default_factory=list)
+    result: ActionResult | None = None
+
+
+class ActionDesk:
+    """Runs the actions of one actions file against its connectors."""
+
+    def __init__(
+        self,
+        actions: ActionsFile,
+        connectors: Mapping[str, Connector],
+        *,
+        embed: Embed,
+        embed_one: Callable[[str], np.ndarray | None],
+        mailer: Mailer | None,
+        secret: str,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.actions = actions
+        self.connectors = dict(connectors)
+        self.recogniser = ActionRecogniser(actions, embed)
+        self.embed_one = embed_one  # the encoder's cached embedding of one message
+        self.mailer = mailer
+        self.secret = secret
+        self.clock = clock
+
+    # -- entry points ---------------------------------------------------------------------
+
+    def open_state(self, conversation: Conversation) -> ActionState | None:
+        """The action in progress in this conversation, if any."""
+        step = conversation.action
+        if step is None or step.status not in ("collecting", "verifying", "confirming"):
+            return None
+        if self.actions.action(step.action) is None:
+            return None  # the actions file changed under it
+        return ActionState.from_dict(step.action, step.status, step.state)
+
+    def claims(
+        self, conversation: Conversation, analysis: Analysis, *, answered: bool = False
+    ) -> ActionState | None:
+        """The action this message belongs to (the one in progress, or a new one it starts),
+        or None. A question about how something works that the knowledge base answers
+        (`answered`) starts nothing, nor does a push-back on an answer it gave. Pure: nothing
+        is called or sent."""
+        state = self.open_state(conversation)
+        if state is not None:
+            return state
+        if answered and (asks_how(analysis.text) or analysis.pushback):
+            return None  # information, or about what was said: the knowledge base's turn
+        recognised = self._recognise(analysis)
+        return ActionState(action=recognised.action) if recognised else None
+
+    def _recognise(self, analysis: Analysis) -> Recognised | None:
+        """The action the message asks for, reading a long message clause by clause too."""
+        parts = [self.embed_one(part) for part in clauses(analysis.text)]
+        return self.recogniser.recognise(
+            analysis.intent,
+            self.embed_one(analysis.text),
+            [part for part in parts if part is not None],
+        )
+
+    def handle(
+        self,
+        conversation: Conversation,
+        analysis: Analysis,
+        customer: Customer | None,
+        *,
+        channel: str = "web",
+        now: datetime | None = None,
+    ) -> Turn | None:
+        """Move the action on by one customer message (calling connectors as needed)."""
+        now = now or self.clock()
+        text = analysis.text
+        state = self.open_state(conversation)
+        recognised = self._recognise(analysis)
+        if state is None:
+            if recognised is None:
+                return None
+            state = self._start(recognised.action, conversation)
+            work = _Work(state, self._spec(state))
+            self._prefill(work, conversation, now.date())
+        else:
+            work = _Work(state, self._spec(state))
+            if _CANCEL.search(text):
+                return self._finish(work, "cancelled", say.CANCELLED, why="customer cancelled")
+            if (
+                recognised is not None
+                and recognised.action != state.action
+                and recognised.strong
+                and not self._values_in(work.spec, text, now.date(), state)
+                and not (state.status == "verifying" and _about_the_code(text))
+            ):
+                carried = self._carry(state, recognised.action)
+                state = self._start(recognised.action, conversation, changes=state.changes + 1)
+                state.slots.update(carried)
+                work = _Work(state, self._spec(state))
+        self._step(work, conversation, analysis, customer, channel, now)
+        return self._turn(work, why=f"action {state.action}")
+
+    # -- one turn -------------------------------------------------------------------------
+
+    def _step(
+        self,
+        work: _Work,
+        conversation: Conversation,
+        analysis: Analysis,
+        customer: Customer | None,
+        channel: str,
+        now: datetime,
+    ) -> None:
+        state, text = work.state, analysis.text
+        if state.status == "verifying":
+            if not self._check_identity(work, conversation, customer, text, now):
+                return
+            text = codes.without_code(text)  # the code is not an order number
+        problems, changed = self._fill(work, text, now.date())
+        if state.status == "confirming":
+            if problems or changed:
+                state.status = "collecting"
+            elif _YES.search(text):
+                self._call(work, conversation)
+                return
+            elif _NO.search(text):
+                state.status = "collecting"
+                state.asking = [slot.name for slot in work.spec.slots]
+                state.questions += 1
+                work.said.append(say.WHAT_TO_CHANGE)
+                return
+            else:
+                state.questions += 1
+                confirm = say.render(work.spec.confirm or "", work.spec, state.slots)
+                work.said.append(f"{say.CONFIRM_AGAIN} {confirm}")
+                return
+        for problem in problems:
+            work.said.append(f"Sorry, I can't use that: {problem.message}.")
+        self._advance(work, conversation, customer, channel, now)
+
+    def _advance(
+        self,
+        work: _Work,
+        conversation: Conversation,
+        customer: Customer | None,
+        channel: str,
+        now: datetime,
+    ) -> None:
+        """Ask for what is missing, else check identity, else confirm, else run."""
+        state, spec = work.state, work.spec
+        self._from_profile(work, customer)
+        missing = [s for s in spec.slots if s.required and s.name not in state.slots]
+        if missing:
+            self._ask(work, _askable(missing, MAX_ASKED_AT_ONCE.get(channel, 2)), now.date())
+            return
+        if spec.identity and conversation.verified_reference is None:
+            self._start_verification(work, conversation, customer, now)
+            return
+        if spec.confirm:
+            state.status = "confirming"
+            state.asking = []
+            state.questions += 1
+            work.said.append(say.render(spec.confirm, spec, state.slots))
+            return
+        self._call(work, conversation)
+
+    def _fill(self, work: _Work, text: str, today: date) -> tuple[list[Problem], bool]:
+        """Read every slot's value in `text` (later values correct earlier ones); the problems
+        with values that cannot be used, and whether anything to confirm changed."""
+        state, spec = work.state, work.spec
+        problems: list[Problem] = []
+        changed = False
+        hint = part_of_day(text)
+        for slot in spec.slots:
+            asked = slot.name in state.asking
+            value = read_value(slot, text, today, asked=asked) or self._offered(state, slot, text)
+            if value is None:
+                if hint and slot.type == "time" and slot.name not in state.slots:
+                    state.hints[slot.name] = hint
+                continue
+            problem = validate(slot, value, today)
+            if problem is not None:
+                problems.append(problem)
+                state.slots.pop(slot.name, None)
+                continue
+            if state.slots.get(slot.name) not in (None, value):
+                state.changes += 1
+                changed = True
+            elif slot.name not in state.slots:
+                changed = changed or state.status == "confirming"
+            state.slots[slot.name] = value
+        return problems, changed
+
+    @staticmethod
+    def _offered(state: ActionState, slot: SlotSpec, text: str) -> str | None:
+        """A value the bot offered, taken by position ("the first one") or by a bare yes when
+        only one was offered."""
+        offered = state.offered.get(slot.name) or []
+        if not offered:
+            return None
+        found = _ORDINAL_RE.search(text)
+        if found:
+            index = _ORDINALS[found.group(1).lower()]
+            return offered[index] if -len(offered) <= index < len(offered) else None
+        if len(offered) == 1 and _YES.search(text):
+            return offered[0]
+        return None
+
+    @staticmethod
+    def _from_profile(work: _Work, customer: Customer | None) -> None:
+        """Slots the customer's profile answers (the email on file for a reset link)."""
+        for slot in work.spec.slots:
+            if slot.profile is None or slot.name in work.state.slots or customer is None:
+                continue
+            known = next((i.value for i in customer.identities if i.kind == slot.profile), None)
+            if known:
+                work.state.slots[slot.name] = known
+
+    def _prefill(self, work: _Work, conversation: Conversation, today: date) -> None:
+        """Values the customer gave before the action started ("order 12345" in an earlier
+        message) are not asked for again."""
+        earlier = [e.text for e in conversation.events if isinstance(e, CustomerMessage)]
+        for text in earlier[-1 - PRIOR_MESSAGES : -1]:
+            for slot in work.spec.slots:
+                if slot.type in ("text", "number") or slot.name in work.state.slots:
+                    continue
+                value = read_value(slot, text, today, asked=False)
+                if value is not None and validate(slot, value, today) is None:
+                    work.state.slots[slot.name] = value
+
+    def _values_in(self, spec: ActionSpec, text: str, today: date, state: ActionState) -> bool:
+        """True when the message carries values for the action in progress (then it is an
+        answer, not a change of mind)."""
+        return any(
+            read_value(slot, text, today, asked=slot.name in state.asking) is not None
+            for slot in spec.slots
+            if slot.type not in ("text",)
+        )
+
+    def _carry(self, state: ActionState, action: str) -> dict[str, str]:
+        """Values that mean the same in the new action (an order number from tracking kept for
+        a return)."""
+        target = self.actions.action(action)
+        assert target is not None
+        source = self._spec(state)
+        kept: dict[str, str] = {}
+        for name, value in state.slots.items():
+            slot, there = source.slot(name), target.slot(name)
+            if slot is not None and there is not None and slot.type == there.type:
+                kept[name] = value
+        return kept
+
+    # -- asking ---------------------------------------------------------------------------
+
+    def _ask(self, work: _Work, slots: list[SlotSpec], today: date) -> None:
+        state, spec = work.state, work.spec
+        offer = spec.offer
+        wanted = offer is not None and any(slot.name == offer.slot for slot in slots)
+        ready = wanted and offer is not None and all(n in state.slots for n in offer.needs)
+        if ready and not self._offer(work, today):
+            return
+        state.status = "collecting"
+        state.asking = [slot.name for slot in slots]
+        state.questions += 1
+        asked = say.questions(spec, slots, state.slots)
+        offered = state.offered.get(offer.slot) if offer else None
+        if offered and offer and any(slot.name == offer.slot for slot in slots):
+            asked += f" Free times: {say.listing(offered)}."
+        work.said.append(asked)
+
+    def _offer(self, work: _Work, today: date) -> bool:
+        """Fetch the values a slot can take; False (and a question about the day) when none."""
+        state, spec = work.state, work.spec
+        offer = spec.offer
+        assert offer is not None
+        params = {need: state.slots[need] for need in offer.needs}
+        try:
+            result = self._connector(offer.connector).call(
+                offer.operation, params, CustomerRef(), idempotency_key=f"{state.key}:offer"
+            )
+        except ConnectorError as error:
+            log.warning("offer %s failed: %s", offer.operation, error)
+            state.offered.pop(offer.slot, None)
+            return True  # ask without offering
+        values = [str(v) for v in result.get(offer.key) or []]
+        hint = state.hints.get(offer.slot)
+        if hint in PARTS_OF_DAY:
+            start, end = PARTS_OF_DAY[hint]
+            narrowed = [v for v in values if start <= int(v[:2] or 0) < end]
+            values = narrowed or values
+        if not values:
+            day = state.slots.get(offer.needs[0], "") if offer.needs else ""
+            for need in offer.needs:
+                state.slots.pop(need, None)
+            state.asking = list(offer.needs)
+            state.questions += 1
+            work.said.append(
+                say.NO_SLOTS_FREE.format(day=say.render("{{ x | day }}", spec, {}, x=day))
+            )
+            return False
+        state.offered[offer.slot] = values[:OFFER_AT_MOST]
+        return True
+
+    # -- identity -------------------------------------------------------------------------
+
+    def _start_verification(
+        self, work: _Work, conversation: Conversation, customer: Customer | None, now: datetime
+    ) -> None:
+        state = work.state
+        email = _email_on_file(customer)
+        if email is None:
+            state.status = "verifying"
+            state.asking_email = True
+            state.asking = [ASKING_EMAIL]
+            state.questions += 1
+            work.said.append(say.ASK_EMAIL)
+            return
+        self._send_code(work, conversation, email, now, on_file=True)
+
+    def _send_code(
+        self, work: _Work, conversation: Conversation, email: str, now: datetime, *, on_file: bool
+    ) -> None:
+        """Find the account for `email` and send it a code (no code, and the same words, when
+        the address is not on file: nobody learns which addresses are)."""
+        state = work.state
+        try:
+            found = self._connector(work.spec.call.connector).call(
+                "find_customer", {"email": email}, CustomerRef(), idempotency_key=f"{state.key}:who"
+            )
+            reference: str | None = str(found.get("customer_id") or "") or None
+        except ConnectorError as error:
+            if error.correctable:
+                reference = None
+            else:
+                self._fail(work, error, system="account system")
+                return
+        code = codes.new_code()
+        if reference is not None:
+            if self.mailer is None:
+                self._fail(work, ConnectorError("unavailable", "no mail server"), system="email")
+                return
+            try:
+                self.mailer.send(
+                    email,
+                    "Your verification code",
+                    f"Your code is {code}. It works for 10 minutes. If you did not ask for it, "
+                    "you can ignore this email.",
+                )
+            except MailError as error:
+                log.warning("verification email failed: %s", error)
+                self._fail(work, ConnectorError("unavailable", "email not sent"), system="email")
+                return
+        state.verification = Verification(
+            code_hash=codes.code_hash(code, secret=self.secret, salt=conversation.id),
+            expires_at=codes.expires(now),
+            reference=reference,
+        )
+        state.status = "verifying"
+        state.asking_email = False
+        state.asking = [ASKING_CODE]
+        state.questions += 1
+        where = say.masked_address(email)
+        work.said.append((say.CODE_SENT if on_file else say.CODE_SENT_MAYBE).format(where=where))
+
+    def _check_identity(
+        self,
+        work: _Work,
+        conversation: Conversation,
+        customer: Customer | None,
+        text: str,
+        now: datetime,
+    ) -> bool:
+        """Handle a turn while a code is awaited; True when the customer is now verified."""
+        state = work.state
+        if state.asking_email:
+            email = read_value(
+                SlotSpec(name="email", description="email address", type="email"),
+                text,
+                now.date(),
+                asked=True,
+            )
+            if email is None:
+                state.questions += 1
+                work.said.append(say.ASK_EMAIL)
+                return False
+            self._send_code(work, conversation, email, now, on_file=False)
+            return False
+        sent = state.verification
+        if sent is None:
+            self._start_verification(work, conversation, customer, now)
+            return False
+        code = codes.code_in(text)
+        if code is None:
+            if codes.wants_resend(text):
+                self._resend(work, conversation, customer, now)
+                work.said[-1:] = [say.CODE_AGAIN]
+            else:
+                state.questions += 1
+                work.said.append(say.CODE_NEEDED)
+            return False
+        if codes.expired(sent.expires_at, now):
+            self._resend(work, conversation, customer, now)
+            work.said[-1:] = [say.CODE_EXPIRED]
+            return False
+        good = codes.matches(code, sent.code_hash, secret=self.secret, salt=conversation.id)
+        if good and sent.reference is not None:
+            work.events.append(
+                IdentityVerified(method="email_code", reference=sent.reference, ts=now)
+            )
+            conversation.verified_reference = sent.reference
+            state.verification = None
+            state.status = "collecting"
+            state.asking = []
+            work.said.append(say.VERIFIED)
+            return True
+        sent.tries += 1
+        if sent.tries >= codes.MAX_TRIES:
+            work.said.append(say.CODE_FAILED)
+            self._record(work, "failed", "error", "identity not verified")
+            return False
+        work.said.append(say.CODE_WRONG)
+        return False
+
+    def _resend(
+        self, work: _Work, conversation: Conversation, customer: Customer | None, now: datetime
+    ) -> None:
+        email = _email_on_file(customer)
+        if email is None:
+            work.state.asking_email = True
+            work.state.asking = [ASKING_EMAIL]
+            work.state.verification = None
+            work.said.append(say.ASK_EMAIL)
+            return
+        self._send_code(work, conversation, email, now, on_file=True)
+
+    # -- running --------------------------------------------------------------------------
+
+    def _call(self, work: _Work, conversation: Conversation) -> None:
+        state, spec = work.state, work.spec
+        params = (
+            {
+                param: state.slots[slot]
+                for param, slot in spec.call.params.items()
+                if slot in state.slots
+            }
+            if spec.call.params
+            else dict(state.slots)
+        )
+        reference = conversation.verified_reference
+        customer = CustomerRef(id=reference, verified=reference is not None)
+        try:
+            result = self._connector(spec.call.connector).call(
+                spec.call.operation, params, customer, idempotency_key=state.key
+            )
+        except ConnectorError as error:
+            if error.correctable:
+                self._correctable(work, error)
+            else:
+                self._fail(work, error, system=_system(spec))
+            return
+        reply = say.render(spec.reply, spec, state.slots, result=result)
+        work.said.append(reply or "Done.")
+        self._record(work, "done", "ok", f"{spec.call.operation} ok")
+
+    def _correctable(self, work: _Work, error: ConnectorError) -> None:
+        """The backend refused a value the customer can change: say what, and ask again."""
+        state, spec = work.state, work.spec
+        wrong = [s for s in spec.slots if s.type == "pattern" and s.name in state.slots]
+        if error.kind in ("not_found", "not_yours") and wrong:
+            slot = wrong[0]
+            what = slot.description.split(",")[0]
+            work.said.append(say.NOT_FOUND.format(what=what, value=state.slots.pop(slot.name)))
+        elif error.kind in ("not_found", "not_yours"):
+            work.said.append(say.NOT_FOUND_ANY)
+        elif error.kind == "conflict" and spec.offer and error.data.get("free"):
+            taken = state.slots.pop(spec.offer.slot, "")
+            state.offered[spec.offer.slot] = [str(v) for v in error.data["free"]][:OFFER_AT_MOST]
+            work.said.append(say.TAKEN.format(value=taken))
+        else:
+            work.said.append(say.REFUSED.format(detail=error.detail.rstrip(".")))
+            target = error.data.get("slot")
+            if isinstance(target, str):
+                state.slots.pop(target, None)
+        self._record(work, "collecting", "empty", f"{error.kind}: {error.detail}")
+        missing = [s for s in spec.slots if s.required and s.name not in state.slots]
+        if missing:
+            state.asking = [missing[0].name]
+            state.questions += 1
+            asked = say.questions(spec, missing[:1], state.slots)
+            offered = state.offered.get(missing[0].name)
+            if offered:
+                asked += f" Free times: {say.listing(offered)}."
+            work.said.append(asked)
+        else:
+            state.status = "failed"  # nothing the customer can change: the policy decides
+
+    def _fail(self, work: _Work, error: ConnectorError, *, system: str) -> None:
+        work.said.append(say.UNAVAILABLE.format(system=system))
+        self._record(work, "failed", "error", f"{error.kind}: {error.detail}")
+
+    def _record(self, work: _Work, status: str, outcome: str, detail: str) -> None:
+        work.state.status = status  # type: ignore[assignment]
+        name = work.state.action
+        result = ActionResult(name, outcome, detail[:200])  # type: ignore[arg-type]
+        work.result = result
+        work.events.append(ActionRecorded(action=name, status=result.status, detail=result.detail))
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _start(self, action: str, conversation: Conversation, *, changes: int = 0) -> ActionState:
+        started = sum(1 for e in conversation.events if isinstance(e, ActionStep))
+        return ActionState(
+            action=action, key=f"{conversation.id}:{action}:{started}", changes=changes
+        )
+
+    def _spec(self, state: ActionState) -> ActionSpec:
+        spec = self.actions.action(state.action)
+        assert spec is not None
+        return spec
+
+    def _connector(self, name: str) -> Connector:
+        connector = self.connectors.get(name)
+        if connector is None:
+            raise ConnectorError("unavailable", f"connector {name!r} is not configured")
+        return connector
+
+    def _finish(self, work: _Work, status: str, reply: str, *, why: str) -> Turn:
+        work.state.status = status  # type: ignore[assignment]
+        work.said.append(reply)
+        return self._turn(work, why=why)
+
+    def _turn(self, work: _Work, *, why: str) -> Turn:
+        state = work.state
+        step = ActionStep(action=state.action, status=state.status, state=state.as_dict())
+        reply = " ".join(part for part in work.said if part)
+        return Turn(state, reply, [*work.events, step], work.result, why)
+
+
+def _about_the_code(text: str) -> bool:
+    """A message about the verification code ("it never arrived, send it again")."""
+    return codes.wants_resend(text) or codes.code_in(text) is not None or "code" in text.lower()
+
+
+def _askable(missing: list[SlotSpec], at_most: int) -> list[SlotSpec]:
+    """The next slots to ask for together: at most `at_most`, and never a question that
+    needs the answer to an earlier one ("What time on {{ date }}?")."""
+    asked = [missing[0]]
+    for slot in missing[1:at_most]:
+        if slot.ask and any(other.name in slot.ask for other in missing):
+            break
+        asked.append(slot)
+    return asked
+
+
+def _email_on_file(customer: Customer | None) -> str | None:
+    if customer is None:
+        return None
+    return next((i.value for i in customer.identities if i.kind == "email"), None)
+
+
+def _system(spec: ActionSpec) -> str:
+    return {
+        "track_order": "order system",
+        "start_return": "returns system",
+        "reset_password": "account system",
+    }.get(spec.name, "systems")

@@ -1,0 +1,105 @@
+"""What the bot says while it runs an action: the action file's templates (rendered in a
+sandbox, since a business writes them) and the desk's own fixed sentences."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from jinja2 import ChainableUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from warmline.actions.spec import ActionSpec, SlotSpec
+from warmline.actions.values import human_date
+
+log = logging.getLogger(__name__)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _day(value: Any) -> str:
+    """Jinja filter: an ISO date as "Tuesday 1 December"; anything else unchanged."""
+    text = str(value)
+    return human_date(text) if _ISO_DATE.match(text) else text
+
+
+_env = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
+_env.filters["day"] = _day
+
+
+def environment() -> SandboxedEnvironment:
+    """The environment action templates render in (the loader checks them against it)."""
+    return _env
+
+
+def render(template: str, spec: ActionSpec, slots: dict[str, str], **extra: Any) -> str:
+    """A template of the action with its slots (dates said as days) and `extra` (`result`)."""
+    values = {
+        name: human_date(value) if (slot := spec.slot(name)) and slot.type == "date" else value
+        for name, value in slots.items()
+    }
+    for slot in spec.slots:
+        values.setdefault(slot.name, "")
+    try:
+        return " ".join(_env.from_string(template).render(**values, **extra).split())
+    except TemplateError as error:
+        log.warning("action %s: template failed: %s", spec.name, error)
+        return ""
+
+
+def questions(spec: ActionSpec, slots: list[SlotSpec], filled: dict[str, str]) -> str:
+    """One sentence per slot asked, from its `ask` template or its description."""
+    asked = [render(slot.ask, spec, filled) if slot.ask else slot.question for slot in slots]
+    return " ".join(question for question in asked if question)
+
+
+def listing(values: list[str]) -> str:
+    """ "a, b and c"."""
+    if len(values) <= 1:
+        return "".join(values)
+    return f"{', '.join(values[:-1])} and {values[-1]}"
+
+
+def masked_address(email: str) -> str:
+    """Where a code went, without spelling the address out: "a***@example.com"."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "the address on file"
+
+
+CANCELLED = (
+    "No problem, I've stopped there and nothing was changed. Is there anything else I can do?"
+)
+WHAT_TO_CHANGE = "No problem. What would you like to change?"
+UNAVAILABLE = (
+    "I'm sorry, I couldn't reach our {system} just now, so nothing was changed. "
+    "Please try again in a little while, or I can pass this to a colleague."
+)
+NOT_FOUND = "I couldn't find {what} {value} on your account. Could you check it and send it again?"
+NOT_FOUND_ANY = (
+    "I couldn't find that on your account. Could you check the details and send them again?"
+)
+REFUSED = "That didn't work: {detail}."
+TAKEN = "Sorry, {value} has just been taken."
+CODE_SENT = (
+    "To keep your account safe I need to check it's you: I've sent a 6-digit code to {where}. "
+    "What is the code?"
+)
+CODE_SENT_MAYBE = (
+    "Thanks. If {where} is the address on your account, a 6-digit code is on its way to it. "
+    "What is the code?"
+)
+ASK_EMAIL = (
+    "To keep your account safe I need to check it's you. What is the email address on your "
+    "account? I'll send a code there."
+)
+CODE_WRONG = "That code doesn't match. Please check the latest email and try again."
+CODE_EXPIRED = "That code has expired, so I've sent a new one. What is the new code?"
+CODE_AGAIN = "I've sent a new code. What is it?"
+CODE_NEEDED = "What is the 6-digit code from the email? If it hasn't arrived, I can send another."
+CODE_FAILED = (
+    "I'm sorry, I couldn't confirm it's you, so I can't show account details here. "
+    "A colleague can help you with this."
+)
+VERIFIED = "Thanks, that's you confirmed."
+NO_SLOTS_FREE = "There are no free times on {day}. Which other day would suit you?"
+CONFIRM_AGAIN = "Just to check before I go ahead:"

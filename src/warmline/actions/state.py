@@ -1,0 +1,61 @@
+"""The dialogue state of one routine action, as stored in `ActionStep` events."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["collecting", "verifying", "confirming", "done", "failed", "cancelled"]
+OPEN: frozenset[str] = frozenset({"collecting", "verifying", "confirming"})
+
+
+@dataclass
+class Verification:
+    """A code sent to prove who the customer is: its keyed hash (never the code), when it
+    expires, the account it unlocks (None when the address is not on file), and tries left."""
+
+    code_hash: str
+    expires_at: float
+    reference: str | None
+    channel: Literal["email", "phone"] = "email"
+    tries: int = 0
+
+
+@dataclass
+class ActionState:
+    """Where one action stands. `asking` are the slots the last reply asked for (a bare
+    answer fills them), `questions` how many questions this action has asked (the loop
+    trigger's count), `offered` values the bot proposed per slot, `hints` what narrows an
+    offer ("afternoon"), `key` the idempotency key every try of the call carries."""
+
+    action: str
+    status: Status = "collecting"
+    slots: dict[str, str] = field(default_factory=dict)
+    asking: list[str] = field(default_factory=list)
+    questions: int = 0
+    offered: dict[str, list[str]] = field(default_factory=dict)
+    hints: dict[str, str] = field(default_factory=dict)
+    key: str = ""
+    changes: int = 0
+    verification: Verification | None = None
+    asking_email: bool = False
+
+    @property
+    def open(self) -> bool:
+        """True while the action still needs the customer."""
+        return self.status in OPEN
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stored form (`ActionStep.state`)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, action: str, status: str, data: dict[str, Any]) -> ActionState:
+        """Rebuild the state an `ActionStep` recorded."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        raw = known.pop("verification", None)
+        known.pop("action", None)
+        known.pop("status", None)
+        state = cls(action=action, status=status, **known)  # type: ignore[arg-type]
+        state.verification = Verification(**raw) if isinstance(raw, dict) else None
+        return state

@@ -1,0 +1,278 @@
+"""Slot values from customer words, by the slot's type, and their validation.
+
+Each reader returns the normalised value the connector receives (ISO dates, 24-hour times,
+decimal amounts, digits-only numbers) or None. Relative dates ("next Tuesday", "tomorrow") are
+resolved against the day the message arrived, so a stored value never changes meaning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from rapidfuzz import fuzz
+
+from warmline.actions.spec import SlotSpec
+from warmline.redaction import find_email_spans, find_phone_spans
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MONTHS = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
+_WEEKDAY = (
+    r"(?P<weekday>mon(?:day)?|tue(?:s|sday)?|wed(?:nesday)?|thu(?:rs|rsday)?|fri(?:day)?"
+    r"|sat(?:urday)?|sun(?:day)?)"
+)
+_WEEKDAY_RE = re.compile(rf"\b(?:(?P<which>this|next|coming|on)\s+)?{_WEEKDAY}\b", re.I)
+_MONTH = (
+    r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+_DAY_MONTH_RE = re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}\b\.?(?:\s+(?P<year>20\d\d))?", re.I)
+_MONTH_DAY_RE = re.compile(rf"\b{_MONTH}\.?\s+{_DAY}\b(?:,?\s+(?P<year>20\d\d))?", re.I)
+_ISO_RE = re.compile(r"\b(?P<year>20\d\d)-(?P<m>\d\d?)-(?P<d>\d\d?)\b")
+_ORDINAL_RE = re.compile(r"\bthe\s+(?P<day>[0-3]?\d)(?:st|nd|rd|th)\b", re.I)
+_RELATIVE = {"today": 0, "tonight": 0, "tomorrow": 1, "tmrw": 1, "tmr": 1}
+_RELATIVE_RE = re.compile(r"\b(day after tomorrow|today|tonight|tomorrow|tmrw|tmr)\b", re.I)
+_IN_DAYS_RE = re.compile(r"\bin\s+(?P<n>\d{1,2}|a|one|two|three)\s+(?P<unit>days?|weeks?)\b", re.I)
+_SMALL = {"a": 1, "one": 1, "two": 2, "three": 3}
+
+_TIME_RE = re.compile(
+    r"\b(?P<h>[01]?\d|2[0-3])(?:[:.](?P<m>[0-5]\d))?\s*(?P<ampm>a\.?m\.?|p\.?m\.?)(?![a-z])"
+    r"|\b(?P<h24>[01]?\d|2[0-3])[:.h](?P<m24>[0-5]\d)\b"
+    r"|\b(?:at|around|about|for|by|maybe|say)\s+(?P<hbare>[1-9]|1[0-2])(?:\s*o'?clock)?\b(?![:.]?\d|\s*(?:days?|weeks?|items?|orders?|%))",
+    re.I,
+)
+_NAMED_TIMES = {"noon": "12:00", "midday": "12:00", "lunchtime": "12:00"}
+_NAMED_TIME_RE = re.compile(r"\b(noon|midday|lunchtime)\b", re.I)
+PARTS_OF_DAY = {"morning": (0, 12), "afternoon": (12, 17), "evening": (17, 24)}
+_PART_RE = re.compile(r"\b(morning|afternoon|evening)\b", re.I)
+_NUMBER_RE = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)?(?![\w])")
+_MONEY_RE = re.compile(
+    r"(?P<cur>[$€£])\s?(?P<a>\d{1,7}(?:[.,]\d{1,2})?)|(?P<b>\d{1,7}(?:[.,]\d{1,2})?)\s?"
+    r"(?P<code>eur|euros?|usd|dollars?|gbp|pounds?|bucks)\b",
+    re.I,
+)
+_CENTS_RE = re.compile(r"(?<![\w.,])(?P<a>\d{1,7}[.,]\d\d)(?![\w.,]|\s?%)(?P<b>)")
+_JOINED_DIGITS = re.compile(r"(?<=\d)[ -](?=\d)")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a value the customer gave cannot be used, in words for the customer."""
+
+    slot: str
+    value: str
+    message: str
+
+
+def read_value(slot: SlotSpec, text: str, today: dt.date, *, asked: bool) -> str | None:
+    """The slot's value in `text`, normalised, or None. `asked` says the bot just asked for
+    this slot, so a bare answer ("Tuesday", "the second one", a whole sentence for a text
+    slot) counts."""
+    match slot.type:
+        case "date":
+            return read_date(text, today)
+        case "time":
+            return read_time(text)
+        case "email":
+            spans = find_email_spans(text)
+            return spans[0].value.lower() if spans else None
+        case "phone":
+            phones = find_phone_spans(text)
+            return (
+                "".join(c for c in phones[0].value if c.isdigit() or c == "+") if phones else None
+            )
+        case "money":
+            return read_money(text, bare=asked)
+        case "number":
+            found = _NUMBER_RE.search(text)
+            return found.group().replace(",", ".") if found and asked else None
+        case "enum":
+            return read_enum(slot, text)
+        case "pattern":
+            return read_pattern(slot, text)
+        case _:
+            stripped = text.strip()
+            return stripped[:500] if asked and stripped else None
+
+
+def read_date(text: str, today: dt.date) -> str | None:
+    """An ISO date from absolute or relative words; the next such day when no year is given."""
+    lowered = text.lower()
+    relative = _RELATIVE_RE.search(lowered)
+    if relative:
+        word = relative.group(1)
+        days = 2 if word == "day after tomorrow" else _RELATIVE[word]
+        return (today + dt.timedelta(days=days)).isoformat()
+    found = _ISO_RE.search(text)
+    if found:
+        return _safe_date(int(found["year"]), int(found["m"]), int(found["d"]))
+    for pattern in (_DAY_MONTH_RE, _MONTH_DAY_RE):
+        found = pattern.search(text)
+        if found:
+            return _month_day(found, today)
+    found = _chosen_weekday(lowered)
+    if found:
+        wanted = next(i for i, name in enumerate(WEEKDAYS) if name.startswith(found["weekday"][:3]))
+        ahead = (wanted - today.weekday()) % 7 or 7
+        if _next_means_following(lowered):  # that day in the calendar week after this one
+            ahead = 7 - today.weekday() + wanted
+        return (today + dt.timedelta(days=ahead)).isoformat()
+    found = _IN_DAYS_RE.search(lowered)
+    if found:
+        count = _SMALL.get(found["n"]) or int(found["n"])
+        return (
+            today + dt.timedelta(days=count * (7 if found["unit"].startswith("week") else 1))
+        ).isoformat()
+    found = _ORDINAL_RE.search(lowered)
+    if found:
+        day = int(found["day"])
+        for months_ahead in range(0, 3):
+            month = (today.month - 1 + months_ahead) % 12 + 1
+            year = today.year + (today.month - 1 + months_ahead) // 12
+            iso = _safe_date(year, month, day)
+            if iso and iso >= today.isoformat():
+                return iso
+    return None
+
+
+def _chosen_weekday(lowered: str) -> re.Match[str] | None:
+    """The weekday the customer settles on: "not Tuesday - Thursday" is Thursday."""
+    found = list(_WEEKDAY_RE.finditer(lowered))
+    kept = [m for m in found if not re.search(r"\b(not|no|instead of)\s*$", lowered[: m.start()])]
+    return (kept or found)[-1] if found else None
+
+
+def _next_means_following(lowered: str) -> bool:
+    """ "Next Tuesday" is the coming one in most customers' usage; "next week Tuesday" or
+    "Tuesday next week" is the one after this week."""
+    return "next week" in lowered
+
+
+def _month_day(found: re.Match[str], today: dt.date) -> str | None:
+    month = next(
+        i for i, name in enumerate(MONTHS, 1) if name.startswith(found["month"][:3].lower())
+    )
+    day = int(found["day"])
+    if found["year"]:
+        return _safe_date(int(found["year"]), month, day)
+    iso = _safe_date(today.year, month, day)
+    if iso is not None and iso < (today - dt.timedelta(days=31)).isoformat():
+        iso = _safe_date(today.year + 1, month, day)  # "January 5" in December is next year's
+    return iso
+
+
+def _safe_date(year: int, month: int, day: int) -> str | None:
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def read_time(text: str) -> str | None:
+    """A 24-hour `HH:MM` time; a bare hour ("at 4") is read within opening hours (1-7 pm)."""
+    found = _TIME_RE.search(text)
+    if found:
+        if found["h"] is not None:
+            hour, minute = int(found["h"]), int(found["m"] or 0)
+            pm = found["ampm"].lower().startswith("p")
+            if hour > 12:
+                return None
+            hour = (hour % 12) + (12 if pm else 0)
+        elif found["h24"] is not None:
+            hour, minute = int(found["h24"]), int(found["m24"])
+        else:
+            hour, minute = int(found["hbare"]), 0
+            if 1 <= hour <= 7:
+                hour += 12
+        return f"{hour:02d}:{minute:02d}"
+    named = _NAMED_TIME_RE.search(text)
+    return _NAMED_TIMES[named.group(1).lower()] if named else None
+
+
+def part_of_day(text: str) -> str | None:
+    """ "morning", "afternoon" or "evening" when the customer names one (narrows the offer)."""
+    found = _PART_RE.search(text)
+    return found.group(1).lower() if found else None
+
+
+def read_money(text: str, *, bare: bool) -> str | None:
+    """A decimal amount ("$12.99", "12,99 euros"); a bare number only when it was asked for."""
+    found = _MONEY_RE.search(text) or _CENTS_RE.search(text)
+    raw = (found["a"] or found["b"]) if found else None
+    if raw is None and bare:
+        number = _NUMBER_RE.search(text)
+        raw = number.group() if number else None
+    if raw is None:
+        return None
+    try:
+        return str(Decimal(raw.replace(",", ".")).quantize(Decimal("0.01")))
+    except InvalidOperation:
+        return None
+
+
+def read_enum(slot: SlotSpec, text: str) -> str | None:
+    """The allowed value whose name or phrases the customer used (typos forgiven)."""
+    lowered = " ".join(re.sub(r"[’`]", "'", text.lower()).split())
+    best: tuple[float, int, str] | None = None
+    for value in slot.values:
+        phrases = [value.replace("_", " "), *slot.synonyms.get(value, [])]
+        for phrase in phrases:
+            phrase = phrase.lower()
+            if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", lowered):
+                score = 100.0
+            elif len(phrase) >= 6 and len(lowered) >= len(phrase):
+                score = fuzz.partial_ratio(phrase, lowered)
+                if score < 90:
+                    continue
+            else:
+                continue
+            candidate = (score, len(phrase), value)
+            if best is None or candidate > best:
+                best = candidate
+    return best[2] if best else None
+
+
+def read_pattern(slot: SlotSpec, text: str) -> str | None:
+    """A value matching the slot's pattern as a whole token ("#12345" -> "12345"); digits
+    written in groups ("8944 1100 ...") are read joined. A token of letters alone is never an
+    identifier (a pattern such as [A-Z0-9]{8,14} would otherwise take "WARRANTY")."""
+    assert slot.pattern is not None
+    pattern = re.compile(rf"(?<![A-Za-z0-9])(?:{slot.pattern})(?![A-Za-z0-9])", re.I)
+    for candidate_text in (text, _JOINED_DIGITS.sub("", text)):
+        for found in pattern.finditer(candidate_text):
+            value = found.group()
+            if any(char.isdigit() for char in value):
+                return value.upper()
+    return None
+
+
+def validate(slot: SlotSpec, value: str, today: dt.date) -> Problem | None:
+    """Why `value` cannot be used for `slot`, or None when it can."""
+    if slot.type == "date" and slot.not_past and value < today.isoformat():
+        return Problem(slot.name, value, f"{_human_date(value)} has already passed")
+    if slot.type == "enum" and value not in slot.values:
+        allowed = ", ".join(v.replace("_", " ") for v in slot.values)
+        return Problem(slot.name, value, f"it must be one of: {allowed}")
+    if slot.type == "pattern" and slot.pattern and not re.fullmatch(slot.pattern, value, re.I):
+        return Problem(slot.name, value, f"{value} does not look like a {slot.description}")
+    return None
+
+
+def _human_date(iso: str) -> str:
+    day = dt.date.fromisoformat(iso)
+    said = f"{WEEKDAYS[day.weekday()].capitalize()} {day.day} {MONTHS[day.month - 1].capitalize()}"
+    return said if day.year == dt.datetime.now(dt.UTC).year else f"{said} {day.year}"
+
+
+def human_date(iso: str) -> str:
+    """ "2026-12-01" -> "Tuesday 1 December", how the bot says a date back."""
+    try:
+        return _human_date(iso)
+    except ValueError:
+        return iso

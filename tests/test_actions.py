@@ -1,0 +1,519 @@
+"""Routine actions (issue 13): the actions file and its errors, slot values, and the dialogue
+end to end through the API against the demo backend, with real email (the outbox, and aiosmtpd
+on loopback) and a real misbehaving HTTP backend on loopback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+
+from helpers import API_KEY_HEADERS, open_conversation, say
+from test_mail import Collector, free_port
+from warmline.actions.connectors.demo.backend import OPERATIONS, DemoBackend, create_demo_backend
+from warmline.actions.connectors.http import HttpConnector, HttpConnectorConfig
+from warmline.actions.desk import ActionDesk
+from warmline.actions.loader import ActionsError, default_actions, parse_actions
+from warmline.actions.mail import OutboxMailer, SmtpMailer
+from warmline.actions.values import (
+    human_date,
+    read_date,
+    read_enum,
+    read_pattern,
+    read_time,
+    validate,
+)
+from warmline.engine import Pipeline
+
+TODAY = dt.date(2026, 11, 29)  # a Sunday
+ANA = {"name": "Ana García", "email": "ana@example.com"}
+
+
+# -- the actions file -----------------------------------------------------------------------
+
+
+def test_the_default_pack_loads_and_runs_on_the_demo_backend() -> None:
+    actions = default_actions()
+    names = {action.name for action in actions.actions}
+    assert {"track_order", "start_return", "reset_password", "book_appointment"} <= names
+    assert {"move_appointment", "explain_charge", "check_usage", "activate_sim"} <= names
+    assert "check_warranty" in names
+    for action in actions.actions:
+        assert action.call.operation in OPERATIONS, action.name
+        if action.offer is not None:
+            assert action.offer.operation in OPERATIONS
+
+
+BROKEN = """\
+version: 1
+actions:
+  - name: book
+    description: Book something.
+    intents: [{name: booking, description: The customer wants to book.}]
+    slots:
+      - {name: day, description: the day, type: weekday}
+      - {name: size, description: the size, type: enum}
+    call: {operation: book_appointment, params: {date: when}, connector: crm}
+    confirm: Book it for {{ when }}?
+    reply: Booked.
+  - name: book
+    description: Book again.
+    intents: [{name: booking, description: Also booking.}]
+    call: {operation: book_appointment}
+    reply: "{{ result.id | nosuchfilter }}"
+"""
+
+
+def test_an_invalid_actions_file_names_file_line_and_field_for_every_problem() -> None:
+    with pytest.raises(ActionsError) as caught:
+        parse_actions(BROKEN, "shop-actions.yaml")
+    found = {(issue.line, issue.field): issue.message for issue in caught.value.issues}
+    text = str(caught.value)
+    assert found[(7, "actions[0].slots[0].type")].startswith("Input should be 'text'")
+    assert "an enum slot needs `values`" in found[(8, "actions[0].slots[1]")]
+    assert all(issue.file == "shop-actions.yaml" for issue in caught.value.issues)
+    # pydantic problems come first; the rest are checked once the shapes are right
+    fixed = BROKEN.replace("type: weekday", "type: date").replace(
+        "type: enum}", "type: enum, values: [s, m]}"
+    )
+    with pytest.raises(ActionsError) as caught:
+        parse_actions(fixed, "shop-actions.yaml")
+    found = {(issue.line, issue.field): issue.message for issue in caught.value.issues}
+    text = str(caught.value)
+    assert (
+        "slot 'when' is used but not defined (slots: day, size)"
+        in found[(9, "actions[0].call.params.date")]
+    )
+    assert "unknown connector 'crm'" in found[(9, "actions[0].call.connector")]
+    assert "slot 'when' is used but not defined" in found[(10, "actions[0].confirm")]
+    assert "duplicate action 'book'" in found[(12, "actions[1].name")]
+    assert "intent 'booking' already starts 'book'" in found[(14, "actions[1].intents[0].name")]
+    assert "No filter named 'nosuchfilter'" in found[(16, "actions[1].reply")]
+    assert text.startswith("shop-actions.yaml:")
+
+
+def test_an_http_connector_section_is_checked_where_it_is_written() -> None:
+    text = """\
+connectors:
+  shop:
+    type: http
+    base_url: ftp://shop.example.com
+    operations: {track_order: {method: GET, path: "/orders/{order_number}"}}
+actions:
+  - name: track
+    description: Track an order.
+    intents: [{name: order_status, description: Where is my order.}]
+    call: {operation: track_order, connector: shop}
+    reply: ok
+"""
+    with pytest.raises(ActionsError) as caught:
+        parse_actions(text, "a.yaml")
+    (issue,) = caught.value.issues
+    assert (issue.line, issue.field) == (4, "connectors.shop.base_url")
+    for bad in ("actions: []", "- just a list", "actions: [1, 2", "a: 1\na: 2\nactions: []"):
+        with pytest.raises(ActionsError):
+            parse_actions(bad, "a.yaml")
+
+
+# -- values -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("next Tuesday afternoon", "2026-12-01"),
+        ("tomorrow works", "2026-11-30"),
+        ("on friday", "2026-12-04"),
+        ("Dec 3rd", "2026-12-03"),
+        ("3 December", "2026-12-03"),
+        ("the 5th", "2026-12-05"),
+        ("January 5", "2027-01-05"),
+        ("2026-12-10", "2026-12-10"),
+        ("Tuesday next week", "2026-12-01"),  # on a Sunday, next week starts tomorrow
+        ("friday next week", "2026-12-04"),
+        ("no idea", None),
+    ],
+)
+def test_dates_are_read_against_the_day_of_the_message(text: str, expected: str | None) -> None:
+    assert read_date(text, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3pm works", "15:00"),
+        ("at 4", "16:00"),
+        ("10:30", "10:30"),
+        ("10 am please", "10:00"),
+        ("noon", "12:00"),
+        ("I have 2 items", None),
+        ("order 12345", None),
+    ],
+)
+def test_times_are_read_in_opening_hours(text: str, expected: str | None) -> None:
+    assert read_time(text) == expected
+
+
+def test_enum_and_pattern_values_and_their_validation() -> None:
+    actions = default_actions()
+    reason = actions.action("start_return").slot("reason")  # type: ignore[union-attr]
+    assert reason is not None
+    assert read_enum(reason, "it arrived brokn, the screen is cracked") == "damaged"
+    assert read_enum(reason, "too small for me") == "doesnt_fit"
+    assert read_enum(reason, "hello") is None
+    serial = actions.action("check_warranty").slot("serial_number")  # type: ignore[union-attr]
+    assert serial is not None
+    assert read_pattern(serial, "is my WARRANTY still valid? serial sn4k2q9x7") == "SN4K2Q9X7"
+    iccid = actions.action("activate_sim").slot("iccid")  # type: ignore[union-attr]
+    assert iccid is not None
+    assert read_pattern(iccid, "it says 8944 1000 0345 6789 0123") == "89441000034567890123"
+    date = actions.action("book_appointment").slot("date")  # type: ignore[union-attr]
+    assert date is not None
+    problem = validate(date, "2026-11-01", TODAY)
+    assert problem is not None and "has already passed" in problem.message
+    assert validate(date, "2026-12-01", TODAY) is None
+
+
+# -- the dialogue, end to end -------------------------------------------------------------
+
+
+@pytest.fixture
+def desk(pipeline: Pipeline, tmp_path: Path) -> Iterator[ActionDesk]:
+    """The session pipeline's desk with a fresh demo backend (tests change its data)."""
+    assert pipeline.actions is not None
+    desk = pipeline.actions
+    saved = desk.connectors["demo"]
+    mailer = desk.mailer
+    assert mailer is not None
+    desk.connectors["demo"] = create_demo_backend(f"sqlite:///{tmp_path}/demo.db", mailer)
+    try:
+        yield desk
+    finally:
+        desk.connectors["demo"] = saved
+
+
+def backend_of(desk: ActionDesk) -> DemoBackend:
+    backend = desk.connectors["demo"]
+    assert isinstance(backend, DemoBackend)
+    return backend
+
+
+def latest_code(desk: ActionDesk, to: str) -> str:
+    assert isinstance(desk.mailer, OutboxMailer)
+    mails = [m for m in desk.mailer.messages() if m["To"] == to]
+    assert mails, f"no email to {to}"
+    found = re.search(r"\b(\d{6})\b", mails[-1].get_content())
+    assert found is not None
+    return found.group(1)
+
+
+def ahead(days: int) -> dt.date:
+    """A day at least `days` ahead on which the demo store is open (not a Sunday) and which no
+    seeded appointment uses, said as "December 10" in messages."""
+    day = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=days)
+    return day + dt.timedelta(days=1) if day.weekday() == 6 else day
+
+
+def spoken(day: dt.date) -> str:
+    return f"{day:%B} {day.day}"
+
+
+def count(desk: ActionDesk, sql: str, **params: Any) -> int:
+    with backend_of(desk).engine.connect() as connection:
+        return int(connection.execute(sa.text(sql), params).scalar_one())
+
+
+def events_of(client: TestClient, conversation_id: str) -> list[dict[str, Any]]:
+    response = client.get(f"/api/v1/conversations/{conversation_id}", headers=API_KEY_HEADERS)
+    assert response.status_code == 200
+    return list(response.json()["events"])
+
+
+def test_booking_asks_what_is_missing_checks_identity_confirms_and_books_once(
+    client: TestClient, desk: ActionDesk
+) -> None:
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    before = count(desk, "select count(*) from demo_appointments where customer_id='C-1001'")
+    day = ahead(9)
+    first = say(
+        client,
+        conversation_id,
+        headers,
+        f"I need to book an appointment for {spoken(day)} afternoon",
+    )
+    assert first["decision"] == "act"
+    assert first["action"] == {
+        "name": "book_appointment",
+        "status": "collecting",
+        "asking": ["time"],
+    }
+    assert "Free times:" in first["reply"] and "Which day" not in first["reply"]  # it was given
+    second = say(client, conversation_id, headers, "3pm works")
+    assert second["action"]["asking"] == ["verification_code"]
+    assert "a***@example.com" in second["reply"]
+    third = say(client, conversation_id, headers, latest_code(desk, "ana@example.com"))
+    assert third["action"]["status"] == "confirming"
+    assert "at 15:00" in third["reply"]
+    fourth = say(client, conversation_id, headers, "actually make it 4pm")
+    assert fourth["action"]["status"] == "confirming" and "at 16:00" in fourth["reply"]
+    booked = count(desk, "select count(*) from demo_appointments where customer_id='C-1001'")
+    assert booked == before  # nothing booked before the customer says yes
+    path = f"/api/v1/conversations/{conversation_id}/messages"
+    retry = {**headers, "Idempotency-Key": "book-yes-1"}
+    done = client.post(path, json={"text": "yes please"}, headers=retry).json()
+    again = client.post(path, json={"text": "yes please"}, headers=retry).json()
+    assert done["action"]["status"] == "done" and "You're booked" in done["reply"]
+    assert again["reply"] == done["reply"]
+    rows = count(
+        desk,
+        "select count(*) from demo_appointments where customer_id='C-1001' and time='16:00'"
+        " and date=:day",
+        day=day.isoformat(),
+    )
+    assert rows == 1
+    assert count(desk, "select count(*) from demo_appointments where customer_id='C-1001'") == (
+        before + 1
+    )
+    kinds = [e["type"] for e in events_of(client, conversation_id)]
+    assert "identity_verified" in kinds and kinds.count("action") == 1
+
+
+def test_no_account_data_before_the_identity_check_and_wrong_codes_hand_over(
+    client: TestClient, desk: ActionDesk
+) -> None:
+    conversation_id, headers = open_conversation(client)  # an anonymous visitor
+    first = say(client, conversation_id, headers, "where is my order 51877?")
+    assert first["action"]["asking"] == ["identity_email"]
+    second = say(client, conversation_id, headers, "it's ana@example.com")
+    assert second["action"]["asking"] == ["verification_code"]
+    replies = [first["reply"], second["reply"]]
+    for wrong in ("000000", "111 111", "222222"):
+        answer = say(client, conversation_id, headers, wrong)
+        replies.append(answer["reply"])
+    assert answer["action"]["status"] == "failed"
+    reasons = {reason["trigger"] for reason in answer["reasons"]}
+    assert "action_failed" in reasons
+    assert answer["decision"] in ("offer_handoff", "escalate")
+    assert not any("PW5187700245GB" in reply or "Parcelway" in reply for reply in replies)
+    stored = json.dumps(events_of(client, conversation_id))
+    assert "PW5187700245GB" not in stored and "ana@example.com" not in stored
+
+
+def test_someone_elses_order_is_not_found_and_the_policy_hears_it(
+    client: TestClient, desk: ActionDesk
+) -> None:
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    say(client, conversation_id, headers, "can you track order 77001 for me")
+    answer = say(client, conversation_id, headers, latest_code(desk, "ana@example.com"))
+    assert "couldn't find order number 77001" in answer["reply"]
+    assert "Watch" not in answer["reply"] and "PW7700100129GB" not in answer["reply"]
+    assert answer["action"] == {
+        "name": "track_order",
+        "status": "collecting",
+        "asking": ["order_number"],
+    }
+    assert any(r["trigger"] == "action_failed" for r in answer["reasons"])
+    right = say(client, conversation_id, headers, "sorry, I meant 51877")
+    assert right["action"]["status"] == "done"
+    assert "PW5187700245GB" in right["reply"]
+
+
+def test_a_customer_who_changes_their_mind_three_times_gets_one_booking(
+    client: TestClient, desk: ActionDesk
+) -> None:
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    first, second, third = ahead(8), ahead(10), ahead(12)
+    say(client, conversation_id, headers, f"book me in on {spoken(first)} at 10am please")
+    say(client, conversation_id, headers, latest_code(desk, "ana@example.com"))
+    for change, day, time_of_day in (
+        (f"actually make it {spoken(second)}", second, "10:00"),
+        (f"no wait, {spoken(third)} at 2pm", third, "14:00"),
+        ("hmm, make it 3pm", third, "15:00"),
+    ):
+        answer = say(client, conversation_id, headers, change)
+        assert answer["action"]["status"] == "confirming", answer
+        assert f"{human_date(day.isoformat())} at {time_of_day}" in answer["reply"]
+    done = say(client, conversation_id, headers, "yes")
+    assert done["action"]["status"] == "done"
+    mine = "select count(*) from demo_appointments where customer_id='C-1001' and date=:day"
+    assert count(desk, mine + " and time='15:00'", day=third.isoformat()) == 1
+    assert count(desk, mine, day=first.isoformat()) == 0
+    assert count(desk, mine, day=second.isoformat()) == 0
+
+
+def test_cancelling_before_the_confirmation_changes_nothing(
+    client: TestClient, desk: ActionDesk
+) -> None:
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    say(client, conversation_id, headers, "I want to return order 48213, it arrived damaged")
+    confirm = say(client, conversation_id, headers, latest_code(desk, "ana@example.com"))
+    assert confirm["action"]["status"] == "confirming" and "48213" in confirm["reply"]
+    stopped = say(client, conversation_id, headers, "never mind, forget it")
+    assert stopped["action"]["status"] == "cancelled"
+    assert "nothing was changed" in stopped["reply"]
+    assert count(desk, "select count(*) from demo_returns where order_number='48213'") == 0
+
+
+def test_a_return_outside_the_window_is_refused_honestly(
+    client: TestClient, desk: ActionDesk
+) -> None:
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    say(client, conversation_id, headers, "I'd like to send back order 39420, I changed my mind")
+    say(client, conversation_id, headers, latest_code(desk, "ana@example.com"))
+    refused = say(client, conversation_id, headers, "yes")
+    assert "didn't work" in refused["reply"] and "30" in refused["reply"]
+    assert any(r["trigger"] == "action_failed" for r in refused["reasons"])
+    assert count(desk, "select count(*) from demo_returns where order_number='39420'") == 0
+
+
+def test_a_date_in_the_past_is_refused_and_asked_again(
+    client: TestClient, desk: ActionDesk
+) -> None:
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    answer = say(client, conversation_id, headers, "I need to book an appointment on 2020-01-07")
+    assert "has already passed" in answer["reply"]
+    assert answer["action"]["asking"] == ["date"]
+
+
+def test_the_order_number_given_before_the_action_is_not_asked_for(
+    client: TestClient, desk: ActionDesk
+) -> None:
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    say(client, conversation_id, headers, "hi, my order 48213 came with a cracked case")
+    answer = say(client, conversation_id, headers, "I want to return it")
+    assert answer["action"]["name"] == "start_return"
+    assert "order number" not in answer["reply"].lower()
+
+
+# -- real email and a real misbehaving backend ----------------------------------------------
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Collector, int]]:
+    collector = Collector()
+    port = free_port()
+    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield collector, port
+    finally:
+        controller.stop()
+
+
+def test_a_password_reset_sends_a_working_link_through_smtp(
+    client: TestClient, desk: ActionDesk, smtp: tuple[Collector, int], tmp_path: Path
+) -> None:
+    collector, port = smtp
+    mailer = SmtpMailer("127.0.0.1", port, sender="help@shop.example", timeout=5)
+    desk.connectors["demo"] = create_demo_backend(f"sqlite:///{tmp_path}/smtp.db", mailer)
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    answer = say(client, conversation_id, headers, "I forgot my password, can you reset it?")
+    assert answer["action"]["status"] == "done"
+    assert "reset link is on its way" in answer["reply"]
+    assert "email address" not in answer["reply"]  # the address on file was used
+    deadline = time.monotonic() + 5
+    while not collector.received and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (mail,) = collector.received
+    assert mail.rcpt_tos == ["ana@example.com"]
+    token = re.search(r"token=([\w-]+)", mail.message.get_content())
+    assert token is not None
+    assert backend_of(desk).reset_token_owner(token.group(1)) == "C-1001"
+
+
+class Flaky(BaseHTTPRequestHandler):
+    """An order system on loopback that fails: 500s, or answers too slowly."""
+
+    mode = "500"
+    calls = 0
+
+    def do_GET(self) -> None:
+        type(self).calls += 1
+        if self.mode == "slow":
+            time.sleep(1.0)
+        body = b"<html>oops</html>" if self.mode == "html" else b'{"detail": "boom"}'
+        status = 200 if self.mode == "html" else 500
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the connector gave up waiting, as it should
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def flaky_desk(pipeline: Pipeline, desk: ActionDesk) -> Iterator[type[Flaky]]:
+    """The desk with track_order pointed at the flaky server through the HTTP connector."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    config = HttpConnectorConfig.model_validate(
+        {
+            "type": "http",
+            "base_url": f"http://127.0.0.1:{server.server_port}",
+            "timeout_seconds": 0.3,
+            "retries": {"attempts": 2, "backoff_seconds": 0.01, "max_backoff_seconds": 0.05},
+            "operations": {"track_order": {"method": "GET", "path": "/orders/{order_number}"}},
+        }
+    )
+    actions = default_actions()
+    track = actions.action("track_order")
+    assert track is not None
+    shop = track.model_copy(
+        update={"call": track.call.model_copy(update={"connector": "shop"}), "identity": False}
+    )
+    pointed = actions.model_copy(
+        update={"actions": [shop if a.name == "track_order" else a for a in actions.actions]}
+    )
+    saved = pipeline.actions
+    pipeline.actions = ActionDesk(
+        pointed,
+        {**desk.connectors, "shop": HttpConnector("shop", config)},
+        embed=pipeline.analyzer.encoder.encode,  # type: ignore[attr-defined]
+        embed_one=desk.embed_one,
+        mailer=desk.mailer,
+        secret="test-secret-for-codes",
+    )
+    Flaky.calls = 0
+    try:
+        yield Flaky
+    finally:
+        pipeline.actions = saved
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_failing_backend_gets_an_honest_reply_and_a_person_after_two_failures(
+    client: TestClient, flaky_desk: type[Flaky]
+) -> None:
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    flaky_desk.mode = "500"
+    first = say(client, conversation_id, headers, "where is my order 51877?")
+    assert "couldn't reach our order system" in first["reply"]
+    assert first["action"]["status"] == "failed"
+    assert first["decision"] == "offer_handoff"
+    assert flaky_desk.calls == 2  # retried once, then gave up
+    flaky_desk.mode = "slow"
+    second = say(client, conversation_id, headers, "could you try order 51877 one more time")
+    assert second["decision"] == "escalate" and second["escalated"]
+    assert "couldn't reach" in second["reply"]
+    actions = [e for e in events_of(client, conversation_id) if e["type"] == "action"]
+    assert [a["status"] for a in actions] == ["error", "error"]
+    assert actions[0]["detail"].startswith("unavailable") and actions[1]["detail"].startswith(
+        "timeout"
+    )
