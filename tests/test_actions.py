@@ -4,6 +4,7 @@ on loopback) and a real misbehaving HTTP backend on loopback."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -447,10 +448,8 @@ class Flaky(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        try:
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the connector gave up waiting, as it should
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)  # the connector may have given up waiting, as it should
 
     def log_message(self, *args: Any) -> None:
         pass

@@ -71,6 +71,8 @@ ASKING_EMAIL = "identity_email"  # what `asking` says while the identity check n
 ASKING_CODE = "verification_code"
 MAX_ASKED_AT_ONCE = {"sms": 1, "voice": 1}
 OFFER_AT_MOST = 4
+MAX_CLAUSES = 4
+RELATED = 0.3  # a message this close to some action is worth reading clause by clause
 PRIOR_MESSAGES = 2  # earlier customer messages read for values when an action starts
 
 
@@ -146,12 +148,18 @@ class ActionDesk:
         return ActionState(action=recognised.action) if recognised else None
 
     def _recognise(self, analysis: Analysis) -> Recognised | None:
-        """The action the message asks for, reading a long message clause by clause too."""
-        parts = [self.embed_one(part) for part in clauses(analysis.text)]
+        """The action the message asks for; a long message whose whole does not say is read
+        clause by clause too (an encoder pass each, so only when the whole is related to some
+        action at all, and for at most `MAX_CLAUSES` clauses)."""
+        whole = self.embed_one(analysis.text)
+        found = self.recogniser.recognise(analysis.intent, whole)
+        if found is not None or whole is None:
+            return found
+        if max(self.recogniser.similarities(whole).values(), default=0.0) < RELATED:
+            return None
+        parts = [self.embed_one(part) for part in clauses(analysis.text)[:MAX_CLAUSES]]
         return self.recogniser.recognise(
-            analysis.intent,
-            self.embed_one(analysis.text),
-            [part for part in parts if part is not None],
+            analysis.intent, whole, [part for part in parts if part is not None]
         )
 
     def handle(
