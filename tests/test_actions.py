@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
-from helpers import API_KEY_HEADERS, open_conversation, say
+from helpers import API_KEY_HEADERS, make_test_settings, open_conversation, say
 from test_mail import Collector, free_port
 from warmline.actions.connectors.demo.backend import OPERATIONS, DemoBackend, create_demo_backend
 from warmline.actions.connectors.http import HttpConnector, HttpConnectorConfig
@@ -35,6 +35,9 @@ from warmline.actions.values import (
     read_time,
     validate,
 )
+from warmline.api.app import create_app
+from warmline.bootstrap import build_services
+from warmline.channels.service import identity_signature
 from warmline.engine import Pipeline
 
 TODAY = dt.date(2026, 11, 29)  # a Sunday
@@ -516,3 +519,73 @@ def test_a_failing_backend_gets_an_honest_reply_and_a_person_after_two_failures(
     assert actions[0]["detail"].startswith("unavailable") and actions[1]["detail"].startswith(
         "timeout"
     )
+
+
+# -- the site's signed identity -------------------------------------------------------------
+
+IDENTITY_SECRET = "site-identity-secret-7f3a9c2e"
+
+
+@pytest.fixture
+def signing_client(
+    database_url: str, tmp_path: Path, pipeline: Pipeline, desk: ActionDesk
+) -> Iterator[TestClient]:
+    """The app with identity signatures accepted (WARMLINE_IDENTITY_SECRET set)."""
+    settings = make_test_settings(database_url, tmp_path, identity_secret=IDENTITY_SECRET)
+    services = build_services(settings, pipeline)
+    with TestClient(create_app(settings, services), raise_server_exceptions=False) as client:
+        yield client
+    services.broadcast.close()
+    services.sessions.kw["bind"].dispose()
+
+
+def test_a_customer_the_site_signed_in_sees_account_data_without_a_code(
+    signing_client: TestClient, desk: ActionDesk
+) -> None:
+    signature = identity_signature("Ana@Example.com", IDENTITY_SECRET)
+    assert isinstance(desk.mailer, OutboxMailer)
+    mails_before = len(desk.mailer.messages())
+    response = signing_client.post(
+        "/api/v1/conversations",
+        json={"customer": {"email": "ana@example.com"}, "identity_signature": signature},
+    )
+    assert response.status_code == 201, response.text
+    conversation_id = response.json()["id"]
+    headers = {"Authorization": f"Bearer {response.json()['token']}"}
+    answer = say(signing_client, conversation_id, headers, "where is my order 51877?")
+    assert answer["action"]["status"] == "done"
+    assert "PW5187700245GB" in answer["reply"]
+    assert len(desk.mailer.messages()) == mails_before  # no code was needed
+    verified = [
+        e for e in events_of(signing_client, conversation_id) if e["type"] == "identity_verified"
+    ]
+    assert [(e["method"], e["reference"]) for e in verified] == [
+        ("signed", None),
+        ("signed", "C-1001"),
+    ]
+
+
+def test_a_bad_identity_signature_is_refused_with_a_problem(signing_client: TestClient) -> None:
+    path = "/api/v1/conversations"
+    good = identity_signature("ana@example.com", IDENTITY_SECRET)
+    forged = identity_signature("ana@example.com", "another-secret-entirely-123")
+    cases = [
+        ({"customer": {"email": "ana@example.com"}, "identity_signature": forged}, 403),
+        ({"customer": {"email": "ben@example.com"}, "identity_signature": good}, 403),
+        ({"identity_signature": good}, 422),
+        ({"customer": {"email": "ana@example.com"}, "identity_signature": "not-hex"}, 422),
+    ]
+    for body, status in cases:
+        response = signing_client.post(path, json=body)
+        assert response.status_code == status, (body, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_identity_signatures_are_refused_where_no_secret_is_set(client: TestClient) -> None:
+    good = identity_signature("ana@example.com", IDENTITY_SECRET)
+    response = client.post(
+        "/api/v1/conversations",
+        json={"customer": {"email": "ana@example.com"}, "identity_signature": good},
+    )
+    assert response.status_code == 422
+    assert "WARMLINE_IDENTITY_SECRET" in response.json()["detail"]

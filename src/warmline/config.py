@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     mail_from: str = "warmline@localhost"
     password_reset_url: str = "http://127.0.0.1:8000/reset?token={token}"
+    identity_secret: str | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
@@ -88,6 +89,8 @@ class Settings(BaseSettings):
                     f"{name} {problem}; outside development (WARMLINE_ENV={self.env}) it must "
                     f"be a secret of at least {MIN_SECRET_CHARS} characters without whitespace"
                 )
+        if self.identity_secret is not None and (problem := weak_secret(self.identity_secret)):
+            raise ValueError(f"WARMLINE_IDENTITY_SECRET {problem}")
         if self.api_key == self.secret_key:
             raise ValueError(
                 "WARMLINE_API_KEY and WARMLINE_SECRET_KEY must differ: whoever holds the API "

@@ -254,8 +254,11 @@ class ActionDesk:
             self._ask(work, _askable(missing, MAX_ASKED_AT_ONCE.get(channel, 2)), now.date())
             return
         if spec.identity and conversation.verified_reference is None:
-            self._start_verification(work, conversation, customer, now)
-            return
+            if not conversation.identity_verified:
+                self._start_verification(work, conversation, customer, now)
+                return
+            if not self._signed_account(work, conversation, customer, now):
+                return
         if spec.confirm:
             state.status = "confirming"
             state.asking = []
@@ -416,6 +419,30 @@ class ActionDesk:
             work.said.append(say.ASK_EMAIL)
             return
         self._send_code(work, conversation, email, now, on_file=True)
+
+    def _signed_account(
+        self, work: _Work, conversation: Conversation, customer: Customer | None, now: datetime
+    ) -> bool:
+        """The account of a customer the site signed in, looked up by the email on file (the
+        first time an action needs it); False, said honestly, when there is none."""
+        email = _email_on_file(customer)
+        try:
+            if email is None:
+                raise ConnectorError("not_found", "no email on file")
+            found = self._connector(work.spec.call.connector).call(
+                "find_customer", {"email": email}, CustomerRef(), idempotency_key=""
+            )
+        except ConnectorError as error:
+            if not error.correctable:
+                self._fail(work, error, system="account system")
+                return False
+            work.said.append(say.NO_ACCOUNT)
+            self._record(work, "failed", "empty", f"{error.kind}: no account for the signed email")
+            return False
+        reference = str(found.get("customer_id") or "")
+        work.events.append(IdentityVerified(method="signed", reference=reference, ts=now))
+        conversation.verified_reference = reference
+        return True
 
     def _send_code(
         self, work: _Work, conversation: Conversation, email: str, now: datetime, *, on_file: bool

@@ -100,6 +100,10 @@ CODE_FAILED = (
     "I'm sorry, I couldn't confirm it's you, so I can't show account details here. "
     "A colleague can help you with this."
 )
+NO_ACCOUNT = (
+    "I couldn't find an account with the email address you're signed in with, so I can't look "
+    "this up here. A colleague can help you with it."
+)
 VERIFIED = "Thanks, that's you confirmed."
 NO_SLOTS_FREE = "There are no free times on {day}. Which other day would suit you?"
 CONFIRM_AGAIN = "Just to check before I go ahead:"

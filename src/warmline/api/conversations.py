@@ -33,7 +33,7 @@ from warmline.api.schemas import (
     MessageOut,
 )
 from warmline.api.services import Services
-from warmline.channels.service import CustomerDetails, start_conversation
+from warmline.channels.service import CustomerDetails, signature_matches, start_conversation
 from warmline.engine import ConversationBusy, ConversationNotFound, InboundMessage
 from warmline.storage import conversations as store
 from warmline.storage.idempotency import IdempotencyConflict
@@ -71,7 +71,7 @@ TRUSTED_ONLY = ("tier", "plan", "lifetime_value", "external_id")
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ConversationCreated,
-    responses=problems(401, 403, auth=False),
+    responses=problems(401, 403, 422, auth=False),
 )
 def create_conversation(
     body: ConversationIn,
@@ -94,10 +94,15 @@ def create_conversation(
                 f"Only staff or the API key may set {', '.join(claimed)}.",
                 kind="forbidden",
             )
+    signed = _signed(body, services.settings.identity_secret)
     details = CustomerDetails(**body.customer.model_dump()) if body.customer else None
     with services.sessions() as session, session.begin():
         conversation = start_conversation(
-            session, channel=body.channel, details=details, verified=trusted
+            session,
+            channel=body.channel,
+            details=details,
+            verified=trusted or signed,
+            signed=signed,
         )
     return ConversationCreated(
         id=conversation.id,
@@ -105,6 +110,23 @@ def create_conversation(
         customer_id=conversation.customer_id,
         status=conversation.status.value,
     )
+
+
+def _signed(body: ConversationIn, secret: str | None) -> bool:
+    """True when the request carries the site's valid signature of the customer's email; a
+    signature that cannot be checked or does not match is refused, never ignored."""
+    if body.identity_signature is None:
+        return False
+    email = body.customer.email if body.customer else None
+    if email is None:
+        raise Problem(422, "identity_signature needs customer.email, the address it signs.")
+    if secret is None:
+        raise Problem(
+            422, "Identity signatures are not accepted here (WARMLINE_IDENTITY_SECRET is unset)."
+        )
+    if not signature_matches(email, body.identity_signature, secret):
+        raise Problem(403, "The identity signature does not match the email.", kind="forbidden")
+    return True
 
 
 @router.post(

@@ -112,6 +112,15 @@ class ConversationIn(RequestBody):
 
     channel: Channel = "web"
     customer: CustomerIn | None = None
+    identity_signature: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{64}$",
+        description=(
+            "HMAC-SHA256 (hex) of 'warmline-identity:' + the customer's email, lower-cased, "
+            "keyed with WARMLINE_IDENTITY_SECRET: the site signed this customer in, so their "
+            "email recognises them and account data needs no emailed code."
+        ),
+    )
 
 
 class ConversationCreated(BaseModel):

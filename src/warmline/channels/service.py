@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from warmline.domain.conversation import Conversation
 from warmline.domain.customer import Customer, Identity
+from warmline.domain.events import IdentityVerified
 from warmline.storage import conversations as store
 from warmline.storage import customers as customer_store
 
@@ -69,22 +72,41 @@ def record_unverified_customer(session: Session, *, details: CustomerDetails) ->
     )
 
 
+def identity_signature(email: str, secret: str) -> str:
+    """What a site that has signed its customer in sends with their email (HMAC-SHA256, hex):
+    proof that the site, not whoever typed the address, says who this is."""
+    message = f"warmline-identity:{email.strip().lower()}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signature_matches(email: str, signature: str, secret: str) -> bool:
+    """Whether `signature` is the site's signature of `email` (constant time)."""
+    return hmac.compare_digest(identity_signature(email, secret), signature.strip().lower())
+
+
 def start_conversation(
     session: Session,
     *,
     channel: str,
     details: CustomerDetails | None = None,
     verified: bool = True,
+    signed: bool = False,
 ) -> Conversation:
     """Open a conversation, linked to the customer the details describe: recognised by their
     identities when the details come from a trusted source (`verified`), or recorded as said
-    by an anonymous visitor otherwise."""
+    by an anonymous visitor otherwise. `signed`: the site vouched for the customer's email,
+    so account data may be shown without a code (an `IdentityVerified` event)."""
     if details is None:
         customer = None
     elif verified:
         customer = recognise_customer(session, details=details)
     else:
         customer = record_unverified_customer(session, details=details)
-    return store.create_conversation(
+    conversation = store.create_conversation(
         session, customer_id=customer.id if customer else None, channel=channel
     )
+    if signed:
+        store.append_events(
+            session, conversation=conversation, events=[IdentityVerified(method="signed")]
+        )
+    return conversation

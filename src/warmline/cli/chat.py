@@ -70,6 +70,10 @@ def _show(console: Console, outcome: Outcome) -> None:
         f"{', out of scope' if intent.out_of_scope else ''})  "
         f"[cyan]frustration[/cyan] {analysis.emotion.frustration:.2f}"
     )
+    action = outcome.response.get("action")
+    if action:
+        asking = f", asking {', '.join(action['asking'])}" if action["asking"] else ""
+        console.print(f"  [cyan]action[/cyan] {action['name']} ({action['status']}{asking})")
     if decision.escalates or decision.action.value == "offer_handoff":
         senior = ", senior agent" if decision.senior else ""
         console.print(

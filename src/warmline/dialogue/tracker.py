@@ -29,6 +29,12 @@ _AFFIRM = re.compile(
     re.IGNORECASE,
 )
 _NEGATE = re.compile(r"\b(no|nope|not|don'?t|nah|wrong|instead|change|actually)\b", re.IGNORECASE)
+_DECLINE = re.compile(r"^\W*(no|nope|nah|not (now|yet|right now|today))\b", re.IGNORECASE)
+_TRANSACT = re.compile(
+    r"\b(please|want to|wanna|would like to|i'?d like to|let'?s|go ahead and|can you|could you)"
+    r"\s+(book|reserve|buy|purchase|rent|order)\b",
+    re.IGNORECASE,
+)
 _DONE = re.compile(
     r"^\W*(no|nope|nothing|nah|that'?s (all|it)|that will be all|thanks|thank you)\b",
     re.IGNORECASE,
@@ -139,6 +145,8 @@ class SchemaTracker:
         offered = [v for a in acts if a.act == "OFFER_INTENT" for v in a.values]
         if offered and affirmed:
             return offered[0]
+        if offered and _DECLINE.search(text):
+            return "NONE"  # "Shall I book it?" - "No, I just needed the information."
         if any(a.act == "REQ_MORE" for a in acts) and _DONE.search(text):
             return "NONE"  # "anything else?" - "no, that's all"
         names, matrix = self._intent_vectors(service)
@@ -154,7 +162,11 @@ class SchemaTracker:
             and scores[best] - scores[names.index(current)] > INTENT_SWITCH_MARGIN
         ):
             return names[best]
-        return current
+        return (
+            _named_switch(text, current, names)
+            or _asked_to_transact(text, current, service)
+            or current
+        )
 
     def _opening_intent(self, service: Service, names: list[str], scores: np.ndarray) -> str:
         """The first intent: a search before a transaction unless the transaction is clearly
@@ -198,6 +210,33 @@ class SchemaTracker:
             texts = [f"what is the {_words(s.name)}? {s.description}" for s in slots]
             self._slots[service.name] = (slots, self.embed(texts) if texts else np.zeros((0, 1)))
         return self._slots[service.name]
+
+
+def _asked_to_transact(text: str, current: str, service: Service) -> str | None:
+    """The one transaction of the service, when the customer asks for it while searching
+    ("please reserve the bus", "I want to book it")."""
+    task = service.intent(current)
+    if task is None or task.transactional or not _TRANSACT.search(text):
+        return None
+    deals = [i.name for i in service.intents if i.transactional]
+    return deals[0] if len(deals) == 1 else None
+
+
+def _named_switch(text: str, current: str, names: list[str]) -> str | None:
+    """Another intent the customer names by the word that sets it apart from the current one
+    ("what about a round trip?" while searching one-way flights): a word of its name that
+    shares no stem with any word of the current intent's name, said as one word or two."""
+    said = re.sub(r"[\s-]+", "", text.lower())
+    own = {word[:5] for word in _words(current).split()}
+    found = [
+        name
+        for name in names
+        if name != current
+        and any(
+            len(word) >= 6 and word[:5] not in own and word in said for word in _words(name).split()
+        )
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 def _implied(

@@ -63,6 +63,7 @@ class Conversation:
     started_at: datetime | None = None
     action: ActionStep | None = None
     verified_reference: str | None = None
+    identity_verified: bool = False
 
     @classmethod
     def replay(cls, conversation_id: str, events: Iterable[AnyEvent], **attrs: Any) -> Conversation:
@@ -112,7 +113,8 @@ class Conversation:
             case ActionStep():
                 self.action = event
             case IdentityVerified(reference=reference):
-                self.verified_reference = reference
+                self.identity_verified = True
+                self.verified_reference = reference or self.verified_reference
             case _:
                 pass
 

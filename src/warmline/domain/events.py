@@ -152,11 +152,12 @@ class ActionStep(Event):
 
 class IdentityVerified(Event):
     """The customer proved who they are (`method`: a code sent to the email or phone on file,
-    or the site's signed identity); `reference` is their id in the business's systems."""
+    or the site's signed identity); `reference` is their id in the business's systems (None
+    until an action first looks it up, for a signed identity)."""
 
     type: Literal["identity_verified"] = "identity_verified"
     method: Literal["email_code", "phone_code", "signed"]
-    reference: str
+    reference: str | None = None
 
 
 class SlaBreached(Event):
