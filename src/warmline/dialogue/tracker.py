@@ -29,14 +29,23 @@ _AFFIRM = re.compile(
     re.IGNORECASE,
 )
 _NEGATE = re.compile(r"\b(no|nope|not|don'?t|nah|wrong|instead|change|actually)\b", re.IGNORECASE)
-_DECLINE = re.compile(r"^\W*(no|nope|nah|not (now|yet|right now|today))\b", re.IGNORECASE)
+_DECLINE = re.compile(
+    r"^\W*(no|nope|nah|not (now|yet|right now|today|at the moment|at this time))\b", re.IGNORECASE
+)
 _TRANSACT = re.compile(
-    r"\b(please|want to|wanna|would like to|i'?d like to|let'?s|go ahead and|can you|could you)"
-    r"\s+(book|reserve|buy|purchase|rent|order)\b",
+    r"\b(please|want to|wanna|would like to|i'?d like to|let'?s|go ahead and|can you|could you|"
+    r"i'?ll|i will)\s+(book|reserve|buy|purchase|rent|order|play)\b"
+    r"|\b(like|want|make) a (reservation|booking)\b|\bplay (it|that|this)\b",
+    re.IGNORECASE,
+)
+_SEARCH = re.compile(
+    r"\b(find|search|look(ing)? (for|up)|show me|what .{0,20}(are there|is there|available))\b",
     re.IGNORECASE,
 )
 _DONE = re.compile(
-    r"^\W*(no|nope|nothing|nah|that'?s (all|it)|that will be all|thanks|thank you)\b",
+    r"^\W*(no|nope|nothing|nothin'?|nah|thanks|thank you)\b"
+    r"|\b(that'?s (all|it)|that is (all|it)|that will be all|i'?m good|i am good|"
+    r"not (now|at this time|right now|at the moment))\b",
     re.IGNORECASE,
 )
 _ANY = re.compile(
@@ -156,7 +165,7 @@ class SchemaTracker:
         current = _implied(service, acts, current, names, scores)
         best = int(np.argmax(scores))
         if current == "NONE" or current not in names:
-            return self._opening_intent(service, names, scores)
+            return self._opening_intent(service, names, scores, text)
         if (
             names[best] != current
             and scores[best] - scores[names.index(current)] > INTENT_SWITCH_MARGIN
@@ -168,16 +177,22 @@ class SchemaTracker:
             or current
         )
 
-    def _opening_intent(self, service: Service, names: list[str], scores: np.ndarray) -> str:
+    def _opening_intent(
+        self, service: Service, names: list[str], scores: np.ndarray, text: str
+    ) -> str:
         """The first intent: a search before a transaction unless the transaction is clearly
-        meant (customers usually look before they book)."""
+        meant (customers usually look before they book), and always when the customer asks to
+        find something without asking to book it."""
         order = np.argsort(-scores)
         best = names[int(order[0])]
         task = service.intent(best)
         if task is None or not task.transactional:
             return best
         searches = [i for i in order if not (service.intent(names[int(i)]) or task).transactional]
-        if searches and scores[order[0]] - scores[searches[0]] < OPENING_TRANSACTION_MARGIN:
+        if not searches:
+            return best
+        close = scores[order[0]] - scores[searches[0]] < OPENING_TRANSACTION_MARGIN
+        if close or (_SEARCH.search(text) and not _TRANSACT.search(text)):
             return names[int(searches[0])]
         return best
 
