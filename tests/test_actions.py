@@ -363,6 +363,9 @@ def test_cancelling_before_the_confirmation_changes_nothing(
     say(client, conversation_id, headers, "I want to return order 48213, it arrived damaged")
     confirm = say(client, conversation_id, headers, latest_code(desk, "ana@example.com"))
     assert confirm["action"]["status"] == "confirming" and "48213" in confirm["reply"]
+    unsure = say(client, conversation_id, headers, "hmm, let me think")
+    assert unsure["action"]["status"] == "confirming"
+    assert "Please answer yes to go ahead, or no to change something." in unsure["reply"]
     stopped = say(client, conversation_id, headers, "never mind, forget it")
     assert stopped["action"]["status"] == "cancelled"
     assert "nothing was changed" in stopped["reply"]

@@ -34,7 +34,7 @@ from warmline.policy.config import (
     TopicConfig,
     TriggersConfig,
 )
-from warmline.policy.context import ActionResult, PolicyContext
+from warmline.policy.context import ActionProgress, ActionResult, PolicyContext
 from warmline.policy.decision import Action, Mode
 from warmline.policy.hours import is_open, next_opening
 from warmline.policy.loader import DEFAULT_POLICY_FILE, PolicyError, load_config, parse_config
@@ -737,3 +737,30 @@ def test_a_reloaded_policy_takes_effect_on_the_next_message() -> None:
     outcome = run(pipeline, Conversation(id="b"), "hmm", 0)
     assert outcome.escalated and outcome.decision is not None
     assert outcome.decision.policy is not None and outcome.decision.policy.startswith("strict@")
+
+
+def test_an_action_in_progress_changes_what_low_confidence_loop_and_frustration_do() -> None:
+    policy = Policy()
+    unsure = make_analysis("3pm works", intent="oos", confidence=0.2, out_of_scope=True)
+    conversation = Conversation(id="c-action")
+    asking = ActionProgress("book_appointment", questions=2)
+    plain = policy.decide(PolicyContext(conversation=conversation, analysis=unsure))
+    assert plain.action in (Action.CLARIFY, Action.OFFER_HANDOFF)
+    during = policy.decide(PolicyContext(conversation=conversation, analysis=unsure, action=asking))
+    assert during.action is Action.ACT  # the action's dialogue understood "3pm works"
+    upset = make_analysis(
+        "this is taking forever!!", frustration=0.95, signals=("annoyance", "exclamations")
+    )
+    angry = policy.decide(PolicyContext(conversation=conversation, analysis=upset))
+    assert angry.action is Action.ESCALATE
+    helped = policy.decide(PolicyContext(conversation=conversation, analysis=upset, action=asking))
+    assert helped.action is Action.OFFER_HANDOFF  # offered, and the action carries on
+    assert any("(during action)" in r.detail for r in helped.reasons)
+    calm = make_analysis("friday")
+    looping = ActionProgress("book_appointment", questions=6)
+    offered = policy.decide(PolicyContext(conversation=conversation, analysis=calm, action=looping))
+    assert offered.action is Action.OFFER_HANDOFF
+    assert "action_questions" in {r.condition for r in offered.reasons}
+    stuck = ActionProgress("book_appointment", questions=12)
+    handed = policy.decide(PolicyContext(conversation=conversation, analysis=calm, action=stuck))
+    assert handed.action is Action.ESCALATE

@@ -47,14 +47,17 @@ from warmline.understanding.types import Analysis
 log = logging.getLogger(__name__)
 
 _YES = re.compile(
-    r"^\W*(yes|yeah|yea|yep|yup|sure|ok|okay|please do|go ahead|do it|correct|that'?s right|"
-    r"right|confirm(ed)?|sounds good|perfect|great|absolutely|definitely|please|y)\b",
+    r"^\W*((oh|um|well|hmm|ah|and)\W+)?(yes|yeah|yea|yep|yup|sure|ok|okay|alright|all right|fine|"
+    r"please do|please go ahead|go ahead|go for it|do it|do that|correct|that'?s (right|fine|"
+    r"correct|perfect|great)|that works|works for me|right|i confirm|confirm(ed)?|sounds (good|"
+    r"great|perfect)|perfect|great|absolutely|definitely|deal|please|y)\b",
     re.I,
 )
 _NO = re.compile(r"^\W*(no|nope|nah|not (yet|quite|right)|wait|hold on|wrong)\b", re.I)
 _CANCEL = re.compile(
     r"\b(never ?mind|forget (it|about it)|cancel (that|it|this|the (request|booking|return))|"
-    r"don'?t bother|leave it|stop (that|this|it)|no longer need (it|that|this))\b",
+    r"don'?t bother|leave it|stop (that|this|it)|no longer need (it|that|this)|"
+    r"not (right )?now|maybe later)\b",
     re.I,
 )
 _ORDINALS = {
@@ -232,7 +235,7 @@ class ActionDesk:
             else:
                 state.questions += 1
                 confirm = say.render(work.spec.confirm or "", work.spec, state.slots)
-                work.said.append(f"{say.CONFIRM_AGAIN} {confirm}")
+                work.said.append(f"{say.CONFIRM_AGAIN} {confirm} {say.YES_OR_NO}")
                 return
         for problem in problems:
             work.said.append(f"Sorry, I can't use that: {problem.message}.")

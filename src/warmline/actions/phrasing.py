@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateError
+from jinja2 import ChainableUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from warmline.actions.spec import ActionSpec, SlotSpec
@@ -27,6 +28,12 @@ _env = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
 _env.filters["day"] = _day
 
 
+@lru_cache(maxsize=512)
+def _compiled(template: str) -> Template:
+    """Templates are compiled once (compiling costs far more than rendering)."""
+    return _env.from_string(template)
+
+
 def environment() -> SandboxedEnvironment:
     """The environment action templates render in (the loader checks them against it)."""
     return _env
@@ -41,7 +48,7 @@ def render(template: str, spec: ActionSpec, slots: dict[str, str], **extra: Any)
     for slot in spec.slots:
         values.setdefault(slot.name, "")
     try:
-        return " ".join(_env.from_string(template).render(**values, **extra).split())
+        return " ".join(_compiled(template).render(**values, **extra).split())
     except TemplateError as error:
         log.warning("action %s: template failed: %s", spec.name, error)
         return ""
@@ -107,3 +114,4 @@ NO_ACCOUNT = (
 VERIFIED = "Thanks, that's you confirmed."
 NO_SLOTS_FREE = "There are no free times on {day}. Which other day would suit you?"
 CONFIRM_AGAIN = "Just to check before I go ahead:"
+YES_OR_NO = "Please answer yes to go ahead, or no to change something."

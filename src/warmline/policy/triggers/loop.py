@@ -57,11 +57,14 @@ class Loop(Trigger):
         action = context.action
         if not condition.enabled or action is None or action.questions < condition.max:
             return None
+        # Twice the limit and still asking: the dialogue is stuck, whatever the mode says.
+        stuck = action.questions >= 2 * condition.max
         return fired(
             self.name,
             self.config,
-            f"action {action.name} asked {action.questions} questions >= {condition.max}",
-            mode=condition.mode,
+            f"action {action.name} asked {action.questions} questions >= {condition.max}"
+            + (" (twice the limit: handing over)" if stuck else ""),
+            mode=Mode.IMMEDIATE if stuck else condition.mode,
             numbers={"questions": float(action.questions), "max": float(condition.max)},
             condition="action_questions",
         )
