@@ -294,9 +294,14 @@ class Bench:
                 if any(name in known for name in asking):
                     outcome.unnecessary += 1
                     outcome.transcript.append(f"    (unnecessary: {', '.join(asking)})")
-            elif status == "confirming":
+            elif status in ("confirming", "proposed"):
                 outcome.questions += 1
-            text, stated, stop = self._next(script, status, asking, email)
+            if status == "proposed":
+                # "Would you like me to ...?": a customer says yes to what they came for.
+                wanted = action["name"] == record["action"]
+                text, stated, stop = ("yes please" if wanted else "no, that's not it"), [], ""
+            else:
+                text, stated, stop = self._next(script, status, asking, email)
             if "identity_email" in asking and text is not None:
                 stated.append("identity_email")
             if "verification_code" in asking and text is not None:

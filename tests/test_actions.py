@@ -575,7 +575,7 @@ def test_a_bad_identity_signature_is_refused_with_a_problem(signing_client: Test
     cases = [
         ({"customer": {"email": "ana@example.com"}, "identity_signature": forged}, 403),
         ({"customer": {"email": "ben@example.com"}, "identity_signature": good}, 403),
-        ({"identity_signature": good}, 422),
+        ({"identity_signature": good}, 403),
         ({"customer": {"email": "ana@example.com"}, "identity_signature": "not-hex"}, 422),
     ]
     for body, status in cases:
@@ -590,5 +590,29 @@ def test_identity_signatures_are_refused_where_no_secret_is_set(client: TestClie
         "/api/v1/conversations",
         json={"customer": {"email": "ana@example.com"}, "identity_signature": good},
     )
-    assert response.status_code == 422
+    assert response.status_code == 403
     assert "WARMLINE_IDENTITY_SECRET" in response.json()["detail"]
+
+
+def test_a_message_that_only_may_mean_an_action_gets_it_proposed(
+    client: TestClient, desk: ActionDesk
+) -> None:
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    first = say(client, conversation_id, headers, "why did you take 35 pounds from me")
+    assert first["action"] == {"name": "explain_charge", "status": "proposed", "asking": []}
+    assert first["reply"] == "Would you like me to explain a charge on your bill?"
+    second = say(client, conversation_id, headers, "yes please")
+    assert second["action"]["name"] == "explain_charge"
+    assert second["action"]["asking"] == ["verification_code"]
+    done = say(client, conversation_id, headers, latest_code(desk, "ana@example.com"))
+    assert done["action"]["status"] == "done"
+    assert "35.00" in done["reply"]  # the amount from the first message was kept
+    other_id, other = open_conversation(client, customer=ANA)
+    say(client, other_id, other, "why did you take 35 pounds from me")
+    declined = say(client, other_id, other, "no")
+    assert declined["action"]["status"] == "cancelled"
+    assert declined["reply"] == "All right. What can I help you with?"
+    moved_on_id, moved_on = open_conversation(client, customer=ANA)
+    say(client, moved_on_id, moved_on, "why did you take 35 pounds from me")
+    answer = say(client, moved_on_id, moved_on, "where is my order 51877?")
+    assert answer["action"]["name"] == "track_order"  # the proposal is dropped, not answered

@@ -160,5 +160,5 @@ def test_a_long_import_never_holds_up_live_messages(server_url: str) -> None:
     live = time.monotonic() - started
     importer.join(120)
     assert answer.status_code == 200
-    assert result["import"] > 0.8  # the import really was long...
+    assert result["import"] > 0.5  # the import really was long (about 1 s)...
     assert live < result["import"] / 2  # ...and the live message did not wait for it

@@ -23,7 +23,7 @@ from warmline.actions.connectors.base import Connector, ConnectorError, Customer
 from warmline.actions.mail import Mailer, MailError
 from warmline.actions.recognise import ActionRecogniser, Embed, Recognised, asks_how, clauses
 from warmline.actions.spec import ActionsFile, ActionSpec, SlotSpec
-from warmline.actions.state import ActionState, Verification
+from warmline.actions.state import OPEN, ActionState, Verification
 from warmline.actions.values import (
     PARTS_OF_DAY,
     Problem,
@@ -74,6 +74,7 @@ ASKING_EMAIL = "identity_email"  # what `asking` says while the identity check n
 ASKING_CODE = "verification_code"
 MAX_ASKED_AT_ONCE = {"sms": 1, "voice": 1}
 OFFER_AT_MOST = 4
+NOT_PROPOSED = frozenset({"greeting", "thanks", "goodbye", "human_agent"})  # small talk
 MAX_CLAUSES = 4
 RELATED = 0.3  # a message this close to some action is worth reading clause by clause
 PRIOR_MESSAGES = 2  # earlier customer messages read for values when an action starts
@@ -129,11 +130,19 @@ class ActionDesk:
     def open_state(self, conversation: Conversation) -> ActionState | None:
         """The action in progress in this conversation, if any."""
         step = conversation.action
-        if step is None or step.status not in ("collecting", "verifying", "confirming"):
+        if step is None or step.status not in OPEN:
             return None
         if self.actions.action(step.action) is None:
             return None  # the actions file changed under it
         return ActionState.from_dict(step.action, step.status, step.state)
+
+    def _still_open(self, conversation: Conversation, text: str) -> ActionState | None:
+        """The open action, unless it was only proposed and the customer moved on instead of
+        answering the proposal."""
+        state = self.open_state(conversation)
+        if state is not None and state.status == "proposed" and not _answers_proposal(text):
+            return None
+        return state
 
     def claims(
         self, conversation: Conversation, analysis: Analysis, *, answered: bool = False
@@ -141,14 +150,19 @@ class ActionDesk:
         """The action this message belongs to (the one in progress, or a new one it starts),
         or None. A question about how something works that the knowledge base answers
         (`answered`) starts nothing, nor does a push-back on an answer it gave. Pure: nothing
-        is called or sent."""
-        state = self.open_state(conversation)
+        is called or sent. A message that only may mean an action gets it proposed."""
+        state = self._still_open(conversation, analysis.text)
         if state is not None:
             return state
         if answered and (asks_how(analysis.text) or analysis.pushback):
             return None  # information, or about what was said: the knowledge base's turn
         recognised = self._recognise(analysis)
-        return ActionState(action=recognised.action) if recognised else None
+        if recognised is not None:
+            return ActionState(action=recognised.action)
+        if answered or analysis.intent.intent in NOT_PROPOSED:
+            return None
+        maybe = self.recogniser.propose(analysis.intent, self.embed_one(analysis.text))
+        return ActionState(action=maybe.action, status="proposed") if maybe else None
 
     def _recognise(self, analysis: Analysis) -> Recognised | None:
         """The action the message asks for; a long message whose whole does not say is read
@@ -177,11 +191,13 @@ class ActionDesk:
         """Move the action on by one customer message (calling connectors as needed)."""
         now = now or self.clock()
         text = analysis.text
-        state = self.open_state(conversation)
+        state = self._still_open(conversation, text)
         recognised = self._recognise(analysis)
+        if state is not None and state.status == "proposed":
+            return self._proposal_answered(state, conversation, analysis, customer, channel, now)
         if state is None:
             if recognised is None:
-                return None
+                return self._propose(conversation, analysis)
             state = self._start(recognised.action, conversation)
             work = _Work(state, self._spec(state))
             self._prefill(work, conversation, now.date())
@@ -202,6 +218,39 @@ class ActionDesk:
                 work = _Work(state, self._spec(state))
         self._step(work, conversation, analysis, customer, channel, now)
         return self._turn(work, why=f"action {state.action}")
+
+    # -- proposals ------------------------------------------------------------------------
+
+    def _propose(self, conversation: Conversation, analysis: Analysis) -> Turn | None:
+        """ "Would you like me to explain a charge on your bill?" for a message that only may
+        mean the action (better than "I'm not sure I understood")."""
+        maybe = self.recogniser.propose(analysis.intent, self.embed_one(analysis.text))
+        if maybe is None or analysis.intent.intent in NOT_PROPOSED:
+            return None
+        state = self._start(maybe.action, conversation)
+        state.status = "proposed"
+        state.questions = 1
+        spec = self._spec(state)
+        work = _Work(state, spec, said=[f"Would you like me to {spec.offer_text}?"])
+        return self._turn(work, why=maybe.why)
+
+    def _proposal_answered(
+        self,
+        state: ActionState,
+        conversation: Conversation,
+        analysis: Analysis,
+        customer: Customer | None,
+        channel: str,
+        now: datetime,
+    ) -> Turn:
+        work = _Work(state, self._spec(state))
+        if not _YES.search(analysis.text):
+            return self._finish(work, "cancelled", say.NOT_THAT, why="proposal declined")
+        state.status = "collecting"
+        self._prefill(work, conversation, now.date(), earlier=PRIOR_MESSAGES + 1)
+        self._fill(work, analysis.text, now.date())
+        self._advance(work, conversation, customer, channel, now)
+        return self._turn(work, why=f"action {state.action} (proposal accepted)")
 
     # -- one turn -------------------------------------------------------------------------
 
@@ -322,11 +371,13 @@ class ActionDesk:
             if known:
                 work.state.slots[slot.name] = known
 
-    def _prefill(self, work: _Work, conversation: Conversation, today: date) -> None:
+    def _prefill(
+        self, work: _Work, conversation: Conversation, today: date, *, earlier: int = 0
+    ) -> None:
         """Values the customer gave before the action started ("order 12345" in an earlier
         message) are not asked for again."""
-        earlier = [e.text for e in conversation.events if isinstance(e, CustomerMessage)]
-        for text in earlier[-1 - PRIOR_MESSAGES : -1]:
+        said = [e.text for e in conversation.events if isinstance(e, CustomerMessage)]
+        for text in said[-1 - (earlier or PRIOR_MESSAGES) : -1]:
             for slot in work.spec.slots:
                 if slot.type in ("text", "number") or slot.name in work.state.slots:
                     continue
@@ -664,6 +715,11 @@ class ActionDesk:
         step = ActionStep(action=state.action, status=state.status, state=state.as_dict())
         reply = " ".join(part for part in work.said if part)
         return Turn(state, reply, [*work.events, step], work.result, why)
+
+
+def _answers_proposal(text: str) -> bool:
+    """A yes or a no to "Would you like me to ...?"."""
+    return bool(_YES.search(text) or _NO.search(text))
 
 
 def _about_the_code(text: str) -> bool:

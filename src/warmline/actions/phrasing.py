@@ -73,6 +73,7 @@ def masked_address(email: str) -> str:
     return f"{local[:1]}***@{domain}" if domain else "the address on file"
 
 
+NOT_THAT = "All right. What can I help you with?"
 CANCELLED = (
     "No problem, I've stopped there and nothing was changed. Is there anything else I can do?"
 )

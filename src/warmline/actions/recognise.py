@@ -18,9 +18,10 @@ SIMILAR = 0.55  # cosine to an example or description that starts an action on i
 STRONG = 0.65  # enough to switch from an action in progress to another one
 CLASSIFIER_CONFIDENT = 0.5
 SWITCH_CONFIDENT = 0.75
-PREFER_MARGIN = 0.05  # another action must beat the intent's action by this much
+PREFER_MARGIN = 0.03  # another action must beat the intent's action by this much
 CORROBORATE = 0.34  # the intent model's action must also be this close in meaning
 OTHER_INTENT_CONFIDENT = 0.9  # a confident intent no action names ...
+SUGGEST = 0.45  # close enough to offer the action ("Would you like me to ...?")
 OVERRIDE_OTHER = 0.8  # ... gives way only to a message this close to an action
 
 
@@ -125,3 +126,16 @@ class ActionRecogniser:
         if best and best[1] >= enough:
             return Recognised(best[0], best[1], f"closest to {best[0]} ({best[1]:.2f})")
         return None
+
+    def propose(self, intent: IntentPrediction, embedding: np.ndarray | None) -> Recognised | None:
+        """An action the message may mean, not clearly enough to start it: close in meaning
+        (`SUGGEST`) and not a confident intent of its own ("my payment failed")."""
+        if embedding is None:
+            return None
+        if not intent.out_of_scope and intent.confidence >= OTHER_INTENT_CONFIDENT:
+            return None
+        similar = self.similarities(embedding)
+        name, score = max(similar.items(), key=lambda item: item[1])
+        if score < SUGGEST:
+            return None
+        return Recognised(name, score, f"may mean {name} ({score:.2f})")

@@ -98,11 +98,14 @@ class OfferSpec(_Strict):
 
 
 class ActionSpec(_Strict):
-    """One routine action. `confirm` is asked before an action that changes something (None:
-    it only reads); `identity` requires the customer to prove who they are first."""
+    """One routine action. `title` is how the bot offers it ("explain a charge on your bill")
+    when a message only may mean it; `confirm` is asked before an action that changes
+    something (None: it only reads); `identity` requires the customer to prove who they are
+    first."""
 
     name: str = Field(pattern=_NAME)
     description: str = Field(min_length=3)
+    title: str | None = None
     intents: list[IntentSpec] = Field(min_length=1)
     slots: list[SlotSpec] = Field(default_factory=list)
     identity: bool = False
@@ -110,6 +113,11 @@ class ActionSpec(_Strict):
     call: CallSpec
     offer: OfferSpec | None = None
     reply: str = Field(min_length=1)
+
+    @property
+    def offer_text(self) -> str:
+        """What the bot offers to do when it is not sure this is what the customer wants."""
+        return self.title or self.name.replace("_", " ")
 
     def slot(self, name: str) -> SlotSpec | None:
         """The slot called `name`, if the action has one."""

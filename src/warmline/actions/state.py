@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Status = Literal["collecting", "verifying", "confirming", "done", "failed", "cancelled"]
-OPEN: frozenset[str] = frozenset({"collecting", "verifying", "confirming"})
+Status = Literal["proposed", "collecting", "verifying", "confirming", "done", "failed", "cancelled"]
+OPEN: frozenset[str] = frozenset({"proposed", "collecting", "verifying", "confirming"})
 
 
 @dataclass

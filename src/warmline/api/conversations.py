@@ -71,7 +71,7 @@ TRUSTED_ONLY = ("tier", "plan", "lifetime_value", "external_id")
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ConversationCreated,
-    responses=problems(401, 403, 422, auth=False),
+    responses=problems(401, 403, auth=False),
 )
 def create_conversation(
     body: ConversationIn,
@@ -119,10 +119,14 @@ def _signed(body: ConversationIn, secret: str | None) -> bool:
         return False
     email = body.customer.email if body.customer else None
     if email is None:
-        raise Problem(422, "identity_signature needs customer.email, the address it signs.")
+        raise Problem(
+            403, "identity_signature needs customer.email, the address it signs.", kind="forbidden"
+        )
     if secret is None:
         raise Problem(
-            422, "Identity signatures are not accepted here (WARMLINE_IDENTITY_SECRET is unset)."
+            403,
+            "Identity signatures are not accepted here (WARMLINE_IDENTITY_SECRET is unset).",
+            kind="forbidden",
         )
     if not signature_matches(email, body.identity_signature, secret):
         raise Problem(403, "The identity signature does not match the email.", kind="forbidden")

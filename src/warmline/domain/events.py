@@ -141,12 +141,14 @@ class ActionRecorded(Event):
 
 class ActionStep(Event):
     """Where a routine action stands after a customer turn: the action, its status
-    (collecting, verifying, confirming, done, failed, cancelled) and the dialogue state the
-    next turn continues from (slots filled, slots asked, questions asked, values offered)."""
+    (proposed, collecting, verifying, confirming, done, failed, cancelled) and the dialogue
+    state the next turn continues from (slots filled and asked, questions, values offered)."""
 
     type: Literal["action_step"] = "action_step"
     action: str
-    status: Literal["collecting", "verifying", "confirming", "done", "failed", "cancelled"]
+    status: Literal[
+        "proposed", "collecting", "verifying", "confirming", "done", "failed", "cancelled"
+    ]
     state: dict[str, Any] = Field(default_factory=dict)
 
 

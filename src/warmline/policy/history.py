@@ -108,7 +108,7 @@ class OfferState:
     pending: DecisionMade | None = None
 
 
-OPEN_ACTION = frozenset({"collecting", "verifying", "confirming"})
+OPEN_ACTION = frozenset({"proposed", "collecting", "verifying", "confirming"})
 
 
 def offer_state(conversation: Conversation) -> OfferState:
