@@ -226,3 +226,54 @@ def test_the_system_acts_guide_the_intent_and_the_values(tracker: SchemaTracker)
     assert turns[2]["slot_values"]["restaurant_name"] == "Maaemo"  # named again by the customer
     assert turns[3]["active_intent"] == "NONE"
     assert turns[3]["slot_values"]["restaurant_name"] == "Maaemo"  # values stay
+
+
+WEATHER = {
+    "service_name": "Weather_1",
+    "description": "Check the weather",
+    "slots": [
+        {"name": "city", "description": "City to check the weather in", "is_categorical": False,
+         "possible_values": []},
+    ],
+    "intents": [
+        {"name": "GetWeather", "description": "Get the weather of a city",
+         "is_transactional": False, "required_slots": ["city"], "optional_slots": {}},
+    ],
+}  # fmt: skip
+
+
+def test_a_later_yes_takes_the_offer_and_a_new_service_keeps_the_place() -> None:
+    encoder = get_encoder()
+    tracker = SchemaTracker(
+        parse_services([*SCHEMA, WEATHER], "test"), lambda t: encoder.encode(list(t))
+    )
+
+    def system(service: str, actions: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "speaker": "SYSTEM",
+            "utterance": "...",
+            "frames": [{"service": service, "actions": actions, "slots": []}],
+        }
+
+    def user(text: str, service: str = "Restaurants_9") -> dict[str, Any]:
+        return {"speaker": "USER", "utterance": text, "frames": [{"service": service}]}
+
+    record = {
+        "dialogue_id": "d3",
+        "turns": [
+            user("Find me a restaurant in Bergen."),
+            system("Restaurants_9", [{"act": "OFFER", "slot": "restaurant_name",
+                                      "values": ["Lysverket"]}]),
+            user("What's their phone number?"),
+            system("Restaurants_9", [{"act": "INFORM", "slot": "phone_number",
+                                      "values": ["555 0101"]}]),
+            user("Okay, sounds nice."),
+            system("Restaurants_9", [{"act": "REQ_MORE", "slot": "", "values": []}]),
+            user("What will the weather be like?", "Weather_1"),
+        ],
+    }  # fmt: skip
+    turns = list(tracker.track(tracker_view(record)))
+    assert "restaurant_name" not in turns[1]["slot_values"]  # a question is not a yes
+    assert turns[2]["slot_values"]["restaurant_name"] == "Lysverket"  # taken up a turn later
+    assert turns[3]["service"] == "Weather_1"
+    assert turns[3]["slot_values"] == {"city": "Bergen"}

@@ -42,6 +42,7 @@ _SEARCH = re.compile(
     r"\b(find|search|look(ing)? (for|up)|show me|what .{0,20}(are there|is there|available))\b",
     re.IGNORECASE,
 )
+_PLACE_SLOT = re.compile(r"(^|_)(city|location|area|destination)($|_)")
 _DONE = re.compile(
     r"^\W*(no|nope|nothing|nothin'?|nah|thanks|thank you)\b"
     r"|\b(that'?s (all|it)|that is (all|it)|that will be all|i'?m good|i am good|"
@@ -84,6 +85,7 @@ class ServiceState:
     intent: str = "NONE"
     values: dict[str, str] = field(default_factory=dict)
     heard: dict[str, set[str]] = field(default_factory=dict)  # values the system named, by slot
+    offered: dict[str, str] = field(default_factory=dict)  # the system's latest offer, by slot
 
 
 @dataclass
@@ -103,15 +105,21 @@ class SchemaTracker:
             if turn.speaker == "SYSTEM":
                 previous = turn
                 for name, acts in turn.acts.items():
-                    heard = states.setdefault(name, ServiceState()).heard
+                    state = states.setdefault(name, ServiceState())
                     for act in acts:
                         if act.slot and act.values:
-                            heard.setdefault(act.slot, set()).update(act.values)
+                            state.heard.setdefault(act.slot, set()).update(act.values)
+                    offer = {a.slot: a.values[0] for a in acts if a.act == "OFFER" and a.values}
+                    if offer:
+                        state.offered = offer
                 continue
             vector = self.embed([turn.utterance])[0]
             for name in turn.services:
                 service = self.services[name]
+                fresh = name not in states or not states[name].values
                 state = states.setdefault(name, ServiceState())
+                if fresh:
+                    state.values.update(_places_from(states, name, service))
                 acts = previous.acts.get(name, ()) if previous else ()
                 requested = self._update(state, service, turn.utterance, vector, acts)
                 yield {
@@ -135,6 +143,8 @@ class SchemaTracker:
         state.intent = self._intent(state.intent, service, text, vector, acts, affirmed)
         requested = self._requested(service, text, vector, state)
         for slot, value in _from_acts(acts, text, affirmed, service, state.intent).items():
+            state.values[slot] = value
+        for slot, value in _earlier_offer(state, acts, text, affirmed, service).items():
             state.values[slot] = value
         for slot, value in _from_text(text, service, acts, state).items():
             state.values[slot] = value
@@ -295,6 +305,41 @@ def _named_again(text: str, service: Service, state: ServiceState) -> dict[str, 
                 found[slot] = value
                 break
     return found
+
+
+def _earlier_offer(
+    state: ServiceState, acts: Sequence[SystemAct], text: str, affirmed: bool, service: Service
+) -> dict[str, str]:
+    """The system's last offer, taken up a turn or two later ("It's $54 in total." - "Okay,
+    sounds affordable."): its values fill the slots the task can use."""
+    if not state.offered or any(a.act == "OFFER" for a in acts):
+        return {}
+    if _NEGATE.search(text):
+        state.offered = {}
+        return {}
+    if not (affirmed or _TRANSACT.search(text)):
+        return {}
+    slots = _bookable(service, state.intent)
+    taken = {slot: value for slot, value in state.offered.items() if slot in slots}
+    state.offered = {}
+    return taken
+
+
+def _places_from(states: dict[str, ServiceState], name: str, service: Service) -> dict[str, str]:
+    """Where the customer was talking about in another service, for a new one (a hotel after
+    the flight, the weather "there"): the latest place value fills this service's first place
+    slot until the customer names another."""
+    places = [
+        value
+        for other, state in states.items()
+        if other != name
+        for slot, value in state.values.items()
+        if _PLACE_SLOT.search(slot)
+    ]
+    if not places:
+        return {}
+    wanted = [s.name for s in service.slots if not s.categorical and _PLACE_SLOT.search(s.name)]
+    return {slot: places[-1] for slot in wanted[:1]}
 
 
 def _bookable(service: Service, intent: str) -> set[str]:
