@@ -24,8 +24,10 @@ INTENT_SWITCH_MARGIN = 0.16  # chosen on SGD dev among 0.08, 0.12, 0.16, 0.22, 0
 OPENING_TRANSACTION_MARGIN = 0.10  # a first message must lean this much toward booking
 REQUEST_SIMILARITY = 0.35  # a question this close to a slot's description asks for it
 _AFFIRM = re.compile(
-    r"\b(yes|yeah|yep|sure|ok|okay|sounds (good|great|perfect)|that works|perfect|great|"
-    r"correct|right|please do|go ahead|that one|let'?s do|i'?ll take)\b",
+    r"\b(yes|yeah|yep|sure|ok|okay|sounds (good|great|perfect|fine|nice|lovely|wonderful|"
+    r"awesome|fun)|that works|works for me|perfect|great|correct|right|please do|go ahead|"
+    r"that one|let'?s do|i'?ll take|love (it|that|to)|like (it|that|this)|fine|good|nice|cool|"
+    r"awesome|wonderful|excellent)\b",
     re.IGNORECASE,
 )
 _NEGATE = re.compile(r"\b(no|nope|not|don'?t|nah|wrong|instead|change|actually)\b", re.IGNORECASE)
@@ -42,6 +44,7 @@ _SEARCH = re.compile(
     r"\b(find|search|look(ing)? (for|up)|show me|what .{0,20}(are there|is there|available))\b",
     re.IGNORECASE,
 )
+_FINE = re.compile(r"\b(is|are) (fine|ok|okay|good|no problem)\b|\bfine with\b", re.I)
 _PLACE_SLOT = re.compile(r"(^|_)(city|location|area|destination)($|_)")
 _DONE = re.compile(
     r"^\W*(no|nope|nothing|nothin'?|nah|thanks|thank you)\b"
@@ -120,6 +123,7 @@ class SchemaTracker:
                 state = states.setdefault(name, ServiceState())
                 if fresh:
                     state.values.update(_places_from(states, name, service))
+                    state.values.update(_party_from(states, name, service))
                 acts = previous.acts.get(name, ()) if previous else ()
                 requested = self._update(state, service, turn.utterance, vector, acts)
                 yield {
@@ -342,6 +346,25 @@ def _places_from(states: dict[str, ServiceState], name: str, service: Service) -
     return {slot: places[-1] for slot in wanted[:1]}
 
 
+def _party_from(states: dict[str, ServiceState], name: str, service: Service) -> dict[str, str]:
+    """How many people the customer said in another service (a table for 2, then a cab),
+    for this service's people count."""
+    counts = [
+        value
+        for other, state in states.items()
+        if other != name
+        for slot, value in state.values.items()
+        if any(word in slot for word in _PEOPLE_SLOTS) and value.isdigit()
+    ]
+    if not counts:
+        return {}
+    for slot in service.slots:
+        people = any(word in slot.name for word in _PEOPLE_SLOTS)
+        if people and (not slot.categorical or counts[-1] in slot.values):
+            return {slot.name: counts[-1]}
+    return {}
+
+
 def _bookable(service: Service, intent: str) -> set[str]:
     """Slots an accepted offer can fill: the active intent's, and those of the service's
     transactions (a bus the customer accepts while searching is the bus they will book)."""
@@ -461,11 +484,13 @@ def _categorical(slot: Slot, lowered: str, asked: set[str]) -> str | None:
     if slot.name in asked and _ANY.search(lowered):
         return "dontcare"  # "any is fine" to a question about this slot
     if values <= {"True", "False"}:
-        if slot.name not in asked:
+        named = _words(slot.name).replace("has ", "").replace("is ", "").strip()
+        if slot.name not in asked and not (len(named) > 4 and named in lowered):
             return None
         if _NEGATE.search(lowered):
             return "False"
-        return "True" if _AFFIRM.search(lowered) else None
+        said = _AFFIRM.search(lowered) or _FINE.search(lowered) or slot.name not in asked
+        return "True" if said else None
     numeric = all(v.isdigit() for v in slot.values)
     if numeric and slot.name not in asked:
         return _counted(slot, lowered)  # a bare number could belong to any numeric slot
@@ -497,7 +522,8 @@ def _counted(slot: Slot, lowered: str) -> str | None:
         noun = match.group(2)
         singular = noun[:-1] if noun.endswith("s") else noun
         people = noun in _PEOPLE and any(w in name for w in _PEOPLE_SLOTS)
-        if (people or singular in words or noun in words) and number in slot.values:
+        stems = {w[:-1] if w.endswith("s") else w for w in words}
+        if (people or singular in stems) and number in slot.values:
             return number
     return None
 
