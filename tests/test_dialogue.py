@@ -242,10 +242,27 @@ WEATHER = {
 }  # fmt: skip
 
 
+BUSES = {
+    "service_name": "Buses_1",
+    "description": "Find and book bus journeys",
+    "slots": [
+        {"name": "from_location", "description": "City to leave from", "is_categorical": False,
+         "possible_values": []},
+        {"name": "to_location", "description": "City to go to", "is_categorical": False,
+         "possible_values": []},
+    ],
+    "intents": [
+        {"name": "FindBus", "description": "Find a bus journey between two cities",
+         "is_transactional": False, "required_slots": ["from_location", "to_location"],
+         "optional_slots": {}},
+    ],
+}  # fmt: skip
+
+
 def test_a_later_yes_takes_the_offer_and_a_new_service_keeps_the_place() -> None:
     encoder = get_encoder()
     tracker = SchemaTracker(
-        parse_services([*SCHEMA, WEATHER], "test"), lambda t: encoder.encode(list(t))
+        parse_services([*SCHEMA, WEATHER, BUSES], "test"), lambda t: encoder.encode(list(t))
     )
 
     def system(service: str, actions: list[dict[str, Any]]) -> dict[str, Any]:
@@ -270,6 +287,8 @@ def test_a_later_yes_takes_the_offer_and_a_new_service_keeps_the_place() -> None
             user("Okay, sounds nice."),
             system("Restaurants_9", [{"act": "REQ_MORE", "slot": "", "values": []}]),
             user("What will the weather be like?", "Weather_1"),
+            system("Weather_1", [{"act": "INFORM", "slot": "city", "values": ["Bergen"]}]),
+            user("Can you find me a bus to get there?", "Buses_1"),
         ],
     }  # fmt: skip
     turns = list(tracker.track(tracker_view(record)))
@@ -277,3 +296,4 @@ def test_a_later_yes_takes_the_offer_and_a_new_service_keeps_the_place() -> None
     assert turns[2]["slot_values"]["restaurant_name"] == "Lysverket"  # taken up a turn later
     assert turns[3]["service"] == "Weather_1"
     assert turns[3]["slot_values"] == {"city": "Bergen"}
+    assert turns[4]["slot_values"].get("to_location") == "Bergen"  # where they go, not from

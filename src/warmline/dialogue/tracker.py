@@ -45,6 +45,7 @@ _SEARCH = re.compile(
     re.IGNORECASE,
 )
 _FINE = re.compile(r"\b(is|are) (fine|ok|okay|good|no problem)\b|\bfine with\b", re.I)
+_ORIGIN_SLOT = re.compile(r"(^|_)(origin|from|source|pickup|departure)($|_)")
 _PLACE_SLOT = re.compile(r"(^|_)(city|location|area|destination)($|_)")
 _DONE = re.compile(
     r"^\W*(no|nope|nothing|nothin'?|nah|thanks|thank you)\b"
@@ -334,7 +335,7 @@ def _places_from(states: dict[str, ServiceState], name: str, service: Service) -
     the flight, the weather "there"): the latest place value fills this service's first place
     slot until the customer names another."""
     places = [
-        value
+        (bool(_ORIGIN_SLOT.search(slot)), value)
         for other, state in states.items()
         if other != name
         for slot, value in state.values.items()
@@ -342,8 +343,12 @@ def _places_from(states: dict[str, ServiceState], name: str, service: Service) -
     ]
     if not places:
         return {}
+    # Where the customer was going (or simply was), not where they came from ...
+    value = next((v for origin, v in reversed(places) if not origin), places[-1][1])
     wanted = [s.name for s in service.slots if not s.categorical and _PLACE_SLOT.search(s.name)]
-    return {slot: places[-1] for slot in wanted[:1]}
+    # ... is where they will be next: a destination rather than an origin.
+    wanted.sort(key=lambda slot: bool(_ORIGIN_SLOT.search(slot)))
+    return {slot: value for slot in wanted[:1]}
 
 
 def _party_from(states: dict[str, ServiceState], name: str, service: Service) -> dict[str, str]:
