@@ -297,3 +297,20 @@ def test_a_later_yes_takes_the_offer_and_a_new_service_keeps_the_place() -> None
     assert turns[3]["service"] == "Weather_1"
     assert turns[3]["slot_values"] == {"city": "Bergen"}
     assert turns[4]["slot_values"].get("to_location") == "Bergen"  # where they go, not from
+
+
+@pytest.mark.parametrize(
+    ("slot", "text", "value"),
+    [
+        ("director", "Find a comedy. Something directed by Harry Elfont.", "Harry Elfont"),
+        ("directed_by", "a film directed by tim burton and starring Ruth Wilson", "tim burton"),
+        ("starring", "a film directed by tim burton and starring Ruth Wilson", "Ruth Wilson"),
+        ("stay_length", "I will be there for nine days.", "nine"),
+        ("stay_length", "a room for 7 nights please", "7"),
+        ("director", "I want a film with Ruth Wilson", None),
+    ],
+)
+def test_values_said_with_the_words_of_their_slot(slot: str, text: str, value: str | None) -> None:
+    from warmline.dialogue.tracker import _cued_value
+
+    assert _cued_value(slot, text) == value

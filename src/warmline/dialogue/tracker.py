@@ -421,12 +421,42 @@ def _from_text(
             value = "dontcare" if _ANY.search(text) else _free_value(slot, text)
             if value:
                 found[slot.name] = value
+    for slot in service.slots:
+        if slot.name not in found and not slot.categorical:
+            cued = _cued_value(slot.name, text)
+            if cued:
+                found[slot.name] = cued
     # The task's slots only: a name or a place could fill any of the service's.
     free = [s for s in service.slots if s.name in in_task and not s.categorical]
     found.update(
         _unasked_values(text, [s for s in free if s.name not in found], set(found.values()))
     )
     return found
+
+
+_NAME_WORDS = r"([A-Za-z][\w'.-]*(?: (?!and\b|in\b|on\b|with\b)[A-Za-z][\w'.-]*){0,3})"
+_CUES = (
+    (("director", "directed"), re.compile(rf"\bdirected by {_NAME_WORDS}", re.I)),
+    (("starring", "actor", "cast"), re.compile(rf"\b(?:starring|stars) {_NAME_WORDS}", re.I)),
+    (
+        ("stay_length", "number_of_days", "number_of_nights"),
+        re.compile(
+            r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten) (?:days?|nights?)\b",
+            re.I,
+        ),
+    ),
+)
+
+
+def _cued_value(slot: str, text: str) -> str | None:
+    """A value the customer gives with the words that name its slot: "directed by Tim
+    Burton", "starring Ruth Wilson", "for nine days"."""
+    for names, cue in _CUES:
+        if any(name in slot for name in names):
+            found = cue.search(text)
+            if found:
+                return found.group(1).rstrip(".,!?;:")
+    return None
 
 
 _PLACE = ("location", "city", "area", "address", "destination", "origin", "where", "place")
