@@ -204,3 +204,31 @@ def test_jsonl_lines_end_at_newlines_only(tmp_path: Path) -> None:
     first = json.dumps({"text": "a\u2028b\u0085c"}, ensure_ascii=False)
     path.write_text(f"{first}\r\n" + json.dumps({"text": "d"}) + "\n", encoding="utf-8")
     assert read_jsonl(str(path)) == [{"text": "a\u2028b\u0085c"}, {"text": "d"}]
+
+
+def test_a_bad_actions_file_or_mail_url_stops_the_server_with_where_and_why(
+    tmp_path: Path,
+) -> None:
+    actions = tmp_path / "actions.yaml"
+    actions.write_text(
+        "actions:\n  - name: track\n    description: Track an order.\n"
+        "    intents: [{name: order_status, description: Where is my order.}]\n"
+        "    slots: [{name: order, description: the order, type: colour}]\n"
+        "    call: {operation: track_order}\n    reply: ok\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, **TEST_ENVIRONMENT, "WARMLINE_DATA_DIR": str(tmp_path)}
+    for extra, expected in (
+        ({"WARMLINE_ACTIONS_FILE": str(actions)}, f"{actions}:5:"),
+        ({"WARMLINE_SMTP_URL": "http://mail.example.com"}, "WARMLINE_SMTP_URL"),
+    ):
+        result = subprocess.run(
+            [*WARMLINE, "serve", "--port", "8999"],
+            capture_output=True,
+            text=True,
+            env={**env, **extra},
+            timeout=120,
+        )
+        assert result.returncode == 2, result.stderr
+        assert expected in result.stderr
+        assert "Traceback" not in result.stderr

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_API_KEY = "dev-api-key-change-me"
@@ -74,6 +74,16 @@ class Settings(BaseSettings):
     mail_from: str = "warmline@localhost"
     password_reset_url: str = "http://127.0.0.1:8000/reset?token={token}"
     identity_secret: str | None = None
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_parses(cls, url: str | None) -> str | None:
+        """A mail URL that cannot be used is refused at start, not at the first email."""
+        if url and url.strip():
+            from warmline.actions.mail import mailer_from_url
+
+            mailer_from_url(url, sender="check@localhost", outbox=Path("."))
+        return url
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -11,6 +11,7 @@ def main() -> None:
 
     from pydantic import ValidationError
 
+    from warmline.actions.loader import ActionsError
     from warmline.policy.loader import PolicyError
 
     _register_commands()
@@ -18,6 +19,9 @@ def main() -> None:
         app()
     except PolicyError as error:
         print(f"error: invalid policy (WARMLINE_POLICY_FILE):\n{error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except ActionsError as error:
+        print(f"error: invalid actions (WARMLINE_ACTIONS_FILE):\n{error}", file=sys.stderr)
         raise SystemExit(2) from None
     except ValidationError as error:
         for problem in error.errors():

@@ -69,6 +69,10 @@ def serve(
             "--workers above 1 needs PostgreSQL (set WARMLINE_DATABASE_URL): SQLite is the "
             "embedded store for one process"
         )
+    if settings.actions_enabled and settings.actions_file:
+        from warmline.actions.loader import load_actions
+
+        load_actions(settings.actions_file)  # refused here, with file and line, not in a worker
     raise_file_limit(settings.max_connections + 256)  # connections, the database, the models
     limit_malloc_arenas()
     host = host or settings.host
