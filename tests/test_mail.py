@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 import socket
 import ssl
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +18,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -133,23 +132,20 @@ def test_smtp_mailer_failures_are_mail_errors(smtp_server: tuple[Collector, int]
 
 
 def _self_signed(directory: Path) -> tuple[Path, Path]:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
-    extension = ["-addext", "subjectAltName=IP:127.0.0.1"]
-    subprocess.run(
-        [*command.split(), *extension, "-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
+    """A certificate for 127.0.0.1 from a throwaway authority (trustme), as PEM files: the
+    server's chain, and the authority a client may be told to trust."""
+    authority = trustme.CA()
+    issued = authority.issue_cert("127.0.0.1")
+    chain, trusted = directory / "chain.pem", directory / "ca.pem"
+    issued.private_key_and_cert_chain_pem.write_to_path(str(chain))
+    authority.cert_pem.write_to_path(str(trusted))
+    return trusted, chain
 
 
 def test_smtp_mailer_starttls_checks_the_certificate(tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    authority, chain = _self_signed(tmp_path)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
+    server_tls.load_cert_chain(chain)
     collector = Collector()
     port = free_port()
     controller = Controller(
@@ -157,11 +153,11 @@ def test_smtp_mailer_starttls_checks_the_certificate(tmp_path: Path) -> None:
     )
     controller.start()
     try:
-        trusting = ssl.create_default_context(cafile=str(cert))
+        trusting = ssl.create_default_context(cafile=str(authority))
         mailer = SmtpMailer("127.0.0.1", port, sender=SENDER, starttls=True, tls_context=trusting)
         mailer.send("ana@example.com", "Over TLS", "Hello")
         assert [r.message["Subject"] for r in collector.received] == ["Over TLS"]
-        # The system's CAs do not know this certificate: refused, nothing sent.
+        # The system's CAs do not know this authority: refused, nothing sent.
         default = SmtpMailer("127.0.0.1", port, sender=SENDER, starttls=True)
         with pytest.raises(MailError):
             default.send("ana@example.com", "Over TLS", "Hello")
