@@ -289,8 +289,12 @@ def test_booking_asks_what_is_missing_checks_identity_confirms_and_books_once(
     assert count(desk, "select count(*) from demo_appointments where customer_id='C-1001'") == (
         before + 1
     )
-    kinds = [e["type"] for e in events_of(client, conversation_id)]
+    events = events_of(client, conversation_id)
+    kinds = [e["type"] for e in events]
     assert "identity_verified" in kinds and kinds.count("action") == 1
+    steps = [e for e in events if e["type"] == "action_step"]
+    assert "appointment" in steps[0]["reason"]  # why the message went to this action
+    assert steps[-1]["reason"] == "action book_appointment in progress"
 
 
 def test_no_account_data_before_the_identity_check_and_wrong_codes_hand_over(

@@ -19,8 +19,7 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from warmline.actions.desk import ActionDesk
-from warmline.actions.state import ActionState
+from warmline.actions.desk import ActionDesk, Claim
 from warmline.automation.composer import SMALL_TALK, ReplyComposer
 from warmline.automation.knowledge.answering import KnowledgeAnswer, answers_left
 from warmline.automation.knowledge.service import KnowledgeBase
@@ -195,8 +194,10 @@ class Pipeline:
         if claimed is not None and self.actions is not None and decision.action in _ACTING:
             # The policy heard the message first; the action runs only if it was not handed
             # over, and the policy hears how the action went.
-            turn = self.actions.handle(scratch, analysis, customer, channel=message.channel, now=ts)
-            if turn is not None and turn.result is not None:
+            turn = self.actions.handle(
+                scratch, analysis, customer, claimed, channel=message.channel, now=ts
+            )
+            if turn.result is not None:
                 decision = policy.decide(replace(context, action_result=turn.result))
         decided = decision_event(decision, ts)
         events: list[AnyEvent] = [inbound, recorded, decided]
@@ -272,7 +273,7 @@ class Pipeline:
 
     def _claimed_action(
         self, conversation: Conversation, analysis: Analysis, *, answered: bool
-    ) -> ActionState | None:
+    ) -> Claim | None:
         """The routine action this message belongs to, unless a person owns the conversation
         or the customer asked for one (`answered`: the knowledge base has a fair answer)."""
         if self.actions is None or conversation.with_human or analysis.human_request:

@@ -23,7 +23,7 @@ from warmline.actions.connectors.base import Connector, ConnectorError, Customer
 from warmline.actions.mail import Mailer, MailError
 from warmline.actions.recognise import ActionRecogniser, Embed, Recognised, asks_how, clauses
 from warmline.actions.spec import ActionsFile, ActionSpec, SlotSpec
-from warmline.actions.state import OPEN, ActionState, Verification
+from warmline.actions.state import ASKING_CODE, ASKING_EMAIL, OPEN, ActionState, Verification
 from warmline.actions.values import (
     PARTS_OF_DAY,
     Problem,
@@ -70,14 +70,24 @@ _ORDINALS = {
     "latest": -1,
 }
 _ORDINAL_RE = re.compile(r"\b(first|earliest|second|third|fourth|last|latest)\b", re.I)
-ASKING_EMAIL = "identity_email"  # what `asking` says while the identity check needs these
-ASKING_CODE = "verification_code"
 MAX_ASKED_AT_ONCE = {"sms": 1, "voice": 1}
 OFFER_AT_MOST = 4
 NOT_PROPOSED = frozenset({"greeting", "thanks", "goodbye", "human_agent"})  # small talk
 MAX_CLAUSES = 4
 RELATED = 0.3  # a message this close to some action is worth reading clause by clause
 PRIOR_MESSAGES = 2  # earlier customer messages read for values when an action starts
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The action a message belongs to: `open` the one in progress (None for a new one),
+    `proposed` when the message only may mean it, `why` what recognised it."""
+
+    action: str
+    questions: int = 0
+    open: ActionState | None = None
+    proposed: bool = False
+    why: str = ""
 
 
 @dataclass
@@ -89,7 +99,6 @@ class Turn:
     reply: str
     events: list[AnyEvent] = field(default_factory=list)
     result: ActionResult | None = None
-    why: str = ""
 
 
 @dataclass
@@ -146,23 +155,24 @@ class ActionDesk:
 
     def claims(
         self, conversation: Conversation, analysis: Analysis, *, answered: bool = False
-    ) -> ActionState | None:
+    ) -> Claim | None:
         """The action this message belongs to (the one in progress, or a new one it starts),
         or None. A question about how something works that the knowledge base answers
-        (`answered`) starts nothing, nor does a push-back on an answer it gave. Pure: nothing
-        is called or sent. A message that only may mean an action gets it proposed."""
+        (`answered`) starts nothing, nor does a push-back on an answer it gave. A message
+        that only may mean an action gets it proposed. Pure: nothing is called or sent; the
+        claim goes to `handle`, which does not recognise the message again."""
         state = self._still_open(conversation, analysis.text)
         if state is not None:
-            return state
+            return Claim(state.action, state.questions, open=state)
         if answered and (asks_how(analysis.text) or analysis.pushback):
             return None  # information, or about what was said: the knowledge base's turn
         recognised = self._recognise(analysis)
         if recognised is not None:
-            return ActionState(action=recognised.action)
+            return Claim(recognised.action, why=recognised.why)
         if answered or analysis.intent.intent in NOT_PROPOSED:
             return None
         maybe = self.recogniser.propose(analysis.intent, self.embed_one(analysis.text))
-        return ActionState(action=maybe.action, status="proposed") if maybe else None
+        return Claim(maybe.action, proposed=True, why=maybe.why) if maybe else None
 
     def _recognise(self, analysis: Analysis) -> Recognised | None:
         """The action the message asks for; a long message whose whole does not say is read
@@ -184,27 +194,28 @@ class ActionDesk:
         conversation: Conversation,
         analysis: Analysis,
         customer: Customer | None,
+        claim: Claim,
         *,
         channel: str = "web",
         now: datetime | None = None,
-    ) -> Turn | None:
-        """Move the action on by one customer message (calling connectors as needed)."""
+    ) -> Turn:
+        """Move the claimed action on by one customer message (calling connectors as needed)."""
         now = now or self.clock()
         text = analysis.text
-        state = self._still_open(conversation, text)
-        recognised = self._recognise(analysis)
+        state = claim.open
         if state is not None and state.status == "proposed":
             return self._proposal_answered(state, conversation, analysis, customer, channel, now)
+        if claim.proposed:
+            return self._propose(claim, conversation)
         if state is None:
-            if recognised is None:
-                return self._propose(conversation, analysis)
-            state = self._start(recognised.action, conversation)
+            state = self._start(claim.action, conversation)
             work = _Work(state, self._spec(state))
             self._prefill(work, conversation, now.date())
         else:
             work = _Work(state, self._spec(state))
             if _CANCEL.search(text):
                 return self._finish(work, "cancelled", say.CANCELLED, why="customer cancelled")
+            recognised = self._recognise(analysis)  # another action meant instead?
             if (
                 recognised is not None
                 and recognised.action != state.action
@@ -213,26 +224,23 @@ class ActionDesk:
                 and not (state.status == "verifying" and _about_the_code(text))
             ):
                 carried = self._carry(state, recognised.action)
-                state = self._start(recognised.action, conversation, changes=state.changes + 1)
+                state = self._start(recognised.action, conversation)
                 state.slots.update(carried)
                 work = _Work(state, self._spec(state))
         self._step(work, conversation, analysis, customer, channel, now)
-        return self._turn(work, why=f"action {state.action}")
+        return self._turn(work, why=claim.why or f"action {state.action} in progress")
 
     # -- proposals ------------------------------------------------------------------------
 
-    def _propose(self, conversation: Conversation, analysis: Analysis) -> Turn | None:
+    def _propose(self, claim: Claim, conversation: Conversation) -> Turn:
         """ "Would you like me to explain a charge on your bill?" for a message that only may
         mean the action (better than "I'm not sure I understood")."""
-        maybe = self.recogniser.propose(analysis.intent, self.embed_one(analysis.text))
-        if maybe is None or analysis.intent.intent in NOT_PROPOSED:
-            return None
-        state = self._start(maybe.action, conversation)
+        state = self._start(claim.action, conversation)
         state.status = "proposed"
         state.questions = 1
         spec = self._spec(state)
         work = _Work(state, spec, said=[f"Would you like me to {spec.offer_text}?"])
-        return self._turn(work, why=maybe.why)
+        return self._turn(work, why=claim.why)
 
     def _proposal_answered(
         self,
@@ -339,7 +347,6 @@ class ActionDesk:
                 state.slots.pop(slot.name, None)
                 continue
             if state.slots.get(slot.name) not in (None, value):
-                state.changes += 1
                 changed = True
             elif slot.name not in state.slots:
                 changed = changed or state.status == "confirming"
@@ -467,7 +474,6 @@ class ActionDesk:
         email = _email_on_file(customer)
         if email is None:
             state.status = "verifying"
-            state.asking_email = True
             state.asking = [ASKING_EMAIL]
             state.questions += 1
             work.said.append(say.ASK_EMAIL)
@@ -537,7 +543,6 @@ class ActionDesk:
             reference=reference,
         )
         state.status = "verifying"
-        state.asking_email = False
         state.asking = [ASKING_CODE]
         state.questions += 1
         where = say.masked_address(email)
@@ -607,7 +612,6 @@ class ActionDesk:
     ) -> None:
         email = _email_on_file(customer)
         if email is None:
-            work.state.asking_email = True
             work.state.asking = [ASKING_EMAIL]
             work.state.verification = None
             work.said.append(say.ASK_EMAIL)
@@ -688,11 +692,9 @@ class ActionDesk:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _start(self, action: str, conversation: Conversation, *, changes: int = 0) -> ActionState:
+    def _start(self, action: str, conversation: Conversation) -> ActionState:
         started = sum(1 for e in conversation.events if isinstance(e, ActionStep))
-        return ActionState(
-            action=action, key=f"{conversation.id}:{action}:{started}", changes=changes
-        )
+        return ActionState(action=action, key=f"{conversation.id}:{action}:{started}")
 
     def _spec(self, state: ActionState) -> ActionSpec:
         spec = self.actions.action(state.action)
@@ -712,9 +714,11 @@ class ActionDesk:
 
     def _turn(self, work: _Work, *, why: str) -> Turn:
         state = work.state
-        step = ActionStep(action=state.action, status=state.status, state=state.as_dict())
+        step = ActionStep(
+            action=state.action, status=state.status, state=state.as_dict(), reason=why
+        )
         reply = " ".join(part for part in work.said if part)
-        return Turn(state, reply, [*work.events, step], work.result, why)
+        return Turn(state, reply, [*work.events, step], work.result)
 
 
 def _answers_proposal(text: str) -> bool:

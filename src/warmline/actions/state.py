@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Status = Literal["proposed", "collecting", "verifying", "confirming", "done", "failed", "cancelled"]
+ASKING_EMAIL = "identity_email"  # what `asking` says while the identity check needs these
+ASKING_CODE = "verification_code"
 OPEN: frozenset[str] = frozenset({"proposed", "collecting", "verifying", "confirming"})
 
 
@@ -36,9 +38,12 @@ class ActionState:
     offered: dict[str, list[str]] = field(default_factory=dict)
     hints: dict[str, str] = field(default_factory=dict)
     key: str = ""
-    changes: int = 0
     verification: Verification | None = None
-    asking_email: bool = False
+
+    @property
+    def asking_email(self) -> bool:
+        """True while the identity check waits for the email on the account."""
+        return ASKING_EMAIL in self.asking
 
     @property
     def open(self) -> bool:

@@ -146,6 +146,7 @@ class ActionStep(Event):
 
     type: Literal["action_step"] = "action_step"
     action: str
+    reason: str = ""  # why the message went to this action ("intent order_status (0.97)")
     status: Literal[
         "proposed", "collecting", "verifying", "confirming", "done", "failed", "cancelled"
     ]
@@ -153,12 +154,12 @@ class ActionStep(Event):
 
 
 class IdentityVerified(Event):
-    """The customer proved who they are (`method`: a code sent to the email or phone on file,
-    or the site's signed identity); `reference` is their id in the business's systems (None
+    """The customer proved who they are (`method`: a code sent to the email on file, or the
+    site's signed identity); `reference` is their id in the business's systems (None
     until an action first looks it up, for a signed identity)."""
 
     type: Literal["identity_verified"] = "identity_verified"
-    method: Literal["email_code", "phone_code", "signed"]
+    method: Literal["email_code", "signed"]
     reference: str | None = None
 
 
