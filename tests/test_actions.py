@@ -27,6 +27,7 @@ from warmline.actions.connectors.http import HttpConnector, HttpConnectorConfig
 from warmline.actions.desk import ActionDesk
 from warmline.actions.loader import ActionsError, default_actions, parse_actions
 from warmline.actions.mail import OutboxMailer, SmtpMailer
+from warmline.actions.phrasing import render
 from warmline.actions.values import (
     human_date,
     read_date,
@@ -34,6 +35,7 @@ from warmline.actions.values import (
     read_pattern,
     read_time,
     validate,
+    within_part_of_day,
 )
 from warmline.api.app import create_app
 from warmline.bootstrap import build_services
@@ -618,3 +620,14 @@ def test_a_message_that_only_may_mean_an_action_gets_it_proposed(
     say(client, moved_on_id, moved_on, "why did you take 35 pounds from me")
     answer = say(client, moved_on_id, moved_on, "where is my order 51877?")
     assert answer["action"]["name"] == "track_order"  # the proposal is dropped, not answered
+
+
+def test_offers_and_templates_survive_a_backend_answer_of_an_odd_shape() -> None:
+    assert within_part_of_day(["09:00", "13:00", "16:00"], "afternoon") == ["13:00", "16:00"]
+    assert within_part_of_day(["9:00 am", "2:00 pm", "later", "5"], "afternoon") == ["2:00 pm"]
+    assert within_part_of_day(["09:00"], "evening") == ["09:00"]  # none fit: all of them
+    track = default_actions().action("track_order")
+    assert track is not None
+    odd = {"order_number": "12345", "status": None, "events": 7, "carrier": ["x"]}
+    assert isinstance(render(track.reply, track, {}, result=odd), str)
+    assert render("{{ result.events | length }} events", track, {}, result=odd) == ""

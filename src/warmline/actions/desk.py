@@ -25,11 +25,11 @@ from warmline.actions.recognise import ActionRecogniser, Embed, Recognised, asks
 from warmline.actions.spec import ActionsFile, ActionSpec, SlotSpec
 from warmline.actions.state import ASKING_CODE, ASKING_EMAIL, OPEN, ActionState, Verification
 from warmline.actions.values import (
-    PARTS_OF_DAY,
     Problem,
     part_of_day,
     read_value,
     validate,
+    within_part_of_day,
 )
 from warmline.domain.conversation import Conversation
 from warmline.domain.customer import Customer
@@ -446,12 +446,9 @@ class ActionDesk:
             log.warning("offer %s failed: %s", offer.operation, error)
             state.offered.pop(offer.slot, None)
             return True  # ask without offering
-        values = [str(v) for v in result.get(offer.key) or []]
-        hint = state.hints.get(offer.slot)
-        if hint in PARTS_OF_DAY:
-            start, end = PARTS_OF_DAY[hint]
-            narrowed = [v for v in values if start <= int(v[:2] or 0) < end]
-            values = narrowed or values
+        listed = result.get(offer.key)
+        values = [str(v) for v in listed] if isinstance(listed, list) else []
+        values = within_part_of_day(values, state.hints.get(offer.slot))
         if not values:
             day = state.slots.get(offer.needs[0], "") if offer.needs else ""
             for need in offer.needs:

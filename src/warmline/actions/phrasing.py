@@ -49,7 +49,9 @@ def render(template: str, spec: ActionSpec, slots: dict[str, str], **extra: Any)
         values.setdefault(slot.name, "")
     try:
         return " ".join(_compiled(template).render(**values, **extra).split())
-    except TemplateError as error:
+    except (TemplateError, TypeError, ValueError, LookupError, AttributeError) as error:
+        # A business's template over a backend's answer of an unexpected shape ("| length"
+        # of a number): the action still reports, in the desk's own words.
         log.warning("action %s: template failed: %s", spec.name, error)
         return ""
 

@@ -195,6 +195,20 @@ def read_time(text: str) -> str | None:
     return _NAMED_TIMES[named.group(1).lower()] if named else None
 
 
+def within_part_of_day(times: list[str], part: str | None) -> list[str]:
+    """The times (as a backend lists them, "09:00" or "9:00 am") in the part of the day the
+    customer named; all of them when none fit, no part was named, or a time cannot be read."""
+    if part not in PARTS_OF_DAY:
+        return times
+    start, end = PARTS_OF_DAY[part]
+    fitting = []
+    for listed in times:
+        read = read_time(listed) or (listed if re.fullmatch(r"\d{1,2}:\d{2}", listed) else None)
+        if read is not None and start <= int(read.split(":")[0]) < end:
+            fitting.append(listed)
+    return fitting or times
+
+
 def part_of_day(text: str) -> str | None:
     """ "morning", "afternoon" or "evening" when the customer names one (narrows the offer)."""
     found = _PART_RE.search(text)
