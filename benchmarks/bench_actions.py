@@ -137,12 +137,13 @@ class Outcome:
     unnecessary: int = 0
     turns: int = 0
     transcript: list[str] = field(default_factory=list)
+    conversation_id: str = ""
 
 
 class Bench:
     """The app built once; each conversation gets a fresh demo backend."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, *, keep_contacts: bool = False) -> None:
         self.tmp = tmp
         self.identity = ""  # the email an anonymous customer gave
         self.mail_seen = 0  # emails in the outbox before this conversation
@@ -166,6 +167,7 @@ class Bench:
             secret_key=SECRET_KEY,
             rate_limit_conversation_burst=1000,
             rate_limit_client_burst=100_000,
+            keep_contact_details=keep_contacts,
         )
         self.outbox = OutboxMailer(tmp / "outbox", "bench@example.com")
         self.client = TestClient(
@@ -225,7 +227,7 @@ class Bench:
             headers = {"X-API-Key": API_KEY}
         created = self.client.post("/api/v1/conversations", json=body, headers=headers)
         created.raise_for_status()
-        cid = created.json()["id"]
+        cid = outcome.conversation_id = created.json()["id"]
         auth = {"Authorization": f"Bearer {created.json()['token']}"}
 
         known = set(record.get("given") or [])

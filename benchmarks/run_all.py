@@ -21,6 +21,7 @@ BENCHMARKS = [
     ["bench_kb.py", "--write-docs"],
     ["bench_track.py", "--write-docs"],
     ["bench_actions.py", "--strict"],
+    ["bench_summary.py", "--write-docs"],
     ["bench_load.py", "--write-docs"],
 ]
 

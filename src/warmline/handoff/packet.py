@@ -6,21 +6,24 @@ any time, for any past conversation, exactly as the agent would have seen it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from warmline.domain.conversation import Conversation
 from warmline.domain.customer import Customer
 from warmline.domain.events import (
+    ActionStep,
     AgentMessage,
     AnalysisRecorded,
     BotReply,
     CustomerMessage,
     DecisionMade,
 )
-from warmline.redaction import redact
+from warmline.handoff.summary import Speaker, summarize_turns
+from warmline.redaction import find_email_spans, find_phone_spans, redact
 
 _UPSET = 0.5
-_MAX_BULLETS = 6
+_MAX_BULLETS = 7
 
 
 def build_packet(
@@ -34,27 +37,41 @@ def build_packet(
     messages = [e.text for e in conversation.of_type(CustomerMessage)]
     decisions = conversation.of_type(DecisionMade)
     reasons = reasons if reasons is not None else _escalation_reasons(decisions)
-    intent = _main_intent(analyses)
-    entities = _entities(analyses)
-    emotion = _emotional_state(analyses)
-    tried = [
-        f"{'agent' if isinstance(e, AgentMessage) else 'bot'}: {e.text}"
-        for e in conversation.events
-        if isinstance(e, BotReply | AgentMessage)
-    ]
+    steps = tried_steps(conversation)
     packet: dict[str, Any] = {
-        "intent": intent,
+        "intent": _main_intent(analyses),
         "goal": _goal(messages, analyses),
-        "entities": entities,
-        "emotion": emotion,
-        "tried": [redact(text) for text in tried[-5:]],
+        "entities": _entities(analyses, messages),
+        "actions": _actions(conversation),
+        "emotion": _emotional_state(analyses),
+        "tried": [redact(step) for step in steps[-_MAX_TRIED:]],
         "reasons": reasons,
         "customer": _profile(customer),
         "turns": len(messages),
     }
-    packet["bullets"] = _bullets(packet, messages)
+    packet["bullets"] = _bullets(packet, conversation)
     packet["suggested_first_line"] = _first_line(packet, customer)
     return packet
+
+
+def tried_steps(conversation: Conversation) -> list[str]:
+    """What the bot and any agent already did, each step once ("bot: ...", "agent: ..."),
+    in order: a reply said twice was one step tried twice, not two steps."""
+    seen: set[str] = set()
+    steps: list[str] = []
+    for event in conversation.events:
+        if not isinstance(event, BotReply | AgentMessage):
+            continue
+        who = "agent" if isinstance(event, AgentMessage) else "bot"
+        key = " ".join(_NON_WORD.sub(" ", event.text.lower()).split())
+        if key and key not in seen:
+            seen.add(key)
+            steps.append(f"{who}: {event.text}")
+    return steps
+
+
+_MAX_TRIED = 8
+_NON_WORD = re.compile(r"[^\w]+")
 
 
 def _main_intent(analyses: list[dict[str, Any]]) -> str | None:
@@ -88,14 +105,37 @@ def _informativeness(text: str, analyses: list[dict[str, Any]], index: int) -> f
     return min(words, 40) / 40 + confidence
 
 
-def _entities(analyses: list[dict[str, Any]]) -> list[dict[str, str]]:
+def _entities(analyses: list[dict[str, Any]], messages: list[str]) -> list[dict[str, str]]:
+    """Every detail the customer gave, once. Emails and phone numbers come from the messages
+    as written (the analysis keeps them masked), because the agent needs them to find the
+    account; storage and outputs mask them again unless the deployment keeps contact details."""
     seen: dict[tuple[str, str], dict[str, str]] = {}
     for analysis in analyses:
         for entity in analysis.get("entities", []):
-            key = (entity["type"], entity["value"])
             if entity["type"] not in {"email", "phone"}:
+                key = (entity["type"], entity["value"])
                 seen.setdefault(key, {"type": key[0], "value": key[1]})
+    for text in messages:
+        for kind, spans in (("email", find_email_spans(text)), ("phone", find_phone_spans(text))):
+            for span in spans:
+                seen.setdefault((kind, span.value), {"type": kind, "value": span.value})
     return list(seen.values())
+
+
+def _actions(conversation: Conversation) -> list[dict[str, Any]]:
+    """Each routine action run as it last stood, with the reply that reported its result."""
+    runs: dict[str, dict[str, Any]] = {}
+    last: dict[str, Any] | None = None
+    for event in conversation.events:
+        if isinstance(event, ActionStep):
+            slots = {k: v for k, v in event.state.get("slots", {}).items() if v}
+            last = {"action": event.action, "status": event.status, "slots": slots}
+            runs[event.action] = last
+        elif isinstance(event, BotReply) and last is not None and event.kind == "action":
+            if last["status"] in {"done", "failed"}:
+                last["result"] = redact(event.text)
+            last = None
+    return list(runs.values())
 
 
 def _emotional_state(analyses: list[dict[str, Any]]) -> dict[str, Any]:
@@ -134,25 +174,55 @@ def _profile(customer: Customer | None) -> dict[str, Any] | None:
     }
 
 
-def _bullets(packet: dict[str, Any], messages: list[str]) -> list[str]:
-    bullets: list[str] = []
-    if packet["intent"]:
-        bullets.append(f"Wants help with {packet['intent'].replace('_', ' ')}.")
-    if packet["goal"]:
-        bullets.append(f'In their words: "{packet["goal"]}"')
-    if packet["entities"]:
-        listed = ", ".join(
-            f"{e['type'].replace('_', ' ')} {e['value']}" for e in packet["entities"]
-        )
-        bullets.append(f"Details given: {listed}.")
-    if packet["tried"]:
-        bullets.append(f"Last reply so far ({packet['tried'][-1][:160]})")
+def _bullets(packet: dict[str, Any], conversation: Conversation) -> list[str]:
+    """The summary a colleague would write: the problem, what was tried and what it returned,
+    where things stand. Plain sentences, personal data redacted."""
+    turns: list[tuple[Speaker, str]] = [
+        ("customer" if isinstance(e, CustomerMessage) else "agent", e.text)
+        for e in conversation.events
+        if isinstance(e, CustomerMessage | AgentMessage)
+    ]
+    summary = summarize_turns(turns)
+    bullets = summary[:1]
+    bullets += [_action_sentence(run) for run in packet["actions"]]
+    if not packet["actions"]:
+        bullets += _answer_sentences(conversation)
+    bullets += summary[1:]
     emotion = packet["emotion"]
     if emotion.get("upset"):
-        bullets.append(f"Customer is upset (frustration {emotion['now']:.2f}, {emotion['trend']}).")
+        course = {"rising": ", more so as it went on", "falling": ", though calmer now"}
+        bullets.append(f"Customer is upset{course.get(emotion['trend'], '')}.")
     if packet["reasons"]:
-        bullets.append("Escalated because: " + "; ".join(packet["reasons"]) + ".")
-    return bullets[:_MAX_BULLETS]
+        bullets.append("Handed over because " + "; ".join(packet["reasons"]) + ".")
+    return [redact(bullet) for bullet in bullets[:_MAX_BULLETS]]
+
+
+def _action_sentence(run: dict[str, Any]) -> str:
+    name = run["action"].replace("_", " ")
+    given = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in run["slots"].items())
+    about = f" ({given})" if given else ""
+    result = _first_sentence(run.get("result", ""))
+    if run["status"] == "done":
+        return f'The bot did "{name}"{about} and told the customer: "{result}"'
+    if run["status"] == "failed":
+        return f'The bot tried "{name}"{about} and it failed: "{result}"'
+    if run["status"] == "cancelled":
+        return f'The bot started "{name}"{about} and the customer cancelled it.'
+    return f'The bot started "{name}"{about} and is waiting for the customer.'
+
+
+def _answer_sentences(conversation: Conversation) -> list[str]:
+    """Knowledge-base answers the bot gave, each once."""
+    answers = [
+        e for e in conversation.of_type(BotReply) if e.kind == "answer" and e.answer is not None
+    ]
+    said = list(dict.fromkeys(_first_sentence(e.text) for e in answers))
+    return [f'The bot answered: "{text}"' for text in said[-2:]]
+
+
+def _first_sentence(text: str) -> str:
+    first = re.split(r"(?<=[.!?])\s+", text.strip(), maxsplit=1)[0]
+    return first if len(first) <= 200 else first[:197] + "..."
 
 
 def _first_line(packet: dict[str, Any], customer: Customer | None) -> str:
