@@ -22,18 +22,22 @@ from warmline.api.schemas import (
     AgentStatusIn,
     AgentTextIn,
     AssignIn,
+    CoachingOut,
     ConversationState,
+    DraftIn,
     QueueItem,
 )
 from warmline.api.services import Services
 from warmline.domain.conversation import Conversation
 from warmline.domain.events import DecisionMade, HandedOff, SlaBreached
 from warmline.handoff import service
+from warmline.handoff.coaching import coach, situation
 from warmline.handoff.queue import RankedItem, aware, ranked_queue
 from warmline.handoff.sla import check_breaches
 from warmline.policy.config import PolicyConfig
 from warmline.storage import conversations as store
 from warmline.storage.agents import create_agent, get_agent, list_agents, set_status
+from warmline.storage.customers import get_customer
 from warmline.storage.models import AgentRow
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
@@ -240,6 +244,30 @@ def note(
             ),
         )
     )
+
+
+@router.post(
+    "/conversations/{conversation_id}/coach",
+    response_model=CoachingOut,
+    responses=problems(404),
+)
+def coach_draft(
+    conversation_id: ConversationId, body: DraftIn, services: ServicesDep, caller: Staff
+) -> CoachingOut:
+    """Tips on a draft reply as the agent types, a tone score, and suggested replies from the
+    knowledge base and from colleagues' replies that resolved the same intent."""
+    with services.reading() as session:
+        conversation = store.load_conversation(session, conversation_id=conversation_id)
+        if conversation is None:
+            raise Problem(404, f"No conversation {conversation_id}.")
+        customer = (
+            get_customer(session, customer_id=conversation.customer_id)
+            if conversation.customer_id
+            else None
+        )
+    where = situation(conversation, customer)
+    replies = services.reply_book.suggestions(where, services.engine.knowledge)
+    return CoachingOut.model_validate(coach(body.draft, where, replies).as_dict())
 
 
 @router.post(

@@ -179,6 +179,34 @@ class AgentTextIn(RequestBody):
     _not_blank = field_validator("text")(_visible)
 
 
+class DraftIn(RequestBody):
+    """An agent's draft reply, to coach (it may be empty while they start typing)."""
+
+    draft: str = Field(default="", max_length=20_000)
+
+
+class TipOut(BaseModel):
+    code: str
+    message: str
+    evidence: str = ""
+
+
+class SuggestedReplyOut(BaseModel):
+    source: Literal["knowledge", "agents"]
+    text: str
+    title: str | None = None
+    url: str | None = None
+
+
+class CoachingOut(BaseModel):
+    """Tips on the draft, its tone (0 cold or hostile .. 1 warm and clear) and replies that
+    worked before."""
+
+    tone: float
+    tips: list[TipOut]
+    replies: list[SuggestedReplyOut]
+
+
 Role = Literal["agent", "supervisor", "admin"]
 
 
@@ -279,6 +307,27 @@ class QueueItem(BaseModel):
     frustration: float = 0.0
     reason_details: list[dict[str, Any]] = Field(default_factory=list)
     sla_breaches: list[str] = Field(default_factory=list)
+
+
+class PacketOut(BaseModel):
+    """The handoff packet as it stands now (docs/handoff.md), and where its summary and first
+    line came from (docs/llm.md). Fields the packet gains later pass through."""
+
+    model_config = ConfigDict(extra="allow")
+
+    bullets: list[str]
+    suggested_first_line: str
+    summary_source: Literal["llm", "offline"]
+    llm_notice: str | None = None
+    intent: str | None = None
+    goal: str = ""
+    entities: list[dict[str, Any]] = Field(default_factory=list)
+    actions: list[dict[str, Any]] = Field(default_factory=list)
+    tried: list[str] = Field(default_factory=list)
+    emotion: dict[str, Any] = Field(default_factory=dict)
+    reasons: list[str] = Field(default_factory=list)
+    customer: dict[str, Any] | None = None
+    turns: int = 0
 
 
 class TurnIn(RequestBody):

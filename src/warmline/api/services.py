@@ -13,6 +13,7 @@ from warmline.api.ordering import KeyedLocks
 from warmline.api.watch import ConversationWatchers
 from warmline.config import Settings
 from warmline.engine import Engine
+from warmline.handoff.coaching import ReplyBook
 from warmline.storage.broadcast import Broadcast, LocalBroadcast
 from warmline.storage.ratelimits import Buckets, Limit, MemoryBuckets, PostgresBuckets
 
@@ -30,12 +31,14 @@ class Services:
     watchers: ConversationWatchers = field(default_factory=ConversationWatchers)
     conversation_turns: KeyedLocks = field(default_factory=KeyedLocks)
     pipeline_slots: CapacityLimiter = field(init=False)
+    reply_book: ReplyBook = field(init=False)
 
     def __post_init__(self) -> None:
         # Messages understood at once in this process: enough to keep both cores busy (the
         # encoder runs outside the interpreter lock), few enough that threads waiting for the
         # database are not starved of the lock by a crowd of busy ones.
         self.pipeline_slots = CapacityLimiter(self.settings.pipeline_threads)
+        self.reply_book = ReplyBook(self.reading)
 
     @property
     def shared_buckets(self) -> bool:

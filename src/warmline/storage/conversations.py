@@ -281,6 +281,17 @@ def open_handoffs(session: Session, *, queued_before: datetime) -> list[str]:
     return list(session.scalars(query))
 
 
+def recently_resolved_ids(session: Session, *, limit: int = 300) -> list[str]:
+    """The ids of the conversations resolved most recently (by their last change)."""
+    query = (
+        select(ConversationRow.id)
+        .where(ConversationRow.status == "resolved")
+        .order_by(ConversationRow.updated_at.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
 def list_conversations(
     session: Session, *, since: datetime | None = None, limit: int = 1000
 ) -> list[ConversationRow]:
