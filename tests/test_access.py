@@ -23,6 +23,15 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/conversations/{conversation_id}/assign"): {"agent": "bob"},
     ("POST", "/api/v1/conversations/{conversation_id}/agent-messages"): {"text": "Hello!"},
     ("POST", "/api/v1/conversations/{conversation_id}/notes"): {"text": "called back"},
+    ("POST", "/api/v1/conversations/{conversation_id}/coach"): {"draft": "I'll check now."},
+    ("POST", "/api/v1/conversations/{conversation_id}/corrections/intent"): {
+        "seq": 1,
+        "intent": "human_agent",
+    },
+    ("POST", "/api/v1/conversations/{conversation_id}/corrections/answer"): {"seq": 1},
+    ("POST", "/api/v1/conversations/{conversation_id}/corrections/escalation"): {
+        "verdict": "late"
+    },
     ("POST", "/api/v1/admin/kb/sources"): {
         "name": "faq",
         "pairs": [{"question": "Do you deliver on Sundays?", "answer": "No, Monday to Saturday."}],

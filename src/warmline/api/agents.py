@@ -21,16 +21,19 @@ from warmline.api.schemas import (
     AgentOut,
     AgentStatusIn,
     AgentTextIn,
+    AnswerFlagIn,
     AssignIn,
     CoachingOut,
     ConversationState,
     DraftIn,
+    EscalationVerdictIn,
+    IntentCorrectionIn,
     QueueItem,
 )
 from warmline.api.services import Services
 from warmline.domain.conversation import Conversation
 from warmline.domain.events import DecisionMade, HandedOff, SlaBreached
-from warmline.handoff import service
+from warmline.handoff import learning, service
 from warmline.handoff.coaching import coach, situation
 from warmline.handoff.queue import RankedItem, aware, ranked_queue
 from warmline.handoff.sla import check_breaches
@@ -64,6 +67,10 @@ def _run(services: ServicesDep, action: Callable[[Session], T]) -> T:
         raise Problem(409, str(conflict), kind="state-conflict") from None
     except service.NotYours as not_yours:
         raise Problem(403, str(not_yours), kind="not-yours") from None
+    except learning.NotFound as missing:
+        raise Problem(404, f"Not found: {missing}.", kind="not-found") from None
+    except learning.Invalid as invalid:
+        raise Problem(422, f"{str(invalid).capitalize()}.") from None
 
 
 def _policy(services: Services) -> PolicyConfig:
@@ -268,6 +275,91 @@ def coach_draft(
     where = situation(conversation, customer)
     replies = services.reply_book.suggestions(where, services.engine.knowledge)
     return CoachingOut.model_validate(coach(body.draft, where, replies).as_dict())
+
+
+CORRECTION_PROBLEMS = problems(403, 404, 409, 422)
+
+
+@router.post(
+    "/conversations/{conversation_id}/corrections/intent",
+    response_model=ConversationState,
+    responses=CORRECTION_PROBLEMS,
+)
+def correct_intent(
+    conversation_id: ConversationId, body: IntentCorrectionIn, services: ServicesDep, caller: Staff
+) -> ConversationState:
+    """Correct the intent of a customer message (agents who handled the conversation, and
+    supervisors); `warmline train intents --include-corrections` learns from it."""
+    by = _agent_id(caller)
+    known = services.engine.pipeline.analyzer.intents.intents  # type: ignore[attr-defined]
+    return _state(
+        _run(
+            services,
+            lambda s: learning.correct_intent(
+                s,
+                conversation_id=conversation_id,
+                seq=body.seq,
+                intent=body.intent,
+                by=by,
+                oversees=caller.oversees,
+                known_intents=known,
+            ),
+        )
+    )
+
+
+@router.post(
+    "/conversations/{conversation_id}/corrections/answer",
+    response_model=ConversationState,
+    responses=CORRECTION_PROBLEMS,
+)
+def flag_answer(
+    conversation_id: ConversationId, body: AnswerFlagIn, services: ServicesDep, caller: Staff
+) -> ConversationState:
+    """Mark a bot answer as wrong, with the section that answers the question if there is
+    one; the knowledge base ranks by it from then on."""
+    by = _agent_id(caller)
+    state = _state(
+        _run(
+            services,
+            lambda s: learning.flag_answer(
+                s,
+                conversation_id=conversation_id,
+                seq=body.seq,
+                right=body.right,
+                by=by,
+                oversees=caller.oversees,
+            ),
+        )
+    )
+    if services.engine.knowledge is not None:  # this process at once; others within seconds
+        services.engine.knowledge.refresh(force=True)
+    return state
+
+
+@router.post(
+    "/conversations/{conversation_id}/corrections/escalation",
+    response_model=ConversationState,
+    responses=CORRECTION_PROBLEMS,
+)
+def mark_escalation(
+    conversation_id: ConversationId, body: EscalationVerdictIn, services: ServicesDep, caller: Staff
+) -> ConversationState:
+    """Mark the handoff as unnecessary or late (the analytics report counts them)."""
+    by = _agent_id(caller)
+    return _state(
+        _run(
+            services,
+            lambda s: learning.mark_escalation(
+                s,
+                conversation_id=conversation_id,
+                verdict=body.verdict,
+                note=body.note,
+                by=by,
+                oversees=caller.oversees,
+            ),
+        )
+    )
 
 
 @router.post(

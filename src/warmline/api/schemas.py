@@ -207,6 +207,28 @@ class CoachingOut(BaseModel):
     replies: list[SuggestedReplyOut]
 
 
+class IntentCorrectionIn(RequestBody):
+    """What the customer message at `seq` (as the event log numbers it) really asked for."""
+
+    seq: int = Field(ge=1, le=10_000_000)
+    intent: str = Field(min_length=1, max_length=100)
+
+
+class AnswerFlagIn(RequestBody):
+    """The bot answer at `seq` was wrong; `right` is the key of the section that answers the
+    question (`warmline kb search` shows keys), if there is one."""
+
+    seq: int = Field(ge=1, le=10_000_000)
+    right: str | None = Field(default=None, min_length=1, max_length=500)
+
+
+class EscalationVerdictIn(RequestBody):
+    """The handoff was unnecessary (the bot could have done it) or late."""
+
+    verdict: Literal["unnecessary", "late"]
+    note: str = Field(default="", max_length=2000)
+
+
 Role = Literal["agent", "supervisor", "admin"]
 
 

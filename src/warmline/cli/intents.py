@@ -33,6 +33,11 @@ def train_intents(
         help="Share of in-domain training examples the out-of-scope threshold may reject "
         "(used when the data has no `oos` examples).",
     ),
+    include_corrections: bool = typer.Option(
+        False,
+        "--include-corrections",
+        help="Add the intents agents corrected in the configured database (WARMLINE_DATABASE_URL).",
+    ),
 ) -> None:
     """Train an intent classifier (calibrated, with out-of-scope detection) from examples."""
     from warmline.understanding.intents import (
@@ -46,6 +51,8 @@ def train_intents(
         examples = load_examples(data)
     except IntentDataError as error:
         raise fail(str(error)) from None
+    if include_corrections:
+        _add_corrections(examples)
     for warning in examples.warnings:
         typer.echo(f"warning: {warning}", err=True)
     started = time.perf_counter()
@@ -63,6 +70,26 @@ def train_intents(
         f"(temperature {model.temperature:.3f}, out-of-scope threshold {model.threshold:.3f})",
         err=True,
     )
+
+
+def _add_corrections(examples: Any) -> None:
+    """Append agents' intent corrections whose intent the training data has (a correction to
+    an intent with no examples is reported, not trained on: one example is not an intent)."""
+    from warmline.cli.kb import _sessions
+    from warmline.storage.corrections import intent_examples
+
+    with _sessions()() as session:
+        corrections = intent_examples(session)
+    known = set(examples.labels)
+    added = 0
+    for text, intent in corrections:
+        if intent in known:
+            examples.texts.append(text)
+            examples.labels.append(intent)
+            added += 1
+        else:
+            examples.warnings.append(f"correction to {intent!r} skipped: no training examples")
+    typer.echo(f"added {added} of {len(corrections)} agent corrections", err=True)
 
 
 @eval_app.command("intents")

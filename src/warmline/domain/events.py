@@ -183,6 +183,39 @@ class FeedbackGiven(Event):
     comment: str | None = None
 
 
+class IntentCorrected(Event):
+    """An agent says what a customer message (`message_seq`) really asked for: a training
+    example for `warmline train intents --include-corrections`."""
+
+    type: Literal["intent_corrected"] = "intent_corrected"
+    message_seq: int
+    intent: str
+    previous: str | None = None  # what the model said
+    by: str
+
+
+class AnswerFlagged(Event):
+    """An agent marks a bot answer (`reply_seq`) as wrong, naming the section that does answer
+    the question when there is one; the knowledge base ranks by it from then on."""
+
+    type: Literal["answer_flagged"] = "answer_flagged"
+    reply_seq: int
+    question: str  # the customer message the answer replied to
+    wrong: str | None = None  # the section the bot quoted
+    right: str | None = None  # the section that answers it
+    by: str
+
+
+class EscalationMarked(Event):
+    """An agent's verdict on the handoff: it was unnecessary (the bot could have done it) or
+    late (the customer was upset for too long first)."""
+
+    type: Literal["escalation_marked"] = "escalation_marked"
+    verdict: Literal["unnecessary", "late"]
+    note: str = ""
+    by: str
+
+
 AnyEvent = Annotated[
     CustomerMessage
     | BotReply
@@ -199,7 +232,10 @@ AnyEvent = Annotated[
     | ActionStep
     | IdentityVerified
     | SlaBreached
-    | FeedbackGiven,
+    | FeedbackGiven
+    | IntentCorrected
+    | AnswerFlagged
+    | EscalationMarked,
     Field(discriminator="type"),
 ]
 

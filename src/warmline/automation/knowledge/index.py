@@ -133,6 +133,22 @@ def lexical_text(section: Section) -> str:
     return " ".join(filter(None, (section.title, section.heading, section.question, section.text)))
 
 
+@dataclass(frozen=True)
+class Learned:
+    """Questions agents said the bot answered wrongly: their embeddings, and per question the
+    section it quoted and the section that answers it (either may be unknown)."""
+
+    vectors: FloatArray
+    wrong: tuple[str | None, ...]
+    right: tuple[str | None, ...]
+
+
+# A question this close to a corrected one (cosine of the sentence embeddings) is taken to be
+# the same question: close paraphrases score about 0.8 and above with this encoder.
+LEARNED_SIMILARITY = 0.8
+WRONG_FACTOR = 0.5  # a section an agent said was wrong for the question keeps half its score
+
+
 @dataclass
 class KnowledgeIndex:
     """An immutable search index over a knowledge base's sections."""
@@ -142,6 +158,7 @@ class KnowledgeIndex:
     bodies: FloatArray = field(default_factory=lambda: np.zeros((0, 384), dtype=np.float32))
     ranking: Ranking = field(default_factory=Ranking.load)
     version: str = "empty"
+    learned: Learned | None = None
 
     def __post_init__(self) -> None:
         import bm25s
@@ -191,6 +208,8 @@ class KnowledgeIndex:
             body = head
         ranking = self.ranking
         fused = ranking.head * head + ranking.body * body + ranking.lexical * lexical
+        if self.learned is not None and embedding is not None:
+            fused = self._corrected(fused, vector)
         count = min(max(k, CANDIDATES), len(fused))
         top = np.argpartition(-fused, count - 1)[:count]
         top = top[np.argsort(-fused[top])]
@@ -206,6 +225,33 @@ class KnowledgeIndex:
         )
         confidence = ranking.confidence(float(fused[top[0]]), self._runner_up(fused, top))
         return SearchResult(hits, confidence)
+
+    def _corrected(self, fused: FloatArray, vector: FloatArray) -> FloatArray:
+        """Scores after agents' corrections of the same question: the section they named
+        goes first, the one they said was wrong loses half its score."""
+        assert self.learned is not None
+        close = np.flatnonzero(self.learned.vectors @ vector >= LEARNED_SIMILARITY)
+        if close.size == 0:
+            return fused
+        fused = fused.copy()
+        rows = self._rows_by_key()
+        for i in close:
+            for key in (self.learned.wrong[i],):
+                if key in rows:
+                    fused[rows[key]] *= WRONG_FACTOR
+        top = float(fused.max())
+        for i in close:
+            key = self.learned.right[i]
+            if key in rows:
+                fused[rows[key]] = max(float(fused[rows[key]]), top + 0.01)
+        return fused
+
+    def _rows_by_key(self) -> dict[str | None, int]:
+        if not hasattr(self, "_rows"):
+            self._rows: dict[str | None, int] = {}
+            for row, entry in enumerate(self.entries):
+                self._rows.setdefault(entry.section.key, row)
+        return self._rows
 
     def _runner_up(self, fused: FloatArray, ranked: NDArray[np.intp]) -> float:
         """The best score of another article: sections of the top hit's own article are

@@ -25,12 +25,14 @@ from warmline.automation.knowledge.index import (
     Entry,
     FloatArray,
     KnowledgeIndex,
+    Learned,
     SearchResult,
     body_text,
     head_text,
 )
 from warmline.domain.knowledge import Section
 from warmline.storage import knowledge as store
+from warmline.storage.corrections import answer_corrections
 
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 5.0
@@ -135,8 +137,11 @@ def import_paths(
     return import_reading(sessions, read_paths(paths), embed)
 
 
-def load_index(session: Session) -> KnowledgeIndex:
-    """The search index over everything stored (embeddings come from the database)."""
+def load_index(
+    session: Session, embed_query: Callable[[str], np.ndarray | None] | None = None
+) -> KnowledgeIndex:
+    """The search index over everything stored (embeddings come from the database), with the
+    agents' corrections of wrong answers when `embed_query` can embed their questions."""
     version = store.version(session)  # first: a later import then shows as a newer version
     stored = store.all_sections(session)
     if not stored:
@@ -146,6 +151,21 @@ def load_index(session: Session) -> KnowledgeIndex:
         heads=np.vstack([found.head for found in stored]).astype(np.float32),
         bodies=np.vstack([found.body for found in stored]).astype(np.float32),
         version=str(version),
+        learned=_learned(session, embed_query) if embed_query else None,
+    )
+
+
+def _learned(session: Session, embed_query: Callable[[str], np.ndarray | None]) -> Learned | None:
+    """The flagged answers whose questions can be embedded."""
+    found = [c for c in answer_corrections(session) if c.question.strip()]
+    vectors = [embed_query(c.question) for c in found]
+    kept = [(c, v) for c, v in zip(found, vectors, strict=True) if v is not None]
+    if not kept:
+        return None
+    return Learned(
+        vectors=np.vstack([np.asarray(v, dtype=np.float32).reshape(1, -1) for _, v in kept]),
+        wrong=tuple(c.wrong for c, _ in kept),
+        right=tuple(c.right for c, _ in kept),
     )
 
 
@@ -181,7 +201,7 @@ class KnowledgeBase:
             with self.readers() as session:
                 stored = str(store.version(session))
                 if stored != self.index.version:
-                    self.index = load_index(session)
+                    self.index = load_index(session, self.embed_query)
                     log.info("knowledge base loaded: %d sections (v%s)", len(self.index), stored)
         except Exception:  # a knowledge base that cannot be read leaves the old index
             log.warning("could not refresh the knowledge base", exc_info=True)
