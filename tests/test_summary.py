@@ -165,3 +165,22 @@ def test_a_thousand_turns_are_summarised_quickly() -> None:
     assert packet["turns"] == 500
     assert len(packet["tried"]) <= 8
     assert packet["bullets"][0].startswith("Customer is complaining")
+
+
+def test_the_packet_shows_the_customers_recent_conversations(client) -> None:  # type: ignore[no-untyped-def]
+    from helpers import API_KEY_HEADERS, open_conversation, say
+
+    ana = {"name": "Ana García", "email": "ana@example.com"}
+    first, headers = open_conversation(client, customer=ana)
+    say(client, first, headers, "my parcel 12345 never arrived")
+    second, headers = open_conversation(client, customer=ana, channel="email")
+    say(client, second, headers, "still no parcel, I want a person now")
+    events = client.get(f"/api/v1/conversations/{second}", headers=API_KEY_HEADERS).json()
+    packet = next(e for e in events["events"] if e["type"] == "handoff")["packet"]
+    assert [h["id"] for h in packet["history"]] == [first]
+    assert packet["history"][0]["channel"] == "web"
+    assert "parcel 12345" in packet["history"][0]["about"]
+    stranger, headers = open_conversation(client, customer={"name": "Bo", "email": "bo@example.com"})
+    say(client, stranger, headers, "I want a person")
+    events = client.get(f"/api/v1/conversations/{stranger}", headers=API_KEY_HEADERS).json()
+    assert next(e for e in events["events"] if e["type"] == "handoff")["packet"]["history"] == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -41,7 +42,7 @@ from warmline.handoff.availability import (
     StaffingProvider,
     plan_handoff,
 )
-from warmline.handoff.packet import build_packet
+from warmline.handoff.packet import build_packet, customer_history
 from warmline.policy.context import ActionProgress, PolicyContext
 from warmline.policy.decision import Action, Decision
 from warmline.policy.policy import Policy
@@ -56,6 +57,14 @@ from warmline.understanding.types import Analysis
 
 log = logging.getLogger(__name__)
 _UPSET = 0.5
+
+# The customer's other recent conversations, for the handoff packet: (conversation id, customer).
+HistoryProvider = Callable[[str, Customer | None], list[dict[str, Any]]]
+
+
+def NO_HISTORY(_conversation_id: str, _customer: Customer | None) -> list[dict[str, Any]]:
+    """No store to ask (replay, tests of the pipeline alone)."""
+    return []
 
 
 class Analyzer(Protocol):
@@ -145,12 +154,15 @@ class Pipeline:
         customer: Customer | None,
         staffing: StaffingProvider = ALWAYS_STAFFED,
         knowledge: KnowledgeBase | None = None,
+        history: HistoryProvider = NO_HISTORY,
     ) -> Outcome:
         """Run one customer message against the conversation state; return the new events.
 
         `staffing` says who is online; it is called only when the conversation is handed over,
-        to tell the customer honestly what happens next. `knowledge` is the knowledge base to
-        answer from (the engine's, kept in step with the database), else the pipeline's own.
+        to tell the customer honestly what happens next. `history` gives the customer's other
+        recent conversations for the handoff packet (also called only then). `knowledge` is the
+        knowledge base to answer from (the engine's, kept in step with the database), else the
+        pipeline's own.
         """
         policy = self.policy  # one policy per message, even if a reload swaps it meanwhile
         ts = message.ts or utc_now()
@@ -232,7 +244,10 @@ class Pipeline:
                 channel=message.channel,
             )
             packet = build_packet(
-                scratch, customer=customer, reasons=[r.detail for r in decision.reasons]
+                scratch,
+                customer=customer,
+                reasons=[r.detail for r in decision.reasons],
+                history=history(scratch.id, customer),
             )
             events.append(
                 HandedOff(
@@ -435,6 +450,7 @@ class Engine:
                 snapshot.customer,
                 staffing=self.staffing,
                 knowledge=self.knowledge,
+                history=self.history,
             )
             try:
                 return self._write(snapshot.conversation, message, fingerprint, outcome)
@@ -507,6 +523,14 @@ class Engine:
         if isinstance(bind, SqlEngine) and bind.dialect.name == "postgresql":
             return bind.execution_options(isolation_level="AUTOCOMMIT")
         return None
+
+    def history(self, conversation_id: str, customer: Customer | None) -> list[dict[str, Any]]:
+        """The customer's other recent conversations, on any channel (asked only when a
+        conversation is handed over)."""
+        if customer is None:
+            return []
+        with (self.readers or self.sessions)() as session, session.begin():
+            return customer_history(session, customer_id=customer.id, exclude=conversation_id)
 
     def staffing(self) -> Staffing:
         """Who is online now (asked only when a conversation is handed over)."""

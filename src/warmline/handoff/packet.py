@@ -7,7 +7,7 @@ any time, for any past conversation, exactly as the agent would have seen it.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warmline.domain.conversation import Conversation
 from warmline.domain.customer import Customer
@@ -18,9 +18,13 @@ from warmline.domain.events import (
     BotReply,
     CustomerMessage,
     DecisionMade,
+    HandedOff,
 )
 from warmline.handoff.summary import Speaker, summarize_turns
 from warmline.redaction import find_email_spans, find_phone_spans, redact
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 _UPSET = 0.5
 _MAX_BULLETS = 7
@@ -31,8 +35,10 @@ def build_packet(
     *,
     customer: Customer | None = None,
     reasons: list[str] | None = None,
+    history: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The handoff packet for `conversation` as it stands now."""
+    """The handoff packet for `conversation` as it stands now; `history` is the customer's
+    other recent conversations (`customer_history`)."""
     analyses = [e.analysis for e in conversation.of_type(AnalysisRecorded)]
     messages = [e.text for e in conversation.of_type(CustomerMessage)]
     decisions = conversation.of_type(DecisionMade)
@@ -47,6 +53,7 @@ def build_packet(
         "tried": [redact(step) for step in steps[-_MAX_TRIED:]],
         "reasons": reasons,
         "customer": _profile(customer),
+        "history": history or [],
         "turns": len(messages),
     }
     packet["bullets"] = _bullets(packet, conversation)
@@ -241,3 +248,38 @@ def _first_line(packet: dict[str, Any], customer: Customer | None) -> str:
         f"Hi{name}, I've read the conversation and I have your {topic}{detail} open. "
         "Let's sort it out."
     )
+
+
+HISTORY_LIMIT = 5
+
+
+def customer_history(
+    session: Session, *, customer_id: str, exclude: str, limit: int = HISTORY_LIMIT
+) -> list[dict[str, Any]]:
+    """The customer's most recent other conversations, on any channel: when, where, how it
+    ended and what it was about (the first line of its handoff summary, else its first
+    message), so the agent sees a repeat contact at once."""
+    from warmline.storage import conversations as store
+
+    found = []
+    for row in store.recent_for_customer(
+        session, customer_id=customer_id, exclude=exclude, limit=limit
+    ):
+        conversation = store.load_conversation(session, conversation_id=row.id)
+        if conversation is None:
+            continue
+        handoffs = conversation.of_type(HandedOff)
+        bullets = handoffs[-1].packet.get("bullets", []) if handoffs else []
+        first = next(iter(conversation.of_type(CustomerMessage)), None)
+        about = bullets[0] if bullets else redact(first.text)[:200] if first else ""
+        found.append(
+            {
+                "id": row.id,
+                "channel": row.channel,
+                "started": row.created_at.isoformat(),
+                "status": row.status,
+                "handed_over": bool(handoffs),
+                "about": about,
+            }
+        )
+    return found

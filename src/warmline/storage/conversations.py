@@ -281,6 +281,19 @@ def open_handoffs(session: Session, *, queued_before: datetime) -> list[str]:
     return list(session.scalars(query))
 
 
+def recent_for_customer(
+    session: Session, *, customer_id: str, exclude: str, limit: int = 5
+) -> list[ConversationRow]:
+    """The customer's latest conversations other than `exclude`, newest first."""
+    query = (
+        select(ConversationRow)
+        .where(ConversationRow.customer_id == customer_id, ConversationRow.id != exclude)
+        .order_by(ConversationRow.created_at.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
 def recently_resolved_ids(session: Session, *, limit: int = 300) -> list[str]:
     """The ids of the conversations resolved most recently (by their last change)."""
     query = (
