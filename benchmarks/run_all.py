@@ -22,6 +22,7 @@ BENCHMARKS = [
     ["bench_track.py", "--write-docs"],
     ["bench_actions.py", "--strict"],
     ["bench_summary.py", "--write-docs"],
+    ["bench_satisfaction.py", "--write-docs"],
     ["bench_load.py", "--write-docs"],
 ]
 

@@ -29,9 +29,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "intent": "human_agent",
     },
     ("POST", "/api/v1/conversations/{conversation_id}/corrections/answer"): {"seq": 1},
-    ("POST", "/api/v1/conversations/{conversation_id}/corrections/escalation"): {
-        "verdict": "late"
-    },
+    ("POST", "/api/v1/conversations/{conversation_id}/corrections/escalation"): {"verdict": "late"},
     ("POST", "/api/v1/admin/kb/sources"): {
         "name": "faq",
         "pairs": [{"question": "Do you deliver on Sundays?", "answer": "No, Monday to Saturday."}],

@@ -157,7 +157,7 @@ def test_one_of_two_workers_killed_loses_nothing_and_the_other_keeps_serving(
             workers = [  # uvicorn's workers (not multiprocessing's resource tracker)
                 child
                 for child in psutil.Process(server.pid).children()
-                if "spawn_main" in " ".join(child.cmdline())
+                if "spawn_main" in _command_line(child)
             ]
             assert len(workers) == 2
             killer = threading.Timer(2.0, lambda: os.kill(workers[0].pid, signal.SIGKILL))
@@ -170,3 +170,14 @@ def test_one_of_two_workers_killed_loses_nothing_and_the_other_keeps_serving(
         finally:
             server.terminate()
             server.wait(20)
+
+
+def _command_line(process: Any) -> str:
+    """A child's command line, or "" for one that has just exited (a zombie until reaped):
+    a short-lived helper process must not fail the listing."""
+    import psutil
+
+    try:
+        return " ".join(process.cmdline())
+    except (psutil.ZombieProcess, psutil.NoSuchProcess, psutil.AccessDenied):
+        return ""

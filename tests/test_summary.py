@@ -180,7 +180,9 @@ def test_the_packet_shows_the_customers_recent_conversations(client) -> None:  #
     assert [h["id"] for h in packet["history"]] == [first]
     assert packet["history"][0]["channel"] == "web"
     assert "parcel 12345" in packet["history"][0]["about"]
-    stranger, headers = open_conversation(client, customer={"name": "Bo", "email": "bo@example.com"})
+    stranger, headers = open_conversation(
+        client, customer={"name": "Bo", "email": "bo@example.com"}
+    )
     say(client, stranger, headers, "I want a person")
     events = client.get(f"/api/v1/conversations/{stranger}", headers=API_KEY_HEADERS).json()
     assert next(e for e in events["events"] if e["type"] == "handoff")["packet"]["history"] == []

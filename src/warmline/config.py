@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_API_KEY = "dev-api-key-change-me"
@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     mail_from: str = "warmline@localhost"
     password_reset_url: str = "http://127.0.0.1:8000/reset?token={token}"
     identity_secret: str | None = None
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout_seconds: float = Field(default=8.0, gt=0, le=120)
+    llm_json_mode: bool = True
 
     @field_validator("smtp_url")
     @classmethod
@@ -84,6 +89,59 @@ class Settings(BaseSettings):
 
             mailer_from_url(url, sender="check@localhost", outbox=Path("."))
         return url
+
+    @field_validator("llm_base_url", "llm_model")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        """`WARMLINE_LLM_BASE_URL=` (an empty line in a .env) means off, not an invalid URL."""
+        if value is None:
+            return None
+        return value.strip() or None
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _llm_url_usable(cls, url: str | None) -> str | None:
+        """A URL the client could not call is refused at start, not at the first handoff."""
+        if url is None:
+            return None
+        from warmline.handoff.llm import check_base_url
+
+        return check_base_url(url)
+
+    @field_validator("llm_api_key")
+    @classmethod
+    def _llm_key_fits_a_header(cls, key: SecretStr | None) -> SecretStr | None:
+        """The key travels in an Authorization header: an empty one is no key, and a pasted
+        line break would make every call fail."""
+        if key is None or not key.get_secret_value():
+            return None
+        value = key.get_secret_value()
+        if not (value.isascii() and value.isprintable()) or any(c.isspace() for c in value):
+            raise ValueError("must be printable ASCII without whitespace")
+        return key
+
+    @model_validator(mode="after")
+    def _llm_needs_url_and_model(self) -> Settings:
+        """Half a configuration is a mistake: say so instead of silently staying offline."""
+        if (self.llm_base_url is None) != (self.llm_model is None):
+            given, missing = (
+                ("WARMLINE_LLM_BASE_URL", "WARMLINE_LLM_MODEL")
+                if self.llm_model is None
+                else ("WARMLINE_LLM_MODEL", "WARMLINE_LLM_BASE_URL")
+            )
+            raise ValueError(
+                f"{given} is set but {missing} is not: the LLM backend needs both "
+                "(unset both to keep the offline summary)"
+            )
+        if self.env == "production" and self.llm_base_url and self.llm_api_key:
+            from warmline.handoff.llm import sends_key_in_clear
+
+            if sends_key_in_clear(self.llm_base_url):
+                raise ValueError(
+                    "WARMLINE_LLM_BASE_URL is plain http:// to another machine: the API key "
+                    "would travel in clear; use https:// (plain http is fine on loopback)"
+                )
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -528,6 +528,21 @@ def redact(text: str) -> str:
     return _replace(text, spans, lambda token, _value: token) if spans else text
 
 
+# The labels `mask` writes (`_mask_label`) that keep part of the value.
+_MASK_LABEL_RE: Final = re.compile(r"\[(CARD|EMAIL|PHONE) [^\[\]\n]{1,120}\]")
+
+
+def redact_stored(text: str) -> str:
+    """`redact` for text that may have been masked already (read back from storage).
+
+    A mask label keeps the last digits or the first letter and the domain: fine on an agent's
+    screen, too much for an LLM, so those labels become bare placeholders as well.
+    """
+    if not text or not isinstance(text, str):
+        return text
+    return _MASK_LABEL_RE.sub(lambda match: f"[{match.group(1)}]", redact(text))
+
+
 def card_brand(digits: str) -> str:
     """The card network an issuer number belongs to (by its leading digits)."""
     two, four = int(digits[:2]), int(digits[:4])

@@ -4,14 +4,18 @@ and the basis of what-if runs of a policy on past conversations."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from warmline.analytics.satisfaction import estimated_satisfaction
 from warmline.domain.conversation import Conversation
 from warmline.domain.events import AgentMessage, AnalysisRecorded, CustomerMessage, HandedOff
 from warmline.engine import Analyzer, InboundMessage, Pipeline
 from warmline.handoff.packet import build_packet
 from warmline.understanding.serialize import analysis_to_dict
 from warmline.understanding.types import Trajectory
+
+if TYPE_CHECKING:
+    from warmline.handoff.llm import LlmClient
 
 
 class ReplayInputError(ValueError):
@@ -112,6 +116,9 @@ def replay_conversation(
         "frustration": trajectory.remembered if number else None,
         "frustration_peak": trajectory.maximum if number else None,
         "frustration_end": trajectory.last if number else None,
+        # The likely CSAT (1.0-5.0) from the conversation's course; the bot's replayed replies
+        # are what it would have said, so only what people wrote back counts as replies.
+        "satisfaction": estimated_satisfaction(conversation, bot_replies=False) if number else None,
         "turns": out_turns,
         "packet": packet,
     }
@@ -141,7 +148,15 @@ def transcript_conversation(analyzer: Analyzer, record: dict[str, Any]) -> Conve
     return conversation
 
 
-def summarize_conversation(analyzer: Analyzer, record: dict[str, Any]) -> dict[str, Any]:
-    """The `summarize` contract: the packet as if handed over after the last turn."""
-    packet = build_packet(transcript_conversation(analyzer, record), reasons=[])
+def summarize_conversation(
+    analyzer: Analyzer, record: dict[str, Any], *, llm: LlmClient | None = None
+) -> dict[str, Any]:
+    """The `summarize` contract: the packet as if handed over after the last turn; with `llm`,
+    its summary and first line drafted by the language model (offline on any failure)."""
+    conversation = transcript_conversation(analyzer, record)
+    packet = build_packet(conversation, reasons=[])
+    if llm is not None:
+        from warmline.handoff.llm import enrich_packet
+
+        packet = enrich_packet(packet, conversation, llm)
     return {"id": record.get("id"), "summary": "\n".join(packet["bullets"]), "packet": packet}

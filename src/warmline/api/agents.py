@@ -40,7 +40,6 @@ from warmline.handoff.sla import check_breaches
 from warmline.policy.config import PolicyConfig
 from warmline.storage import conversations as store
 from warmline.storage.agents import create_agent, get_agent, list_agents, set_status
-from warmline.storage.customers import get_customer
 from warmline.storage.models import AgentRow
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
@@ -263,15 +262,13 @@ def coach_draft(
 ) -> CoachingOut:
     """Tips on a draft reply as the agent types, a tone score, and suggested replies from the
     knowledge base and from colleagues' replies that resolved the same intent."""
-    with services.reading() as session:
-        conversation = store.load_conversation(session, conversation_id=conversation_id)
-        if conversation is None:
-            raise Problem(404, f"No conversation {conversation_id}.")
-        customer = (
-            get_customer(session, customer_id=conversation.customer_id)
-            if conversation.customer_id
-            else None
-        )
+    try:
+        with services.reading() as session:  # reads only: never the SQLite write lock
+            conversation, customer = service.read_conversation(
+                session, conversation_id=conversation_id
+            )
+    except service.ConversationMissing:
+        raise Problem(404, f"No conversation {conversation_id}.") from None
     where = situation(conversation, customer)
     replies = services.reply_book.suggestions(where, services.engine.knowledge)
     return CoachingOut.model_validate(coach(body.draft, where, replies).as_dict())

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from warmline import __version__
-from warmline.api import admin, agents, conversations, knowledge
+from warmline.api import admin, agents, conversations, knowledge, packets
 from warmline.api.access import PUBLIC, allow
 from warmline.api.limits import BodySizeLimit, ClientRateLimit
 from warmline.api.openapi import install_openapi
@@ -75,6 +75,7 @@ def create_app(
     app.add_middleware(ClientRateLimit)  # outermost: a flood is refused before its body is read
     app.include_router(conversations.router)
     app.include_router(agents.router)
+    app.include_router(packets.router)
     app.include_router(admin.router)
     app.include_router(knowledge.router)
 

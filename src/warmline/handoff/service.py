@@ -1,6 +1,7 @@
-"""What agents do to a conversation: claim, write, note, hand back, resolve, reassign.
+"""What agents do to a conversation: claim, write, note, hand back, resolve, reassign; and
+the packet they read when they pick it up.
 
-Each function takes the session of a transaction the caller owns, locks the conversation,
+Each action takes the session of a transaction the caller owns, locks the conversation,
 checks the state rebuilt from events, and appends one event. Nothing here commits.
 
 Ownership: an agent writes to, hands back and resolves only conversations assigned to them;
@@ -11,10 +12,12 @@ only they reassign.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from warmline.domain.conversation import Conversation, Status
+from warmline.domain.customer import Customer
 from warmline.domain.events import (
     AgentAssigned,
     AgentMessage,
@@ -25,12 +28,14 @@ from warmline.domain.events import (
     Resolved,
     utc_now,
 )
+from warmline.handoff.packet import build_packet, customer_history
 from warmline.handoff.queue import agent_load, agent_profile, entry_of
 from warmline.handoff.routing import rank_for_agent
 from warmline.policy.config import PolicyConfig
 from warmline.policy.loader import default_config
 from warmline.storage import agents as agent_store
 from warmline.storage import conversations as store
+from warmline.storage.customers import get_customer
 from warmline.storage.models import ConversationRow
 
 
@@ -158,6 +163,35 @@ def reopen(session: Session, *, conversation_id: str, by: str) -> Conversation:
     if conversation.status is not Status.RESOLVED:
         raise StateConflict("only a resolved conversation can be reopened")
     return _append(session, conversation, Reopened(by=by))
+
+
+def current_packet(
+    session: Session, *, conversation_id: str
+) -> tuple[Conversation, dict[str, Any]]:
+    """The conversation and its handoff packet as they stand now, with the customer's
+    profile and other recent conversations when the customer is known. Reads only."""
+    conversation, customer = read_conversation(session, conversation_id=conversation_id)
+    history = (
+        customer_history(session, customer_id=customer.id, exclude=conversation.id)
+        if customer
+        else []
+    )
+    return conversation, build_packet(conversation, customer=customer, history=history)
+
+
+def read_conversation(
+    session: Session, *, conversation_id: str
+) -> tuple[Conversation, Customer | None]:
+    """The conversation and its customer (if known), for views that only read."""
+    conversation = store.load_conversation(session, conversation_id=conversation_id)
+    if conversation is None:
+        raise ConversationMissing(conversation_id)
+    customer = (
+        get_customer(session, customer_id=conversation.customer_id)
+        if conversation.customer_id
+        else None
+    )
+    return conversation, customer
 
 
 def _locked(session: Session, conversation_id: str) -> Conversation:
