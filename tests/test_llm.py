@@ -162,6 +162,8 @@ class FakeModel(BaseHTTPRequestHandler):
             self._send(200, completion(GOOD))
         elif mode == "fenced":
             self._send(200, completion(f"```json\n{json.dumps(GOOD)}\n```"))
+        elif mode == "reply":
+            self._send(200, completion({"reply": REPLY, "action": "refund"}))
         elif mode == "leaky":
             self._send(200, completion(LEAKY))
         elif mode == "injection":
@@ -237,6 +239,7 @@ LEAKY = {
     ],
     "first_line": "Hi,\nI see\tthe\x00 problem.",
 }
+REPLY = "I'm sorry about the double charge. I'll look into it now and update you within the hour."
 INJECTED = {
     **completion(
         {
@@ -741,3 +744,79 @@ def test_production_refuses_a_key_sent_in_clear(clean_environment: pytest.Monkey
     loopback = {**plain, "llm_base_url": "http://127.0.0.1:11434/v1"}
     assert Settings(_env_file=None, **secrets, **loopback).llm_base_url
     assert Settings(_env_file=None, **{**plain, "env": "development"}).llm_base_url
+
+
+def test_coaching_asks_the_model_for_a_reply_only_on_demand(
+    database_url: str, tmp_path: Path, pipeline: Pipeline, model_server: tuple[str, Seen]
+) -> None:
+    base, seen = model_server
+    with app_client(
+        database_url, tmp_path, pipeline, llm_base_url=f"{base}/reply", llm_model="m"
+    ) as client:
+        conversation_id, agent = _handed_over(client)
+        before = _events(client, conversation_id, agent)
+        url = f"/api/v1/conversations/{conversation_id}/coach"
+        typing = client.post(url, json={"draft": "Sorry, let me check"}, headers=agent)
+        assert typing.status_code == 200 and not seen.requests  # keystrokes never call it
+        asked = client.post(
+            url, params={"llm": "true"}, json={"draft": f"mail {EMAIL}"}, headers=agent
+        )
+        assert asked.status_code == 200, asked.text
+        body = asked.json()
+        assert body["replies"][0] == {"source": "llm", "text": REPLY, "title": None, "url": None}
+        assert body["llm_notice"] is None
+        assert _events(client, conversation_id, agent) == before  # the model changed nothing
+    [request] = seen.requests
+    sent = request["body"].decode()
+    for secret in (EMAIL, CARD, "4242"):
+        assert secret not in sent, secret
+
+
+@pytest.mark.parametrize(
+    ("mode", "notice"),
+    [
+        ("hang", "The language model did not answer within 0.5 s; no suggested reply."),
+        ("injection", "The language model's answer was not a usable reply"),
+        ("garbage-html", "not a usable reply (it was not JSON); no suggested reply."),
+    ],
+)
+def test_coaching_without_a_usable_model_reply_says_why(
+    database_url: str,
+    tmp_path: Path,
+    pipeline: Pipeline,
+    model_server: tuple[str, Seen],
+    mode: str,
+    notice: str,
+) -> None:
+    with app_client(
+        database_url,
+        tmp_path,
+        pipeline,
+        llm_base_url=f"{model_server[0]}/{mode}",
+        llm_model="m",
+        llm_timeout_seconds=0.5,
+    ) as client:
+        conversation_id, agent = _handed_over(client)
+        response = client.post(
+            f"/api/v1/conversations/{conversation_id}/coach",
+            params={"llm": "true"},
+            json={"draft": "As I said, calm down"},
+            headers=agent,
+        )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert notice in body["llm_notice"]
+    assert all(reply["source"] != "llm" for reply in body["replies"])
+    assert {tip["code"] for tip in body["tips"]} >= {"avoid_dismissive"}
+
+
+def test_coaching_asked_for_a_model_reply_without_one_configured(client: TestClient) -> None:
+    conversation_id, agent = _handed_over(client)
+    response = client.post(
+        f"/api/v1/conversations/{conversation_id}/coach",
+        params={"llm": "true"},
+        json={"draft": "hello"},
+        headers=agent,
+    )
+    assert response.status_code == 200
+    assert response.json()["llm_notice"].startswith("No language model is configured")

@@ -4,6 +4,7 @@ conversation is checked by the handoff service."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
@@ -35,6 +36,7 @@ from warmline.domain.conversation import Conversation
 from warmline.domain.events import DecisionMade, HandedOff, SlaBreached
 from warmline.handoff import learning, service
 from warmline.handoff.coaching import coach, situation
+from warmline.handoff.llm import LlmClient, suggested_reply
 from warmline.handoff.queue import RankedItem, aware, ranked_queue
 from warmline.handoff.sla import check_breaches
 from warmline.policy.config import PolicyConfig
@@ -258,10 +260,21 @@ def note(
     responses=problems(404),
 )
 def coach_draft(
-    conversation_id: ConversationId, body: DraftIn, services: ServicesDep, caller: Staff
+    conversation_id: ConversationId,
+    body: DraftIn,
+    services: ServicesDep,
+    caller: Staff,
+    llm: Annotated[
+        bool,
+        Query(
+            description="Also ask the configured language model for a suggested reply (a "
+            "second or more: ask on demand, not on every keystroke)."
+        ),
+    ] = False,
 ) -> CoachingOut:
     """Tips on a draft reply as the agent types, a tone score, and suggested replies from the
-    knowledge base and from colleagues' replies that resolved the same intent."""
+    knowledge base and from colleagues' replies that resolved the same intent (and from the
+    language model with `llm=true`; when it fails, `llm_notice` says why)."""
     try:
         with services.reading() as session:  # reads only: never the SQLite write lock
             conversation, customer = service.read_conversation(
@@ -271,7 +284,14 @@ def coach_draft(
         raise Problem(404, f"No conversation {conversation_id}.") from None
     where = situation(conversation, customer)
     replies = services.reply_book.suggestions(where, services.engine.knowledge)
-    return CoachingOut.model_validate(coach(body.draft, where, replies).as_dict())
+    coaching = coach(body.draft, where, replies).as_dict()
+    if llm:
+        client = LlmClient.from_settings(services.settings)
+        suggested, notice = asyncio.run(suggested_reply(conversation, body.draft, client))
+        if suggested:
+            coaching["replies"].insert(0, {"source": "llm", "text": suggested})
+        coaching["llm_notice"] = notice
+    return CoachingOut.model_validate(coaching)
 
 
 CORRECTION_PROBLEMS = problems(403, 404, 409, 422)

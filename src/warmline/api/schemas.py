@@ -192,7 +192,7 @@ class TipOut(BaseModel):
 
 
 class SuggestedReplyOut(BaseModel):
-    source: Literal["knowledge", "agents"]
+    source: Literal["knowledge", "agents", "llm"]
     text: str
     title: str | None = None
     url: str | None = None
@@ -205,6 +205,7 @@ class CoachingOut(BaseModel):
     tone: float
     tips: list[TipOut]
     replies: list[SuggestedReplyOut]
+    llm_notice: str | None = None
 
 
 class IntentCorrectionIn(RequestBody):

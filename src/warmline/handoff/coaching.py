@@ -93,7 +93,7 @@ class Tip:
 class SuggestedReply:
     """A reply the agent may adapt: a help-centre section or what a colleague wrote."""
 
-    source: Literal["knowledge", "agents"]
+    source: Literal["knowledge", "agents", "llm"]
     text: str
     title: str | None = None
     url: str | None = None
@@ -117,6 +117,7 @@ class Coaching:
     tone: float
     tips: list[Tip] = field(default_factory=list)
     replies: list[SuggestedReply] = field(default_factory=list)
+    llm_notice: str | None = None  # why there is no model-suggested reply, when one was asked
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
