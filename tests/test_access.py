@@ -24,6 +24,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/conversations/{conversation_id}/agent-messages"): {"text": "Hello!"},
     ("POST", "/api/v1/conversations/{conversation_id}/notes"): {"text": "called back"},
     ("POST", "/api/v1/conversations/{conversation_id}/coach"): {"draft": "I'll check now."},
+    ("POST", "/api/v1/conversations/{conversation_id}/feedback"): {"csat": 5},
     ("POST", "/api/v1/conversations/{conversation_id}/corrections/intent"): {
         "seq": 1,
         "intent": "human_agent",

@@ -37,6 +37,9 @@ def weak_secret(value: str) -> str | None:
     return None
 
 
+SURVEY_QUESTIONS = ("csat", "nps", "felt_heard")
+
+
 class Settings(BaseSettings):
     """Every setting warmline reads; documented in docs/configuration.md."""
 
@@ -56,6 +59,9 @@ class Settings(BaseSettings):
     intent_model_dir: Path | None = None
     log_level: str = "INFO"
     keep_contact_details: bool = False
+    # The survey sent when a conversation is resolved: any of csat, nps, felt_heard, comma
+    # separated; empty sends none.
+    survey: str = "csat,felt_heard"
     analyzer: Literal["models", "constant"] = "models"
     pipeline_threads: int = Field(default=4, ge=1, le=64)
     rate_limit_conversation_burst: int = Field(default=10, ge=1)
@@ -89,6 +95,23 @@ class Settings(BaseSettings):
 
             mailer_from_url(url, sender="check@localhost", outbox=Path("."))
         return url
+
+    @field_validator("survey")
+    @classmethod
+    def _known_survey_questions(cls, value: str) -> str:
+        asked = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = sorted(set(asked) - set(SURVEY_QUESTIONS))
+        if unknown:
+            raise ValueError(
+                f"unknown survey question {', '.join(unknown)}; choose from "
+                f"{', '.join(SURVEY_QUESTIONS)} (comma separated), or leave it empty for none"
+            )
+        return ",".join(dict.fromkeys(asked))
+
+    @property
+    def survey_questions(self) -> tuple[str, ...]:
+        """The survey's questions in the order given (none when surveys are off)."""
+        return tuple(part for part in self.survey.split(",") if part)
 
     @field_validator("llm_base_url", "llm_model")
     @classmethod

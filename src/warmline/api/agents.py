@@ -79,6 +79,15 @@ def _policy(services: Services) -> PolicyConfig:
     return services.engine.pipeline.policy.config
 
 
+def _survey(services: Services) -> Callable[[str], str] | None:
+    """The survey text for a channel, or None when surveys are off (WARMLINE_SURVEY)."""
+    questions = services.settings.survey_questions
+    if not questions:
+        return None
+    composer = services.engine.pipeline.composer
+    return lambda channel: composer.survey(questions, channel)
+
+
 def _agent_id(caller: Caller) -> str:
     if caller.agent_id is None:  # allow(STAFF) admits only callers acting as an agent
         raise Problem(403, "This needs an agent identity.", kind="forbidden")
@@ -413,7 +422,11 @@ def resolve(
         _run(
             services,
             lambda s: service.resolve(
-                s, conversation_id=conversation_id, by=by, override=caller.oversees
+                s,
+                conversation_id=conversation_id,
+                by=by,
+                override=caller.oversees,
+                survey=_survey(services),
             ),
         )
     )

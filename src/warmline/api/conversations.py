@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Header, Query, status
 from starlette.concurrency import run_in_threadpool
 
+from warmline.analytics.surveys import Answer, SurveyInvalid, record_answer
 from warmline.api.access import (
     CUSTOMER_ONLY,
     CUSTOMER_OR_STAFF,
@@ -29,12 +31,15 @@ from warmline.api.schemas import (
     ConversationIn,
     ConversationOut,
     EventsOut,
+    FeedbackIn,
+    FeedbackOut,
     MessageIn,
     MessageOut,
 )
 from warmline.api.services import Services
 from warmline.channels.service import CustomerDetails, signature_matches, start_conversation
 from warmline.engine import ConversationBusy, ConversationNotFound, InboundMessage
+from warmline.handoff.service import ConversationMissing, StateConflict
 from warmline.storage import conversations as store
 from warmline.storage.idempotency import IdempotencyConflict
 from warmline.storage.models import ConversationRow
@@ -194,6 +199,37 @@ async def post_message(
             kind="idempotency-key-reused",
         ) from None
     return MessageOut(**outcome.response, replayed=outcome.replayed)
+
+
+@router.post(
+    "/{conversation_id}/feedback",
+    response_model=FeedbackOut,
+    responses=problems(404, 409, 422),
+    dependencies=[allow(CUSTOMER_ONLY)],
+)
+def give_feedback(
+    conversation_id: ConversationId, body: FeedbackIn, services: ServicesDep
+) -> FeedbackOut:
+    """Answer the survey sent when the conversation was resolved (the conversation's own
+    token). Answering again records the change; the same answer twice is a 409."""
+    answer = Answer(
+        csat=body.csat, nps=body.nps, felt_heard=body.felt_heard, comment=body.comment or None
+    )
+    try:
+        with services.sessions() as session, session.begin():
+            now = record_answer(
+                session,
+                conversation_id=conversation_id,
+                answer=answer,
+                asked=services.settings.survey_questions,
+            )
+    except ConversationMissing:
+        raise Problem(404, f"No conversation {conversation_id}.") from None
+    except StateConflict as conflict:
+        raise Problem(409, f"{str(conflict).capitalize()}.", kind="state-conflict") from None
+    except SurveyInvalid as invalid:
+        raise Problem(422, f"{str(invalid).capitalize()}.") from None
+    return FeedbackOut(**asdict(now))
 
 
 @router.get("/{conversation_id}", response_model=ConversationOut, responses=problems(404))

@@ -230,6 +230,24 @@ class EscalationVerdictIn(RequestBody):
     note: str = Field(default="", max_length=2000)
 
 
+class FeedbackIn(RequestBody):
+    """The customer's survey answer; any field may be left out (it keeps an earlier answer)."""
+
+    csat: int | None = Field(default=None, ge=1, le=5)
+    nps: int | None = Field(default=None, ge=0, le=10)
+    felt_heard: bool | None = None
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class FeedbackOut(BaseModel):
+    """The survey answer as it now stands."""
+
+    csat: int | None = None
+    nps: int | None = None
+    felt_heard: bool | None = None
+    comment: str | None = None
+
+
 Role = Literal["agent", "supervisor", "admin"]
 
 

@@ -7,6 +7,7 @@ visible way to reach a person. Short for chat; a greeting and a sign-off for ema
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from warmline.automation.knowledge.answering import KnowledgeAnswer
@@ -96,6 +97,10 @@ class ReplyComposer:
             by_email=plan.by_email,
             wait_minutes=plan.expected_wait_minutes,
         )
+
+    def survey(self, questions: Sequence[str], channel: str) -> str:
+        """The survey sent on the conversation's channel when it is resolved."""
+        return self.phrasing.render("survey.j2", questions=list(questions), channel=channel)
 
     def reminder(self) -> str:
         """Sent (at most every `queue.reminder_seconds`) when a queued customer writes again."""

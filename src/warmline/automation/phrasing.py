@@ -22,7 +22,14 @@ from jinja2 import (
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent / "templates"
 _PHRASES = Environment(undefined=StrictUndefined, autoescape=False)
-TEMPLATE_NAMES = ("answer.j2", "reply.chat.j2", "reply.email.j2", "handoff.j2", "reminder.j2")
+TEMPLATE_NAMES = (
+    "answer.j2",
+    "reply.chat.j2",
+    "reply.email.j2",
+    "handoff.j2",
+    "reminder.j2",
+    "survey.j2",
+)
 
 
 class TemplateProblem(ValueError):
@@ -126,6 +133,8 @@ class Phrasing:
             "when": None,
             "by_email": False,
             "wait_minutes": None,
+            "questions": ["csat", "nps", "felt_heard"],
+            "channel": "web",
         }
         for name in TEMPLATE_NAMES:
             try:

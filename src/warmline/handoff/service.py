@@ -11,6 +11,7 @@ only they reassign.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from warmline.domain.events import (
     AgentAssigned,
     AgentMessage,
     AnyEvent,
+    BotReply,
     HandedBack,
     NoteAdded,
     Reopened,
@@ -146,15 +148,27 @@ def hand_back(
 
 
 def resolve(
-    session: Session, *, conversation_id: str, by: str, override: bool = False
+    session: Session,
+    *,
+    conversation_id: str,
+    by: str,
+    override: bool = False,
+    survey: Callable[[str], str | None] | None = None,
 ) -> Conversation:
-    """Mark the conversation resolved: by its agent, or by a supervisor with `override`."""
+    """Mark the conversation resolved: by its agent, or by a supervisor with `override`.
+    `survey` gives the survey text for the conversation's channel (None: no survey); it is
+    sent as a bot reply in the same transaction."""
     conversation = _locked(session, conversation_id)
     if conversation.status is Status.RESOLVED:
         raise StateConflict("conversation is already resolved")
     if not override:
         _check_owner(conversation, by)
-    return _append(session, conversation, Resolved(by=by))
+    events: list[AnyEvent] = [Resolved(by=by)]
+    text = survey(conversation.channel) if survey else None
+    if text:
+        events.append(BotReply(text=text, kind="survey"))
+    store.append_events(session, conversation=conversation, events=events)
+    return conversation
 
 
 def reopen(session: Session, *, conversation_id: str, by: str) -> Conversation:
