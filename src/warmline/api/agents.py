@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Response, status
+from pydantic import AwareDatetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from warmline.analytics import metrics
 from warmline.api.access import ADMIN_ONLY, OVERSIGHT, STAFF, Caller, allow
 from warmline.api.deps import ConversationId, ServicesDep
 from warmline.api.openapi import problems
@@ -261,6 +263,22 @@ def note(
             ),
         )
     )
+
+
+@router.get("/report", responses=problems(422))
+def period_report(
+    services: ServicesDep,
+    caller: Overseer,
+    since: Annotated[AwareDatetime | None, Query(description="Start (ISO 8601 with zone).")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="End, excluded.")] = None,
+) -> dict[str, Any]:
+    """The metrics of the conversations started in [since, until) (supervisors and admins):
+    speed, automation and escalation quality, surveys, estimated satisfaction, churn signals,
+    agent load and corrections (docs/analytics.md)."""
+    if since and until and since >= until:
+        raise Problem(422, "since must be before until.")
+    with services.reading() as session:
+        return metrics.period_report(session, since=since, until=until).as_dict()
 
 
 @router.post(

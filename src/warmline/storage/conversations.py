@@ -10,7 +10,7 @@ never reach the database, nor (unless the deployment keeps them) emails and phon
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -313,3 +313,34 @@ def list_conversations(
     if since is not None:
         query = query.where(ConversationRow.created_at >= since)
     return list(session.scalars(query))
+
+
+def conversations_between(
+    session: Session,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    batch: int = 500,
+) -> Iterator[Conversation]:
+    """Every conversation created in [since, until), rebuilt from its events, oldest first;
+    events are read a batch of conversations at a time (one query per batch)."""
+    query = select(ConversationRow.id, ConversationRow.customer_id, ConversationRow.channel)
+    if since is not None:
+        query = query.where(ConversationRow.created_at >= since)
+    if until is not None:
+        query = query.where(ConversationRow.created_at < until)
+    rows = session.execute(query.order_by(ConversationRow.created_at)).all()
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        found: dict[str, list[AnyEvent]] = {row.id: [] for row in chunk}
+        events = session.execute(
+            select(EventRow.conversation_id, EventRow.data)
+            .where(EventRow.conversation_id.in_(list(found)))
+            .order_by(EventRow.conversation_id, EventRow.seq)
+        )
+        for conversation_id, data in events:
+            found[conversation_id].append(event_from_dict(data))
+        for row in chunk:
+            yield Conversation.replay(
+                row.id, found[row.id], customer_id=row.customer_id, channel=row.channel
+            )

@@ -1,0 +1,196 @@
+"""Metrics from the event log: each number checked against values worked out by hand, then the
+report through the API and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from helpers import API_KEY_HEADERS, add_agent, assert_problem, open_conversation, say
+from warmline.analytics.metrics import facts_of, report
+from warmline.domain.conversation import Conversation
+from warmline.domain.events import (
+    AgentAssigned,
+    AgentMessage,
+    AnalysisRecorded,
+    BotReply,
+    CustomerMessage,
+    FeedbackGiven,
+    HandedOff,
+    IntentCorrected,
+    Resolved,
+)
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def _at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def _said(text: str, seconds: float, frustration: float, *signals: str) -> list[Any]:
+    emotion = {"frustration": frustration, "signals": [{"name": s} for s in signals]}
+    return [
+        CustomerMessage(text=text, ts=_at(seconds)),
+        AnalysisRecorded(analysis={"emotion": emotion}, ts=_at(seconds)),
+    ]
+
+
+def _conversation(cid: str, customer: str, *events: Any) -> Conversation:
+    conversation = Conversation(id=cid, customer_id=customer)
+    for event in events:
+        conversation.apply(event)
+    return conversation
+
+
+def _three() -> list[Conversation]:
+    """A: answered by the bot in 2 s (the customer comes back a day later, as C).
+    B: upset four turns, handed over for frustration, an agent resolves it; CSAT 2.
+    C: the bot did not understand, handed over, one agent reply resolves it."""
+    a = _conversation(
+        "A",
+        "c1",
+        *_said("how do I reset my password", 0, 0.1),
+        BotReply(text="Use the reset link.", kind="answer", ts=_at(2)),
+    )
+    b = _conversation(
+        "B",
+        "c2",
+        *_said("my order is late", 0, 0.6),
+        BotReply(text="It's on its way.", kind="answer", ts=_at(1)),
+        *_said("it was due last week", 60, 0.7),
+        BotReply(text="Sorry about that.", kind="answer", ts=_at(61)),
+        *_said("this is useless", 120, 0.8),
+        BotReply(text="Sorry.", kind="answer", ts=_at(121)),
+        *_said("I'm cancelling my account, get me a person", 180, 0.9, "churn_threat"),
+        HandedOff(reasons=["frustration"], ts=_at(180)),
+        AgentAssigned(agent="alex", ts=_at(240)),
+        AgentMessage(agent="alex", text="I've sent a courier.", ts=_at(260)),
+        Resolved(by="alex", ts=_at(360)),
+        FeedbackGiven(csat=2, felt_heard=False, ts=_at(400)),
+    )
+    day = 86_400
+    c = _conversation(
+        "C",
+        "c1",
+        *_said("flibber the wodget", day, 0.2),
+        BotReply(text="I'm not sure I understood.", kind="no_answer", ts=_at(day + 5)),
+        HandedOff(reasons=["low_confidence"], ts=_at(day + 10)),
+        AgentAssigned(agent="alex", ts=_at(day + 70)),
+        AgentMessage(agent="alex", text="Here is the reset link.", ts=_at(day + 80)),
+        Resolved(by="alex", ts=_at(day + 100)),
+        IntentCorrected(message_seq=1, intent="password_reset", by="alex", ts=_at(day + 120)),
+    )
+    return [a, b, c]
+
+
+def test_every_metric_matches_the_values_worked_out_by_hand() -> None:
+    facts = [f for f in (facts_of(c) for c in _three()) if f is not None]
+    numbers = report(facts).numbers
+    assert numbers["conversations"] == 3
+    # First responses: A 2 s, B 1 s, C 5 s.
+    assert numbers["first_response_s"] == {"count": 3, "median": 2.0, "p90": 5.0}
+    # Handling (assignment to resolution): B 120 s, C 30 s; resolution: B 360 s, C 100 s.
+    assert numbers["handling_s"] == {"count": 2, "median": 75.0, "p90": 120.0}
+    assert numbers["resolution_s"] == {"count": 2, "median": 230.0, "p90": 360.0}
+    assert numbers["resolved"] == 2
+    # B and C resolved, never reopened, their customers not back afterwards; A's came back.
+    assert numbers["first_contact_resolution"] == round(2 / 3, 4)
+    # A ended on an answer without a person, but its customer came back the next day.
+    assert numbers["containment"] == 0.0
+    assert numbers["escalation_rate"] == round(2 / 3, 4)
+    assert numbers["escalations_by_reason"] == {"frustration": 1, "low_confidence": 1}
+    # B: first upset turn at 0 s, handed over at 180 s; C was never upset.
+    assert numbers["time_to_escalate_s"] == {"count": 1, "median": 180.0, "p90": 180.0}
+    # B was upset for three turns before the one that escalated: late. C: one agent reply
+    # after a handoff for not understanding: unnecessary.
+    assert numbers["late_escalations"] == 1
+    assert numbers["unnecessary_escalations"] == 1
+    assert numbers["frustration_start"] == round((0.1 + 0.6 + 0.2) / 3, 4)
+    assert numbers["frustration_end"] == round((0.1 + 0.9 + 0.2) / 3, 4)
+    assert numbers["surveys"]["human"] == {
+        "answers": 1,
+        "csat": 2.0,
+        "nps": None,
+        "felt_heard": 0.0,
+    }
+    assert numbers["surveys"]["ai_only"]["answers"] == 0
+    assert numbers["satisfaction_agreement"]["pairs"] == 1
+    assert numbers["churn_signals"] == {
+        "threats_to_leave": 1,
+        "repeat_contacts": 1,
+        "sla_breaches": 0,
+    }
+    # alex took B while the customer was upset (0.9), and C calm.
+    assert numbers["agent_load"] == {"alex": {"upset_conversations": 1, "most_in_an_hour": 1}}
+    assert numbers["corrections"] == {"intent_corrected": 1}
+
+
+def test_a_period_selects_conversations_by_their_start() -> None:
+    facts = [f for f in (facts_of(c) for c in _three()) if f is not None]
+    first_day = report(facts, since=T0, until=T0 + timedelta(hours=12)).numbers
+    assert first_day["conversations"] == 2
+    assert first_day["churn_signals"]["repeat_contacts"] == 1  # C, outside, still counts
+    empty = report(facts, since=T0 + timedelta(days=30)).numbers
+    assert empty["conversations"] == 0
+    assert empty["escalation_rate"] is None and empty["first_response_s"]["median"] is None
+
+
+def test_the_report_over_the_api_and_the_cli(client: TestClient, database_url: str) -> None:
+    alex = add_agent(client, "alex")
+    sue = add_agent(client, "sue", role="supervisor")
+    routine, headers = open_conversation(client)
+    say(client, routine, headers, "How do I reset my password?")
+    handed, headers = open_conversation(client)
+    say(client, handed, headers, "I want to talk to a person")
+    client.post(f"/api/v1/conversations/{handed}/claim", headers=alex).raise_for_status()
+    client.post(
+        f"/api/v1/conversations/{handed}/agent-messages", json={"text": "Hi!"}, headers=alex
+    ).raise_for_status()
+    client.post(f"/api/v1/conversations/{handed}/resolve", headers=alex).raise_for_status()
+    client.post(
+        f"/api/v1/conversations/{handed}/feedback", json={"csat": 5}, headers=headers
+    ).raise_for_status()
+
+    response = client.get("/api/v1/report", headers=sue)
+    assert response.status_code == 200, response.text
+    numbers = response.json()["numbers"]
+    assert numbers["conversations"] == 2 and numbers["resolved"] == 1
+    assert numbers["escalations_by_reason"] == {"escape_hatch": 1}
+    assert numbers["containment"] == 0.5  # the password answer
+    assert numbers["surveys"]["human"]["csat"] == 5.0
+    assert_problem(client.get("/api/v1/report", headers=alex), 403)
+    bad = client.get(
+        "/api/v1/report",
+        params={"since": "2026-12-01T00:00:00Z", "until": "2026-11-01T00:00:00Z"},
+        headers=API_KEY_HEADERS,
+    )
+    assert_problem(bad, 422)
+    assert_problem(client.get("/api/v1/report", params={"since": "yesterday"}, headers=sue), 422)
+
+    env = {**os.environ, "WARMLINE_DATABASE_URL": database_url}
+    run = [sys.executable, "-m", "warmline", "report"]
+    out = subprocess.run([*run, "--json"], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["numbers"]["conversations"] == 2
+    rows = subprocess.run([*run, "--csv"], capture_output=True, text=True, env=env, timeout=120)
+    assert "escalations_by_reason.escape_hatch,1" in rows.stdout.splitlines()
+    table = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120)
+    assert table.returncode == 0 and "escalation_rate" in table.stdout
+    for args in (["--since", "soon"], ["--since", "2026-12-01", "--until", "2026-11-01"]):
+        failed = subprocess.run([*run, *args], capture_output=True, text=True, env=env, timeout=120)
+        assert failed.returncode == 2 and failed.stderr.startswith("error:"), failed.stderr
+    later = subprocess.run(
+        [*run, "--since", "2099-01-01", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert json.loads(later.stdout)["numbers"]["conversations"] == 0
