@@ -8,11 +8,13 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from helpers import API_KEY_HEADERS, add_agent, assert_problem, open_conversation, say
+from warmline.analytics.export import COLUMNS
 from warmline.analytics.metrics import facts_of, report
 from warmline.domain.conversation import Conversation
 from warmline.domain.events import (
@@ -142,7 +144,9 @@ def test_a_period_selects_conversations_by_their_start() -> None:
     assert empty["escalation_rate"] is None and empty["first_response_s"]["median"] is None
 
 
-def test_the_report_over_the_api_and_the_cli(client: TestClient, database_url: str) -> None:
+def test_the_report_over_the_api_and_the_cli(
+    client: TestClient, database_url: str, tmp_path: Path
+) -> None:
     alex = add_agent(client, "alex")
     sue = add_agent(client, "sue", role="supervisor")
     routine, headers = open_conversation(client)
@@ -165,13 +169,17 @@ def test_the_report_over_the_api_and_the_cli(client: TestClient, database_url: s
     assert numbers["escalations_by_reason"] == {"escape_hatch": 1}
     assert numbers["containment"] == 0.5  # the password answer
     assert numbers["surveys"]["human"]["csat"] == 5.0
+    assert response.json()["daily"]["escalations_by_reason"] == {"escape_hatch": [1]}
     assert_problem(client.get("/api/v1/report", headers=alex), 403)
-    bad = client.get(
+    backwards = client.get(
         "/api/v1/report",
         params={"since": "2026-12-01T00:00:00Z", "until": "2026-11-01T00:00:00Z"},
         headers=API_KEY_HEADERS,
     )
-    assert_problem(bad, 422)
+    assert backwards.json()["numbers"]["conversations"] == 0  # an empty period, honestly
+    assert_problem(
+        client.get("/api/v1/report", params={"since": "2026-02-30T00:00:00Z"}, headers=sue), 422
+    )
     assert_problem(client.get("/api/v1/report", params={"since": "yesterday"}, headers=sue), 422)
 
     env = {**os.environ, "WARMLINE_DATABASE_URL": database_url}
@@ -181,11 +189,26 @@ def test_the_report_over_the_api_and_the_cli(client: TestClient, database_url: s
     assert json.loads(out.stdout)["numbers"]["conversations"] == 2
     rows = subprocess.run([*run, "--csv"], capture_output=True, text=True, env=env, timeout=120)
     assert "escalations_by_reason.escape_hatch,1" in rows.stdout.splitlines()
-    table = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120)
+    table = subprocess.run(
+        [*run, "--charts", str(tmp_path / "charts")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert (tmp_path / "charts" / "queue_wait.svg").exists()
     assert table.returncode == 0 and "escalation_rate" in table.stdout
     for args in (["--since", "soon"], ["--since", "2026-12-01", "--until", "2026-11-01"]):
         failed = subprocess.run([*run, *args], capture_output=True, text=True, env=env, timeout=120)
         assert failed.returncode == 2 and failed.stderr.startswith("error:"), failed.stderr
+    exported = subprocess.run(
+        [sys.executable, "-m", "warmline", "export", "conversations"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert exported.returncode == 0 and len(exported.stdout.splitlines()) == 3  # header + 2
     later = subprocess.run(
         [*run, "--since", "2099-01-01", "--json"],
         capture_output=True,
@@ -194,3 +217,60 @@ def test_the_report_over_the_api_and_the_cli(client: TestClient, database_url: s
         timeout=120,
     )
     assert json.loads(later.stdout)["numbers"]["conversations"] == 0
+
+
+def test_conversations_export_as_csv_redacted_unless_an_admin_asks(client: TestClient) -> None:
+    import csv
+    import io
+
+    sue = add_agent(client, "sue", role="supervisor")
+    conversation_id, headers = open_conversation(client)
+    say(
+        client,
+        conversation_id,
+        headers,
+        "=HYPERLINK(1) my card 4242 4242 4242 4242 was charged twice",
+    )
+    response = client.get("/api/v1/export/conversations", headers=sue)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["id"] for r in rows] == [conversation_id]
+    first = rows[0]["first_message"]
+    assert first.startswith("'=HYPERLINK")  # never run as a formula
+    assert "4242 4242" not in first and "[CARD]" in first
+    assert rows[0]["customer_turns"] == "1" and rows[0]["handed_over"] in {"True", "False"}
+    assert_problem(
+        client.get("/api/v1/export/conversations", params={"personal": "true"}, headers=sue), 403
+    )
+    admin = client.get(
+        "/api/v1/export/conversations", params={"personal": "true"}, headers=API_KEY_HEADERS
+    )
+    assert "[CARD visa ending 4242]" in admin.text  # as stored: cards stay masked
+    alex = add_agent(client, "alex")
+    assert_problem(client.get("/api/v1/export/conversations", headers=alex), 403)
+    empty = client.get(
+        "/api/v1/export/conversations", params={"since": "2099-01-01T00:00:00Z"}, headers=sue
+    )
+    assert empty.text.splitlines() == [",".join(COLUMNS)]
+
+
+def test_daily_series_and_charts(tmp_path: Path) -> None:
+    from warmline.analytics.charts import CHARTS, daily_series, write_charts
+
+    facts = [f for f in (facts_of(c) for c in _three()) if f is not None]
+    series = daily_series(facts)
+    assert series["days"] == ["2026-11-02", "2026-11-03"]
+    assert series["escalations_by_reason"] == {"frustration": [1, 0], "low_confidence": [0, 1]}
+    assert series["frustration_start"] == [round((0.1 + 0.6) / 2, 3), 0.2]
+    assert series["csat"] == [2.0, None]
+    assert series["queue_wait_minutes"] == [1.0, 1.0]  # B waited 60 s, C 60 s
+    written = write_charts(series, tmp_path / "charts")
+    assert sorted(p.name for p in written) == sorted(
+        f"{name}.{suffix}" for name in CHARTS for suffix in ("png", "svg")
+    )
+    png = (tmp_path / "charts" / "csat_trend.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
+    svg = (tmp_path / "charts" / "escalations_by_reason.svg").read_text()
+    assert "<svg" in svg and "low_confidence" in svg
+    empty = write_charts(daily_series([]), tmp_path / "empty", formats=("svg",))
+    assert "no conversations in this period" in empty[0].read_text()

@@ -70,12 +70,8 @@ def test_bad_survey_answers_are_refused_clearly(client: TestClient) -> None:
     url = f"/api/v1/conversations/{conversation_id}/feedback"
     for body in ({"csat": 6}, {"csat": 0}, {"nps": 11}, {"csat": "great"}, {"comment": "x" * 2001}):
         assert_problem(client.post(url, json=body, headers=customer), 422)
-    nps = client.post(url, json={"nps": 9}, headers=customer)
-    assert "does not ask nps" in assert_problem(nps, 422)["detail"]
-    assert (
-        "at least one answer"
-        in assert_problem(client.post(url, json={}, headers=customer), 422)["detail"]
-    )
+    empty = client.post(url, json={}, headers=customer)
+    assert "nothing to record" in assert_problem(empty, 409)["detail"]
     huge = client.post(
         url,
         content=b'{"comment": "' + b"x" * 1_000_000 + b'"}',
@@ -120,7 +116,6 @@ def test_the_survey_is_configurable(database_url: str, tmp_path: Path, pipeline:
         assert "recommend us" in survey["text"] and "1 (not at all)" not in survey["text"]
         url = f"/api/v1/conversations/{conversation_id}/feedback"
         assert client.post(url, json={"nps": 10}, headers=customer).status_code == 200
-        assert_problem(client.post(url, json={"csat": 5}, headers=customer), 422)
     with _client(database_url, tmp_path, pipeline, survey="") as client:
         conversation_id, _ = _resolved(client, agent="bea")
         assert _events(client, conversation_id)[-1]["type"] == "resolved"

@@ -72,6 +72,7 @@ class Facts:
     time_to_escalate_s: float | None = None
     late: bool = False
     unnecessary: bool = False
+    queue_wait_s: float | None = None  # handoff to the first agent taking it
     handling_s: float | None = None
     resolution_s: float | None = None
     resolved: bool = False
@@ -115,6 +116,7 @@ def facts_of(conversation: Conversation, *, late_turns: int = LATE_TURNS) -> Fac
         time_to_escalate_s=_time_to_escalate(analyses, handoff),
         late="late" in marks or _upset_run_before(analyses, handoff) >= late_turns,
         unnecessary="unnecessary" in marks or _needless(conversation, handoff),
+        queue_wait_s=_queue_wait(handoff, assigned),
         handling_s=_seconds(assigned[0].ts, resolved[-1].ts) if assigned and resolved else None,
         resolution_s=_seconds(started, resolved[-1].ts) if resolved else None,
         resolved=bool(resolved) and conversation.status.value == "resolved",
@@ -145,6 +147,13 @@ def facts_of(conversation: Conversation, *, late_turns: int = LATE_TURNS) -> Fac
 
 def _seconds(start: datetime, end: datetime) -> float:
     return max(0.0, (end - start).total_seconds())
+
+
+def _queue_wait(handoff: HandedOff | None, assigned: Sequence[AgentAssigned]) -> float | None:
+    if handoff is None:
+        return None
+    taken = next((e for e in assigned if e.ts >= handoff.ts), None)
+    return _seconds(handoff.ts, taken.ts) if taken else None
 
 
 def _frustration(event: AnalysisRecorded) -> float:
@@ -199,6 +208,7 @@ class Report:
 
     period: dict[str, str | None]
     numbers: dict[str, Any]
+    daily: dict[str, Any] = field(default_factory=dict)  # `charts.daily_series` of the period
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -225,6 +235,7 @@ def report(
     numbers: dict[str, Any] = {
         "conversations": n,
         "first_response_s": _spread([f.first_response_s for f in chosen]),
+        "queue_wait_s": _spread([f.queue_wait_s for f in chosen]),
         "handling_s": _spread([f.handling_s for f in chosen]),
         "resolution_s": _spread([f.resolution_s for f in chosen]),
         "resolved": sum(f.resolved for f in chosen),
@@ -358,11 +369,19 @@ def period_report(
 ) -> Report:
     """The report of the conversations started in [since, until), read from the store (and
     those of the following `window`, to see who came back)."""
+    from warmline.analytics.charts import daily_series
     from warmline.storage.conversations import conversations_between
 
     horizon = until + window if until is not None else None
-    found = (
-        facts_of(c, late_turns=late_turns)
+    found = [
+        f
         for c in conversations_between(session, since=since, until=horizon)
+        if (f := facts_of(c, late_turns=late_turns)) is not None
+    ]
+    made = report(found, since=since, until=until, window=window)
+    made.daily = daily_series(
+        f
+        for f in found
+        if (since is None or f.started >= since) and (until is None or f.started < until)
     )
-    return report((f for f in found if f is not None), since=since, until=until, window=window)
+    return made

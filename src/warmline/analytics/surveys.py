@@ -20,10 +20,6 @@ from warmline.handoff.service import StateConflict, _append, _locked
 MAX_COMMENT = 2000
 
 
-class SurveyInvalid(ValueError):
-    """An answer the survey does not accept (a question it does not ask, nothing answered)."""
-
-
 @dataclass(frozen=True)
 class Answer:
     """One conversation's survey answer as it stands."""
@@ -51,25 +47,14 @@ def _merged(found: Sequence[FeedbackGiven]) -> Answer | None:
     return Answer(**merged)  # type: ignore[arg-type]
 
 
-def record_answer(
-    session: Session,
-    *,
-    conversation_id: str,
-    answer: Answer,
-    asked: Sequence[str],
-) -> Answer:
-    """Store a survey answer (or a change to one); the answer as it now stands."""
-    given = {name for name in ("csat", "nps", "felt_heard") if getattr(answer, name) is not None}
-    if not given and not answer.comment:
-        raise SurveyInvalid("give at least one answer (csat, nps, felt_heard or comment)")
-    if not_asked := sorted(given - set(asked)):
-        raise SurveyInvalid(
-            f"this survey does not ask {', '.join(not_asked)} "
-            f"(it asks {', '.join(asked) or 'nothing'})"
-        )
+def record_answer(session: Session, *, conversation_id: str, answer: Answer) -> Answer:
+    """Store a survey answer (or a change to one); the answer as it now stands. An answer to
+    a question the survey did not ask is kept too (a client may offer its own)."""
     conversation = _locked(session, conversation_id)
     if not conversation.of_type(Resolved):
         raise StateConflict("the conversation is not resolved yet: the survey comes after")
+    if answer == Answer():
+        raise StateConflict("the answer is empty: nothing to record")
     earlier = conversation.of_type(FeedbackGiven)
     event = FeedbackGiven(
         csat=answer.csat, nps=answer.nps, felt_heard=answer.felt_heard, comment=answer.comment

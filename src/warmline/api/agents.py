@@ -9,13 +9,12 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from warmline.analytics import metrics
 from warmline.api.access import ADMIN_ONLY, OVERSIGHT, STAFF, Caller, allow
-from warmline.api.deps import ConversationId, ServicesDep
+from warmline.api.deps import ConversationId, ServicesDep, Since, Until, period
 from warmline.api.openapi import problems
 from warmline.api.problems import Problem
 from warmline.api.schemas import (
@@ -269,16 +268,15 @@ def note(
 def period_report(
     services: ServicesDep,
     caller: Overseer,
-    since: Annotated[AwareDatetime | None, Query(description="Start (ISO 8601 with zone).")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="End, excluded.")] = None,
+    since: Since = None,
+    until: Until = None,
 ) -> dict[str, Any]:
     """The metrics of the conversations started in [since, until) (supervisors and admins):
     speed, automation and escalation quality, surveys, estimated satisfaction, churn signals,
     agent load and corrections (docs/analytics.md)."""
-    if since and until and since >= until:
-        raise Problem(422, "since must be before until.")
+    start, end = period(since, until)
     with services.reading() as session:
-        return metrics.period_report(session, since=since, until=until).as_dict()
+        return metrics.period_report(session, since=start, until=end).as_dict()
 
 
 @router.post(

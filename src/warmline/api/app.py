@@ -7,14 +7,16 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 from warmline import __version__
-from warmline.api import admin, agents, conversations, knowledge, packets
-from warmline.api.access import PUBLIC, allow
+from warmline.api import admin, agents, conversations, exports, knowledge, packets
+from warmline.api.access import OVERSIGHT, PUBLIC, allow
 from warmline.api.limits import BodySizeLimit, ClientRateLimit
-from warmline.api.openapi import install_openapi
+from warmline.api.monitoring import CONTENT_TYPE, QueueCollector, RequestTimer, render
+from warmline.api.openapi import install_openapi, problems
 from warmline.api.problems import SafeJSONResponse, install_problem_handlers
 from warmline.api.services import Services
 from warmline.bootstrap import (
@@ -27,6 +29,7 @@ from warmline.bootstrap import (
 from warmline.config import Settings, get_settings
 from warmline.policy.loader import PolicyError
 from warmline.storage.broadcast import EVENTS
+from warmline.storage.conversations import queue_waits
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +75,28 @@ def create_app(
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
     )
+    app.add_middleware(RequestTimer)
     app.add_middleware(ClientRateLimit)  # outermost: a flood is refused before its body is read
     app.include_router(conversations.router)
     app.include_router(agents.router)
     app.include_router(packets.router)
+    app.include_router(exports.router)
     app.include_router(admin.router)
     app.include_router(knowledge.router)
+
+    queue = QueueCollector(lambda: _queue_now(built))
+
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        dependencies=[allow(OVERSIGHT)],
+        response_class=Response,
+        responses={**problems(), 200: {"content": {CONTENT_TYPE: {}}}},
+    )
+    def metrics() -> Response:
+        """Prometheus metrics (supervisors' tokens and the API key): request latency,
+        decisions by action, escalations by reason, the queue; summed over the workers."""
+        return Response(render(queue), media_type=CONTENT_TYPE)
 
     @app.get("/healthz", tags=["ops"], dependencies=[allow(PUBLIC)])
     def health() -> dict[str, str]:
@@ -85,6 +104,11 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     return app
+
+
+def _queue_now(services: Services) -> tuple[int, float, float]:
+    with services.reading() as session:
+        return queue_waits(session, now=datetime.now(UTC))
 
 
 def worker_app() -> FastAPI:

@@ -12,7 +12,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Header, Query, status
 from starlette.concurrency import run_in_threadpool
 
-from warmline.analytics.surveys import Answer, SurveyInvalid, record_answer
+from warmline.analytics.surveys import Answer, record_answer
 from warmline.api.access import (
     CUSTOMER_ONLY,
     CUSTOMER_OR_STAFF,
@@ -24,6 +24,7 @@ from warmline.api.access import (
 )
 from warmline.api.deps import ConversationId, ServicesDep
 from warmline.api.limits import take
+from warmline.api.monitoring import count_outcome
 from warmline.api.openapi import problems
 from warmline.api.problems import Problem
 from warmline.api.schemas import (
@@ -198,13 +199,15 @@ async def post_message(
             "This Idempotency-Key was already used with a different request body.",
             kind="idempotency-key-reused",
         ) from None
+    if not outcome.replayed:
+        count_outcome(outcome.response)
     return MessageOut(**outcome.response, replayed=outcome.replayed)
 
 
 @router.post(
     "/{conversation_id}/feedback",
     response_model=FeedbackOut,
-    responses=problems(404, 409, 422),
+    responses=problems(404, 409),
     dependencies=[allow(CUSTOMER_ONLY)],
 )
 def give_feedback(
@@ -217,18 +220,11 @@ def give_feedback(
     )
     try:
         with services.sessions() as session, session.begin():
-            now = record_answer(
-                session,
-                conversation_id=conversation_id,
-                answer=answer,
-                asked=services.settings.survey_questions,
-            )
+            now = record_answer(session, conversation_id=conversation_id, answer=answer)
     except ConversationMissing:
         raise Problem(404, f"No conversation {conversation_id}.") from None
     except StateConflict as conflict:
         raise Problem(409, f"{str(conflict).capitalize()}.", kind="state-conflict") from None
-    except SurveyInvalid as invalid:
-        raise Problem(422, f"{str(invalid).capitalize()}.") from None
     return FeedbackOut(**asdict(now))
 
 

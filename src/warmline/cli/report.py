@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -20,6 +21,9 @@ def report(
     until: str | None = typer.Option(None, "--until", help="End, excluded (ISO date or time)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     as_csv: bool = typer.Option(False, "--csv", help="Print metric,value rows."),
+    charts: Path | None = typer.Option(
+        None, "--charts", help="Also write the charts as PNG and SVG files into this folder."
+    ),
 ) -> None:
     """Speed, automation and escalation quality, surveys, estimated satisfaction, churn
     signals, agent load and corrections for conversations started in [--since, --until)."""
@@ -34,6 +38,14 @@ def report(
     with _sessions()() as session:
         found = period_report(session, since=start, until=end)
     data = found.as_dict()
+    if charts is not None:
+        from warmline.analytics.charts import write_charts
+
+        try:
+            written = write_charts(found.daily, charts)
+        except OSError as error:
+            raise fail(f"--charts {charts}: {error.strerror or error}") from None
+        typer.echo(f"{len(written)} chart files written to {charts}", err=True)
     if as_json:
         typer.echo(json.dumps(data))
     elif as_csv:

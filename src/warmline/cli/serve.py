@@ -100,6 +100,9 @@ def serve(
                 err=True,
             )
     if workers > 1:
+        from warmline.api.monitoring import prepare_multiprocess
+
+        prepare_multiprocess(settings.data_dir)  # metrics summed over the workers at /metrics
         typer.echo(f"  workers:      {workers}", err=True)
         policy = record_policy_file(settings)  # every worker, now or restarted, runs this one
         typer.echo(f"  policy:       {policy.label}", err=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, insert, select, update
@@ -258,6 +258,28 @@ def lock_if_queued(session: Session, *, conversation_id: str) -> bool:
         .with_for_update(skip_locked=True)
     )
     return session.scalars(query).first() is not None
+
+
+def queue_waits(session: Session, *, now: datetime) -> tuple[int, float, float]:
+    """Conversations waiting for a person, the longest wait and the mean wait (seconds)."""
+    times = [
+        aware
+        for (queued_at,) in session.execute(
+            select(ConversationRow.queued_at).where(ConversationRow.status == "queued")
+        )
+        if (aware := _aware(queued_at)) is not None
+    ]
+    if not times:
+        return 0, 0.0, 0.0
+    waits = [max(0.0, (now - t).total_seconds()) for t in times]
+    return len(waits), max(waits), sum(waits) / len(waits)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite gives naive datetimes back: they were stored in UTC."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def count_queued(session: Session) -> int:
