@@ -2,7 +2,8 @@
 
 Generates N conversations (default 100,000) straight into a fresh database (bulk inserts of
 realistic events: a real analysis of a customer message, a decision and a reply; a third handed
-over, taken by an agent, resolved and surveyed), then times `period_report` over all of them,
+over, taken by an agent, resolved and surveyed; and each conversation's metrics row, as every
+append stores it), then times `period_report` over all of them,
 as `warmline report` and `GET /api/v1/report` run it. Target: <= 10 s (issue 15), on SQLite and
 on PostgreSQL (`--postgres`: a throwaway cluster, as the tests start).
 
@@ -24,7 +25,8 @@ from typing import Any
 from sqlalchemy import insert
 
 from perfdoc import MACHINE, update_subsection
-from warmline.analytics.metrics import period_report
+from warmline.analytics.metrics import facts_record, period_report
+from warmline.domain.conversation import Conversation
 from warmline.domain.events import (
     AgentAssigned,
     AgentMessage,
@@ -40,7 +42,7 @@ from warmline.domain.events import (
 )
 from warmline.storage.db import make_engine, make_session_factory
 from warmline.storage.migrate import upgrade
-from warmline.storage.models import ConversationRow, EventRow
+from warmline.storage.models import ConversationFactsRow, ConversationRow, EventRow
 from warmline.understanding.analyzer import DefaultAnalyzer
 from warmline.understanding.serialize import analysis_to_dict
 
@@ -56,7 +58,7 @@ def _analyses() -> list[dict[str, Any]]:
         "how do I reset my password",
         "I want to talk to a person now",
     )
-    return [analysis_to_dict(analyzer.analyze(text)[0]) for text in texts]
+    return [analysis_to_dict(analyzer.analyze(text, state={})[0]) for text in texts]
 
 
 def _events(number: int, rng: random.Random, analyses: list[dict[str, Any]]) -> list[Event]:
@@ -92,7 +94,7 @@ def generate(url: str, count: int) -> None:
     batch = 2000
     with engine.begin() as connection:
         for start in range(0, count, batch):
-            conversations, events = [], []
+            conversations, events, facts = [], [], []
             for number in range(start, min(count, start + batch)):
                 cid = f"bench{number:07d}"
                 made = _events(number, rng, analyses)
@@ -121,8 +123,12 @@ def generate(url: str, count: int) -> None:
                     }
                     for seq, event in enumerate(made, 1)
                 ]
+                # What every append stores as it happens (`conversation_facts`).
+                record = facts_record(Conversation.replay(cid, made, channel="web"))
+                facts.append({"conversation_id": cid, "seq": len(made), "data": record})
             connection.execute(insert(ConversationRow), conversations)
             connection.execute(insert(EventRow), events)
+            connection.execute(insert(ConversationFactsRow), facts)
     engine.dispose()
 
 

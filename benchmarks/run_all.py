@@ -23,6 +23,8 @@ BENCHMARKS = [
     ["bench_actions.py", "--strict"],
     ["bench_summary.py", "--write-docs"],
     ["bench_satisfaction.py", "--write-docs"],
+    ["bench_report.py", "--write-docs"],
+    ["bench_report.py", "--postgres", "--write-docs"],
     ["bench_load.py", "--write-docs"],
 ]
 

@@ -274,3 +274,41 @@ def test_daily_series_and_charts(tmp_path: Path) -> None:
     assert "<svg" in svg and "low_confidence" in svg
     empty = write_charts(daily_series([]), tmp_path / "empty", formats=("svg",))
     assert "no conversations in this period" in empty[0].read_text()
+
+
+def test_each_append_keeps_the_conversations_facts_and_stale_ones_are_recomputed(
+    client: TestClient, services: Any
+) -> None:
+    from sqlalchemy import delete, select, update
+
+    from warmline.analytics.metrics import period_report
+    from warmline.storage.models import ConversationFactsRow, ConversationRow
+
+    alex = add_agent(client, "alex")
+    first, headers = open_conversation(client)
+    say(client, first, headers, "How do I reset my password?")
+    second, headers = open_conversation(client)
+    say(client, second, headers, "this is ridiculous, I want a person")
+    client.post(f"/api/v1/conversations/{second}/claim", headers=alex).raise_for_status()
+    client.post(f"/api/v1/conversations/{second}/resolve", headers=alex).raise_for_status()
+    with services.sessions() as session:
+        rows = dict(
+            session.execute(
+                select(ConversationFactsRow.conversation_id, ConversationFactsRow.seq)
+            ).all()
+        )
+        seqs = dict(session.execute(select(ConversationRow.id, ConversationRow.last_seq)).all())
+        assert rows == seqs  # every conversation's row covers all its events
+        from_facts = period_report(session).numbers
+    with services.sessions() as session, session.begin():
+        session.execute(
+            delete(ConversationFactsRow).where(ConversationFactsRow.conversation_id == first)
+        )
+        session.execute(
+            update(ConversationFactsRow)
+            .where(ConversationFactsRow.conversation_id == second)
+            .values(seq=1, data={"broken": True})
+        )
+    with services.sessions() as session:
+        assert period_report(session).numbers == from_facts  # recomputed from the events
+    assert from_facts["conversations"] == 2 and from_facts["resolved"] == 1

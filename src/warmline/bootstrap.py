@@ -126,7 +126,12 @@ def build_engine(
     pipeline: Pipeline | None = None,
 ) -> Engine:
     """The engine: the pipeline plus the store, and the knowledge base stored there (this
-    engine's own, kept in step with the database; the pipeline may be shared)."""
+    engine's own, kept in step with the database; the pipeline may be shared). Every append
+    in this process also keeps the conversation's metrics row (`conversation_facts`)."""
+    from warmline.analytics.metrics import facts_record
+    from warmline.storage.conversations import keep_facts_with
+
+    keep_facts_with(facts_record)
     pipeline = pipeline or build_pipeline(settings)
     embed = pipeline.knowledge.embed_query if pipeline.knowledge else lambda _t: None
     knowledge = KnowledgeBase(readers=readers or sessions, embed_query=embed)

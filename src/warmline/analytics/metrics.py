@@ -15,7 +15,8 @@ policy produces events the same functions read. Definitions (docs/analytics.md):
 - time to escalate: the first upset customer turn to the handoff; late: upset for `late_turns`
   turns or more before the handoff, or marked late by the agent; unnecessary: marked so by the
   agent, or resolved by the agent with a single reply after a handoff the bot made only because
-  it did not understand (low confidence or a loop);
+  it did not understand (low confidence or a loop, or the person it offered for that reason);
+- reopened: reopened by someone, or the customer wrote again after the resolution;
 - churn signals: threats to leave, the customer back within the window, breached service
   levels; agent load: upset conversations assigned per agent and hour.
 """
@@ -24,8 +25,8 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,7 @@ from warmline.domain.events import (
     AnswerFlagged,
     BotReply,
     CustomerMessage,
+    DecisionMade,
     EscalationMarked,
     HandedOff,
     IntentCorrected,
@@ -90,6 +92,29 @@ class Facts:
     corrections: dict[str, int] = field(default_factory=dict)
 
 
+def facts_record(conversation: Conversation) -> dict[str, Any] | None:
+    """`facts_of` as the JSON the `conversation_facts` table keeps."""
+    facts = facts_of(conversation)
+    if facts is None:
+        return None
+    record = asdict(facts)
+    record["started"] = facts.started.isoformat()
+    record["agents"] = [[agent, at.isoformat(), upset] for agent, at, upset in facts.agents]
+    return record
+
+
+def facts_from_record(record: dict[str, Any]) -> Facts:
+    """The inverse of `facts_record`."""
+    values = dict(record)
+    values["started"] = datetime.fromisoformat(values["started"])
+    values["reasons"] = tuple(values.get("reasons", ()))
+    values["agents"] = tuple(
+        (agent, datetime.fromisoformat(at), upset) for agent, at, upset in values.get("agents", [])
+    )
+    known = {f.name for f in fields(Facts)}
+    return Facts(**{k: v for k, v in values.items() if k in known})
+
+
 def facts_of(conversation: Conversation, *, late_turns: int = LATE_TURNS) -> Facts | None:
     """The facts of one conversation (None for a conversation with no customer message)."""
     events = conversation.events
@@ -120,7 +145,7 @@ def facts_of(conversation: Conversation, *, late_turns: int = LATE_TURNS) -> Fac
         handling_s=_seconds(assigned[0].ts, resolved[-1].ts) if assigned and resolved else None,
         resolution_s=_seconds(started, resolved[-1].ts) if resolved else None,
         resolved=bool(resolved) and conversation.status.value == "resolved",
-        reopened=bool(conversation.of_type(Reopened)),
+        reopened=_reopened(conversation),
         ended_well=_ended_well(conversation),
         frustration_start=levels[0] if levels else None,
         frustration_end=levels[-1] if levels else None,
@@ -183,9 +208,27 @@ def _upset_run_before(analyses: Sequence[AnalysisRecorded], handoff: HandedOff |
     return run
 
 
+def _reopened(conversation: Conversation) -> bool:
+    """Reopened by someone, or the customer wrote again after it was resolved."""
+    resolved = False
+    for event in conversation.events:
+        if isinstance(event, Reopened) or (resolved and isinstance(event, CustomerMessage)):
+            return True
+        resolved = resolved or isinstance(event, Resolved)
+    return False
+
+
 def _needless(conversation: Conversation, handoff: HandedOff | None) -> bool:
-    """Handed over only because the bot did not understand, then resolved by one reply."""
-    if handoff is None or not set(handoff.reasons) <= _UNDERSTANDING or not handoff.reasons:
+    """Handed over only because the bot did not understand (directly, or the customer took the
+    person it offered for that reason), then resolved by one agent reply."""
+    if handoff is None:
+        return False
+    reasons = set(handoff.reasons)
+    if "offer_accepted" in reasons:
+        offers = [d for d in conversation.of_type(DecisionMade) if d.action == "offer_handoff"]
+        offered = {str(r.get("trigger")) for r in offers[-1].reasons} if offers else set()
+        reasons = (reasons - {"offer_accepted"}) | offered
+    if not reasons or not reasons <= _UNDERSTANDING:
         return False
     agent_replies = conversation.of_type(AgentMessage)
     return len(agent_replies) == 1 and conversation.status.value == "resolved"
@@ -365,19 +408,14 @@ def period_report(
     since: datetime | None = None,
     until: datetime | None = None,
     window: timedelta = RETURN_WINDOW,
-    late_turns: int = LATE_TURNS,
 ) -> Report:
     """The report of the conversations started in [since, until), read from the store (and
-    those of the following `window`, to see who came back)."""
+    those of the following `window`, to see who came back). Each conversation's facts come
+    from `conversation_facts` when they are up to date, else from its events."""
     from warmline.analytics.charts import daily_series
-    from warmline.storage.conversations import conversations_between
 
     horizon = until + window if until is not None else None
-    found = [
-        f
-        for c in conversations_between(session, since=since, until=horizon)
-        if (f := facts_of(c, late_turns=late_turns)) is not None
-    ]
+    found = list(stored_facts(session, since=since, until=horizon))
     made = report(found, since=since, until=until, window=window)
     made.daily = daily_series(
         f
@@ -385,3 +423,22 @@ def period_report(
         if (since is None or f.started >= since) and (until is None or f.started < until)
     )
     return made
+
+
+def stored_facts(
+    session: Session, *, since: datetime | None, until: datetime | None
+) -> Iterator[Facts]:
+    """The facts of the conversations created in [since, until): the stored row when it
+    covers every event, otherwise computed from the events (a conversation written by a
+    process that does not keep facts, or from before they were kept)."""
+    from warmline.storage.conversations import conversations_between, facts_rows
+
+    stale: list[str] = []
+    for conversation_id, current, record in facts_rows(session, since=since, until=until):
+        if record is not None and current:
+            yield facts_from_record(record)
+        else:
+            stale.append(conversation_id)
+    for conversation in conversations_between(session, ids=stale):
+        if (facts := facts_of(conversation)) is not None:
+            yield facts

@@ -1,8 +1,9 @@
 """A customer message's write on PostgreSQL in a single statement.
 
 The engine's write is an optimistic append (the conversation row moves only if its sequence
-number is still the one read), the events, the idempotent answer and the notice to the other
-workers. As separate statements in a transaction that is five round trips, and each one makes
+number is still the one read), the events, the idempotent answer, the conversation's metrics
+row and the notice to the other workers. As separate statements in a transaction that is six
+round trips, and each one makes
 the writing thread wait for the interpreter lock again behind threads busy understanding other
 messages. As one autocommit statement with data-modifying CTEs it is one round trip, and just as
 atomic: all of it happens, or (the conversation moved, or the key was used) none of it.
@@ -35,7 +36,7 @@ stored AS (
         CAST(:tss AS timestamptz[]), CAST(:datas AS jsonb[])
     ) AS row(seq, type, ts, data)
     RETURNING 1
-){answer},
+){answer}{facts},
 announced AS (SELECT pg_notify(:channel, :notice) FROM moved)
 SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM announced)
 """
@@ -49,6 +50,15 @@ answered AS (
 )"""
 
 
+_FACTS = """,
+facts AS (
+    INSERT INTO conversation_facts (conversation_id, seq, data)
+    SELECT moved.id, :last_seq, CAST(:facts AS jsonb) FROM moved
+    ON CONFLICT (conversation_id) DO UPDATE SET seq = excluded.seq, data = excluded.data
+    RETURNING 1
+)"""
+
+
 def write_message(
     connection: Connection, append: PreparedAppend, answer: PreparedAnswer | None
 ) -> None:
@@ -56,7 +66,9 @@ def write_message(
     `ConversationMoved` if the conversation moved on (then nothing is written)."""
     handoff = "queued_at" in append.projection
     statement = _MOVE.format(
-        handoff=_HANDOFF if handoff else "", answer=_ANSWER if answer is not None else ""
+        handoff=_HANDOFF if handoff else "",
+        answer=_ANSWER if answer is not None else "",
+        facts=_FACTS if append.facts is not None else "",
     )
     values: dict[str, Any] = {
         **append.projection,
@@ -69,6 +81,8 @@ def write_message(
         "channel": EVENTS,
         "notice": f"{append.conversation_id}:{append.projection['last_seq']}",
     }
+    if append.facts is not None:
+        values["facts"] = json.dumps(append.facts, ensure_ascii=False)
     if answer is not None:
         values.update(
             key=answer.key,

@@ -10,7 +10,7 @@ never reach the database, nor (unless the deployment keeps them) emails and phon
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -29,7 +29,7 @@ from warmline.domain.events import (
 )
 from warmline.redaction import mask_value
 from warmline.storage.db import appended, keeps_contact_details
-from warmline.storage.models import ConversationRow, EventRow
+from warmline.storage.models import ConversationFactsRow, ConversationRow, EventRow
 
 
 def new_id() -> str:
@@ -121,6 +121,18 @@ class PreparedAppend:
     stored: tuple[AnyEvent, ...]
     rows: tuple[dict[str, Any], ...]
     projection: dict[str, Any]
+    facts: dict[str, Any] | None = None  # the `conversation_facts` row's data, if projected
+
+
+# Computes a conversation's metrics row (`analytics.metrics.facts_record`), registered by the
+# analytics package so that storage needs no knowledge of what a metric is. None: not kept.
+FactsOf = Callable[[Conversation], dict[str, Any] | None]
+_facts_of: list[FactsOf] = []
+
+
+def keep_facts_with(facts_of: FactsOf) -> None:
+    """Keep `conversation_facts` in step with every append, computed by `facts_of`."""
+    _facts_of[:] = [facts_of]
 
 
 def prepare_append(
@@ -148,7 +160,8 @@ def prepare_append(
         for number, (event, item) in enumerate(zip(stored, data, strict=True), start=1)
     )
     projection = {"last_seq": after.seq, **_projection(after, stored)}
-    return PreparedAppend(conversation.id, expected, stored, rows, projection)
+    facts = _facts_of[0](after) if _facts_of else None
+    return PreparedAppend(conversation.id, expected, stored, rows, projection, facts)
 
 
 def _masked(event: AnyEvent, keep_contacts: bool) -> dict[str, Any]:
@@ -180,7 +193,26 @@ def write_append(session: Session, append: PreparedAppend) -> None:
     if cast(CursorResult[Any], moved).rowcount != 1:
         raise ConversationMoved(append.conversation_id)
     session.execute(insert(EventRow), list(append.rows))
+    if append.facts is not None:
+        save_facts(session, append.conversation_id, append.projection["last_seq"], append.facts)
     appended(session, conversation_id=append.conversation_id, seq=append.projection["last_seq"])
+
+
+def save_facts(session: Session, conversation_id: str, seq: int, data: dict[str, Any]) -> None:
+    """Insert or replace a conversation's facts row (one statement, on either database)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+    statement = upsert(ConversationFactsRow).values(
+        conversation_id=conversation_id, seq=seq, data=data
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["conversation_id"], set_={"seq": seq, "data": data}
+        )
+    )
 
 
 def append_events(
@@ -337,21 +369,51 @@ def list_conversations(
     return list(session.scalars(query))
 
 
+def facts_rows(
+    session: Session, *, since: datetime | None, until: datetime | None
+) -> Iterator[tuple[str, bool, dict[str, Any] | None]]:
+    """(conversation id, whether its facts row covers all its events, the row's data) for the
+    conversations created in [since, until), oldest first."""
+    query = select(
+        ConversationRow.id,
+        ConversationRow.last_seq,
+        ConversationFactsRow.seq,
+        ConversationFactsRow.data,
+    ).outerjoin(ConversationFactsRow, ConversationFactsRow.conversation_id == ConversationRow.id)
+    if since is not None:
+        query = query.where(ConversationRow.created_at >= since)
+    if until is not None:
+        query = query.where(ConversationRow.created_at < until)
+    for conversation_id, last_seq, seq, data in session.execute(
+        query.order_by(ConversationRow.created_at)
+    ):
+        yield conversation_id, seq == last_seq, data
+
+
 def conversations_between(
     session: Session,
     *,
-    since: datetime | None,
-    until: datetime | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    ids: Sequence[str] | None = None,
     batch: int = 500,
 ) -> Iterator[Conversation]:
-    """Every conversation created in [since, until), rebuilt from its events, oldest first;
-    events are read a batch of conversations at a time (one query per batch)."""
+    """Every conversation created in [since, until) (or those of `ids`), rebuilt from its
+    events, oldest first; events are read a batch of conversations at a time."""
     query = select(ConversationRow.id, ConversationRow.customer_id, ConversationRow.channel)
     if since is not None:
         query = query.where(ConversationRow.created_at >= since)
     if until is not None:
         query = query.where(ConversationRow.created_at < until)
-    rows = session.execute(query.order_by(ConversationRow.created_at)).all()
+    if ids is not None:
+        if not ids:
+            return
+        rows: list[Any] = []
+        for start in range(0, len(ids), batch):
+            chosen = query.where(ConversationRow.id.in_(list(ids[start : start + batch])))
+            rows += session.execute(chosen.order_by(ConversationRow.created_at)).all()
+    else:
+        rows = list(session.execute(query.order_by(ConversationRow.created_at)).all())
     for start in range(0, len(rows), batch):
         chunk = rows[start : start + batch]
         found: dict[str, list[AnyEvent]] = {row.id: [] for row in chunk}

@@ -56,7 +56,10 @@ class IdentityRow(Base):
 
 class ConversationRow(Base):
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_queue", "status", "priority", "queued_at"),)
+    __table_args__ = (
+        Index("ix_conversations_queue", "status", "priority", "queued_at"),
+        Index("ix_conversations_created_at", "created_at"),  # reports select by period
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -84,6 +87,19 @@ class EventRow(Base):
     seq: Mapped[int] = mapped_column(Integer)
     type: Mapped[str] = mapped_column(String(40), index=True)
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column()
+
+
+class ConversationFactsRow(Base):
+    """What a conversation contributes to the metrics (`analytics.metrics.Facts`), kept in
+    step with its events on every append, so a report reads one row per conversation."""
+
+    __tablename__ = "conversation_facts"
+
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)  # the conversation's last event they include
     data: Mapped[dict[str, Any]] = mapped_column()
 
 
