@@ -6,10 +6,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from warmline.analytics.satisfaction import Course, course_of, estimate
-from warmline.bootstrap import build_pipeline
-from warmline.config import Settings
 from warmline.domain.conversation import Conversation
 from warmline.domain.events import AgentMessage, AnalysisRecorded, CustomerMessage, HandedOff
+from warmline.engine import Pipeline
 from warmline.replay import replay_conversation
 
 
@@ -17,8 +16,7 @@ def _record(*turns: tuple[str, str]) -> dict[str, object]:
     return {"id": "x", "turns": [{"speaker": s, "text": t} for s, t in turns]}
 
 
-def test_the_estimate_orders_conversations_as_a_person_would() -> None:
-    pipeline = build_pipeline(Settings(_env_file=None))
+def test_the_estimate_orders_conversations_as_a_person_would(pipeline: Pipeline) -> None:
     happy = _record(
         ("customer", "when will order 48213 arrive?"),
         ("agent", "It's out for delivery and arrives before 6pm today."),
@@ -78,8 +76,7 @@ def test_the_course_reads_repeats_waits_and_repetition_after_a_handoff() -> None
     assert (course.start, course.peak, course.end) == (0.4, 0.7, 0.6)
 
 
-def test_replay_without_customer_turns_has_no_estimate() -> None:
-    pipeline = build_pipeline(Settings(_env_file=None))
+def test_replay_without_customer_turns_has_no_estimate(pipeline: Pipeline) -> None:
     result, _ = replay_conversation(pipeline, _record(("agent", "Hello, how can we help?")))
     assert result["satisfaction"] is None
     json.dumps(result)
