@@ -154,11 +154,17 @@ def test_one_of_two_workers_killed_loses_nothing_and_the_other_keeps_serving(
         server = start_server(env, port, log, workers=2)
         try:
             conversations = _open(base, 6)
-            workers = [  # uvicorn's workers (not multiprocessing's resource tracker)
-                child
-                for child in psutil.Process(server.pid).children()
-                if "spawn_main" in _command_line(child)
-            ]
+            # The server answers as soon as one worker is up; wait (at most 30 s) for both.
+            deadline = time.monotonic() + 30
+            while True:
+                workers = [  # uvicorn's workers (not multiprocessing's resource tracker)
+                    child
+                    for child in psutil.Process(server.pid).children()
+                    if "spawn_main" in _command_line(child)
+                ]
+                if len(workers) == 2 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
             assert len(workers) == 2
             killer = threading.Timer(2.0, lambda: os.kill(workers[0].pid, signal.SIGKILL))
             killer.start()
