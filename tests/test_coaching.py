@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from helpers import add_agent, assert_problem, open_conversation, say
 from warmline.handoff.coaching import Situation, coach, tone
 
-UPSET = Situation(upset=True, frustration=0.8, name="Ana", intent="order_status")
+UPSET = Situation(upset=True, name="Ana", intent="order_status")
 
 
 def _codes(draft: str, where: Situation = UPSET) -> list[str]:

@@ -68,7 +68,6 @@ class Course:
     peak: float = 0.0
     end: float = 0.0
     mean: float = 0.0
-    upset_turns: int = 0
     closure: bool = False
     repeats: int = 0
     pushbacks: int = 0
@@ -100,7 +99,6 @@ def course_of(conversation: Conversation, *, bot_replies: bool = True) -> Course
         peak=max(levels),
         end=levels[-1],
         mean=sum(levels) / len(levels),
-        upset_turns=sum(level >= UPSET for level in levels),
         closure=closure and levels[-1] < UPSET,
         repeats=_repeats([e.text for e in customer]),
         pushbacks=sum(bool(a.get("pushback")) for a in analyses),

@@ -104,7 +104,6 @@ class Situation:
     """What coaching needs to know about the conversation."""
 
     upset: bool = False
-    frustration: float = 0.0
     name: str | None = None
     intent: str | None = None
     last_customer: str = ""
@@ -138,7 +137,6 @@ def situation(conversation: Conversation, customer: Customer | None = None) -> S
     name = customer.name.split()[0] if customer and customer.name else None
     return Situation(
         upset=max(frustration, level) >= UPSET,
-        frustration=round(max(frustration, level), 3),
         name=name,
         intent=next((i for i in reversed(intents) if i), None),
         last_customer=customer_texts[-1] if customer_texts else "",
