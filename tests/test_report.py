@@ -312,3 +312,27 @@ def test_each_append_keeps_the_conversations_facts_and_stale_ones_are_recomputed
     with services.sessions() as session:
         assert period_report(session).numbers == from_facts  # recomputed from the events
     assert from_facts["conversations"] == 2 and from_facts["resolved"] == 1
+
+
+def test_a_failing_metrics_row_never_costs_the_customers_message(
+    client: TestClient, services: Any, monkeypatch: Any
+) -> None:
+    from sqlalchemy import select
+
+    from warmline.analytics.metrics import period_report
+    from warmline.storage import conversations as store
+    from warmline.storage.models import ConversationFactsRow
+
+    def broken(_conversation: Conversation) -> dict[str, Any]:
+        raise KeyError("a metrics bug")
+
+    monkeypatch.setattr(store, "_facts_of", [broken])
+    cid, headers = open_conversation(client)
+    answer = say(client, cid, headers, "How do I reset my password?")
+    assert answer["decision"] == "answer"  # answered and stored despite the bug
+    with services.sessions() as session:
+        row = session.scalar(
+            select(ConversationFactsRow).where(ConversationFactsRow.conversation_id == cid)
+        )
+        assert row is None or row.seq < 4
+        assert period_report(session).numbers["conversations"] == 1  # recomputed from events

@@ -9,6 +9,7 @@ never reach the database, nor (unless the deployment keeps them) emails and phon
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from warmline.domain.events import (
 from warmline.redaction import mask_value
 from warmline.storage.db import appended, keeps_contact_details
 from warmline.storage.models import ConversationFactsRow, ConversationRow, EventRow
+
+log = logging.getLogger(__name__)
 
 
 def new_id() -> str:
@@ -160,8 +163,19 @@ def prepare_append(
         for number, (event, item) in enumerate(zip(stored, data, strict=True), start=1)
     )
     projection = {"last_seq": after.seq, **_projection(after, stored)}
-    facts = _facts_of[0](after) if _facts_of else None
-    return PreparedAppend(conversation.id, expected, stored, rows, projection, facts)
+    return PreparedAppend(conversation.id, expected, stored, rows, projection, _facts(after))
+
+
+def _facts(after: Conversation) -> dict[str, Any] | None:
+    """The metrics row, if kept. A metrics bug must never cost a customer's message: it is
+    logged and the row left behind, which the report then recomputes from the events."""
+    if not _facts_of:
+        return None
+    try:
+        return _facts_of[0](after)
+    except Exception:
+        log.exception("conversation facts not computed for %s; the report will recompute", after.id)
+        return None
 
 
 def _masked(event: AnyEvent, keep_contacts: bool) -> dict[str, Any]:
