@@ -22,7 +22,7 @@ run: install
 	$(BIN)/warmline serve --demo
 
 test: install
-	@scripts/ensure-postgres.sh
+	@scripts/ensure-test-packages.sh
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: install

@@ -26,6 +26,7 @@ BENCHMARKS = [
     ["bench_report.py", "--write-docs"],
     ["bench_report.py", "--postgres", "--write-docs"],
     ["bench_load.py", "--write-docs"],
+    ["bench_web.py", "--write-docs"],
 ]
 
 

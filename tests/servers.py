@@ -42,12 +42,15 @@ def server_environment(
 
 
 def start_server(
-    env: dict[str, str], port: int, log: IO[bytes], workers: int = 1
+    env: dict[str, str], port: int, log: IO[bytes], workers: int = 1, *, demo: bool = False
 ) -> subprocess.Popen[bytes]:
-    """Start `warmline serve` and wait until it answers (up to 60 s)."""
+    """Start `warmline serve` (with `--demo`: its demo data, in development) and wait until
+    it answers (up to 60 s)."""
     command = [sys.executable, "-m", "warmline", "serve", "--port", str(port)]
     if workers > 1:
         command += ["--workers", str(workers)]
+    if demo:
+        command.append("--demo")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

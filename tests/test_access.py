@@ -35,6 +35,11 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "name": "faq",
         "pairs": [{"question": "Do you deliver on Sundays?", "answer": "No, Monday to Saturday."}],
     },
+    ("POST", "/api/v1/conversations/{conversation_id}/typing"): {"typing": True},
+    ("POST", "/api/v1/conversations/{conversation_id}/resolve"): {"disposition": "solved"},
+    ("POST", "/api/v1/widget/session"): {"user_id": "u-1", "user_hash": "0" * 64},
+    ("PUT", "/api/v1/agents/me/password"): {"current": "wrong", "password": "a-new-password"},
+    ("PUT", "/api/v1/agents/{agent_id}/password"): {"password": "a-new-password"},
     ("POST", "/api/v1/admin/conversations/import"): {
         "turns": [{"speaker": "customer", "text": "hi", "ts": "2026-01-01T09:00:00Z"}]
     },
@@ -84,17 +89,34 @@ def test_each_role_gets_exactly_what_the_route_allows(
     key = (rule.method, rule.path)
     assert not takes_body or key in BODIES, f"add a sample body for {_label(rule)}"
     url = rule.path.replace("{conversation_id}", world["conversation_id"])
+    url = url.replace("{name}.svg", "csat_trend.svg").replace("{agent_id}", "bob")
     url = url.replace("{name}", "api:faq")
     if rule.path.endswith("/kb/search"):
         url += "?q=when+will+my+parcel+arrive"
+    if rule.path.endswith("/stream"):
+        url += "?timeout=0"
     response = client.request(
-        rule.method, url, json=BODIES.get(key), headers=world["headers"][role]
+        rule.method,
+        url,
+        json=BODIES.get(key),
+        headers=world["headers"][role],
+        follow_redirects=False,
     )
-    refused = response.status_code == 401 or (
-        response.status_code == 403 and response.json()["type"].endswith("/forbidden")
-    )
+    refused = _refused(response)
     if role in rule.roles:
         assert not refused, f"{role.value} was refused: {response.text}"
         assert response.status_code < 500, response.text
     else:
         assert refused, f"{role.value} got {response.status_code}: {response.text[:200]}"
+
+
+def _refused(response: Any) -> bool:
+    """401, or 403 for the role; a page sends visitors to the sign-in page and shows staff
+    without the role a 403 page."""
+    if response.status_code == 303:
+        return bool(response.headers["location"].startswith("/console/login"))
+    if response.headers.get("content-type", "").startswith("text/html"):
+        return response.status_code == 403 and "Not for your role" in response.text
+    return response.status_code == 401 or (
+        response.status_code == 403 and response.json()["type"].endswith("/forbidden")
+    )

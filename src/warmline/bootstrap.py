@@ -204,6 +204,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "loop": "uvloop",
         "limit_concurrency": settings.max_connections,
         "timeout_keep_alive": 5,
+        # Live streams last up to a minute; on shutdown they are cut after this many seconds
+        # (their browsers reconnect to the next process) instead of holding the stop.
+        "timeout_graceful_shutdown": 5,
     }
 
 

@@ -7,6 +7,7 @@ variable cannot ship.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -37,6 +38,7 @@ def weak_secret(value: str) -> str | None:
     return None
 
 
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 SURVEY_QUESTIONS = ("csat", "nps", "felt_heard")
 
 
@@ -85,6 +87,11 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout_seconds: float = Field(default=8.0, gt=0, le=120)
     llm_json_mode: bool = True
+    # Sites that may embed the chat widget (CSP frame-ancestors): space-separated origins such
+    # as "https://www.example.com", or "*" for any site.
+    widget_origins: str = "*"
+    session_hours: float = Field(default=10.0, gt=0, le=24 * 30)
+    login_attempts_per_minute: int = Field(default=5, ge=1, le=1000)
 
     @field_validator("smtp_url")
     @classmethod
@@ -95,6 +102,22 @@ class Settings(BaseSettings):
 
             mailer_from_url(url, sender="check@localhost", outbox=Path("."))
         return url
+
+    @field_validator("widget_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: str) -> str:
+        """Each entry is "*" or a scheme://host[:port] origin, so the CSP header cannot be
+        broken open by a stray ';' or a path."""
+        origins = value.split()
+        for origin in origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin (scheme://host[:port], e.g. "
+                    "https://www.example.com) or *"
+                )
+        if not origins:
+            raise ValueError("name at least one origin, or * for any site")
+        return " ".join(origins)
 
     @field_validator("survey")
     @classmethod

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from warmline.automation.knowledge.index import Embed
 from warmline.automation.knowledge.service import ImportReport, import_paths
 from warmline.domain.customer import Identity
-from warmline.storage.agents import create_agent, get_agent
+from warmline.storage.agents import create_agent, get_agent, set_password
 from warmline.storage.customers import create_customer, find_by_identity
 
 
@@ -27,6 +27,11 @@ class DemoAgent:
     skills: tuple[str, ...]
     token: str
     role: str = "agent"
+
+    @property
+    def password(self) -> str:
+        """The console password of the demo (development only, like the token)."""
+        return f"{self.id}-demo-password"
 
 
 DEMO_AGENTS = (
@@ -73,6 +78,9 @@ def load_demo_data(session: Session) -> list[DemoAgent]:
                 token=agent.token,
                 role=agent.role,
             )
+        known = get_agent(session, agent_id=agent.id)
+        if known is not None and known.password_hash is None:
+            set_password(session, agent_id=agent.id, password=agent.password)
     return list(DEMO_AGENTS)
 
 

@@ -7,6 +7,7 @@ matplotlib as PNG and SVG files (`warmline report --charts DIR`), headless and o
 
 from __future__ import annotations
 
+import io
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -53,26 +54,46 @@ def write_charts(
     series: dict[str, Any], folder: Path, formats: Sequence[str] = ("png", "svg")
 ) -> list[Path]:
     """Render the four charts into `folder`, one file per chart and format."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display, no GUI toolkit
-    import matplotlib.pyplot as plt
-
     folder.mkdir(parents=True, exist_ok=True)
-    days = series["days"]
     written: list[Path] = []
     for name in CHARTS:
-        figure, axes = plt.subplots(figsize=(8, 4), dpi=100)
-        _draw(name, axes, days, series)
-        axes.set_xlabel("day")
-        axes.tick_params(axis="x", labelrotation=45)
-        figure.tight_layout()
+        figure = _figure(name, series)
         for suffix in formats:
             path = folder / f"{name}.{suffix}"
             figure.savefig(path, format=suffix, metadata=_metadata(suffix))
             written.append(path)
-        plt.close(figure)
+        _close(figure)
     return written
+
+
+def render_chart(name: str, series: dict[str, Any], suffix: str = "svg") -> bytes:
+    """One chart as the bytes of an SVG (or PNG) file, for the dashboard."""
+    if name not in CHARTS:
+        raise ValueError(f"no chart {name!r}; the charts are {', '.join(CHARTS)}")
+    figure = _figure(name, series)
+    try:
+        out = io.BytesIO()
+        figure.savefig(out, format=suffix, metadata=_metadata(suffix))
+        return out.getvalue()
+    finally:
+        _close(figure)
+
+
+def _figure(name: str, series: dict[str, Any]) -> Any:
+    # pyplot's figure registry is shared by threads: figures are made with the object API.
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8, 4), dpi=100)
+    axes = figure.subplots()
+    _draw(name, axes, series["days"], series)
+    axes.set_xlabel("day")
+    axes.tick_params(axis="x", labelrotation=45)
+    figure.tight_layout()
+    return figure
+
+
+def _close(figure: Any) -> None:
+    figure.clear()
 
 
 def _metadata(suffix: str) -> dict[str, Any]:

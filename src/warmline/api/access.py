@@ -4,6 +4,8 @@ A caller is identified once per request from its credentials:
 - `X-API-Key`: the administrator (optionally acting as an existing agent named by `X-Agent-Id`);
 - `Authorization: Bearer <token>`: the customer of the conversation in the path (its
   conversation token), or an agent, supervisor or admin (their own agent token);
+- the console's session cookie: the agent who signed in (state-changing requests also need the
+  session's CSRF token in `X-CSRF-Token`);
 - nothing: anonymous.
 A caller without the role gets 401 when anonymous (credentials are missing) and 403 otherwise.
 Every comparison of a secret is constant-time over bytes, so a malformed credential (any byte,
@@ -26,6 +28,13 @@ from warmline.api.problems import Problem
 from warmline.api.services import Services
 from warmline.storage.agents import agent_for_token, get_agent
 from warmline.storage.models import AgentRow
+from warmline.web.sessions import (
+    CSRF_HEADER,
+    SAFE_METHODS,
+    csrf_matches,
+    password_fingerprint,
+    session_agent_id,
+)
 
 ADMIN_AGENT_ID = "admin"
 ROLES_ATTRIBUTE = "__warmline_roles__"
@@ -96,6 +105,8 @@ async def identify(
     empty or repeated credential is refused rather than ignored."""
     services = _services(request)
     token, key = _credentials(request)
+    if token is None and key is None:
+        return await session_caller(request, services)
     by_bearer = await _bearer_caller(request, services, token) if token is not None else None
     if key is not None:
         if not same_secret(key, services.settings.api_key):
@@ -134,6 +145,36 @@ async def _bearer_caller(request: Request, services: Services, token: str) -> Ca
     if agent is None:
         raise Problem(401, "The token is not valid here.")
     return Caller(Role(agent.role), agent.id)
+
+
+async def session_caller(request: Request, services: Services) -> Caller:
+    """The agent signed in to the console in this browser (its session cookie), or anonymous.
+    A request that changes something must also carry the session's CSRF token in
+    `X-CSRF-Token`, which a page of another site cannot read or send."""
+    signed_in = session_agent_id(request)
+    if signed_in is None:
+        return Caller(Role.ANONYMOUS)
+    agent = await run_in_threadpool(_session_agent, services, *signed_in)
+    if agent is None:
+        return Caller(Role.ANONYMOUS)
+    if request.method not in SAFE_METHODS and not csrf_matches(
+        request, request.headers.get(CSRF_HEADER)
+    ):
+        raise Problem(
+            403,
+            f"This request needs the session's CSRF token in the {CSRF_HEADER} header.",
+            kind="csrf",
+        )
+    return Caller(Role(agent.role), agent.id)
+
+
+def _session_agent(services: Services, agent_id: str, fingerprint: str) -> AgentRow | None:
+    """The agent of a session, unless their password changed since they signed in."""
+    with services.reading() as session:
+        agent = get_agent(session, agent_id=agent_id)
+    if agent is None or not same_secret(fingerprint, password_fingerprint(agent)):
+        return None
+    return agent
 
 
 def _agent_for(services: Services, token: str) -> AgentRow | None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi import Path as FastApiPath
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,7 @@ from warmline.api.deps import ConversationId, ServicesDep, Since, Until, period
 from warmline.api.openapi import problems
 from warmline.api.problems import Problem
 from warmline.api.schemas import (
+    ID_PATTERN,
     AgentCreated,
     AgentIn,
     AgentOut,
@@ -30,7 +32,11 @@ from warmline.api.schemas import (
     DraftIn,
     EscalationVerdictIn,
     IntentCorrectionIn,
+    MineItem,
+    MyPasswordIn,
+    PasswordIn,
     QueueItem,
+    ResolveIn,
 )
 from warmline.api.services import Services
 from warmline.domain.conversation import Conversation
@@ -42,7 +48,15 @@ from warmline.handoff.queue import RankedItem, aware, ranked_queue
 from warmline.handoff.sla import check_breaches
 from warmline.policy.config import PolicyConfig
 from warmline.storage import conversations as store
-from warmline.storage.agents import create_agent, get_agent, list_agents, set_status
+from warmline.storage.agents import (
+    agent_for_password,
+    create_agent,
+    get_agent,
+    list_agents,
+    set_password,
+    set_status,
+)
+from warmline.storage.broadcast import EVENTS
 from warmline.storage.models import AgentRow
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
@@ -50,6 +64,7 @@ T = TypeVar("T")
 Staff = Annotated[Caller, allow(STAFF)]
 Overseer = Annotated[Caller, allow(OVERSIGHT)]
 ACTION_PROBLEMS = problems(404, 409)
+AGENTS_CHANGED = "agents:0"  # an EVENTS notice that wakes the live views of the queue
 
 
 def _state(conversation: Conversation) -> ConversationState:
@@ -102,9 +117,14 @@ def list_queue(
     """Escalated conversations waiting for a person, by effective priority (base priority plus
     waiting time against the first-response target). Reading the queue also records any
     service level breach that is due."""
-    config = _policy(services)
     with services.sessions() as session, session.begin():
-        check_breaches(session, config=config)
+        check_breaches(session, config=_policy(services))
+    return queue_now(services, limit=limit)
+
+
+def queue_now(services: Services, *, limit: int = 100) -> list[QueueItem]:
+    """The queue as it stands, by effective priority (reads only)."""
+    config = _policy(services)
     with services.reading() as session:
         return [
             _queue_item(session, item) for item in ranked_queue(session, config=config, limit=limit)
@@ -161,20 +181,42 @@ def set_my_status(body: AgentStatusIn, services: ServicesDep, caller: Staff) -> 
     as offline."""
     agent = _agent_id(caller)
     with services.sessions() as session, session.begin():
+        before = get_agent(session, agent_id=agent)
+        was = before.status if before else None
         row = set_status(session, agent_id=agent, status=body.status)
         if row is None:
             raise Problem(404, f"No agent {agent}: create it first (POST /api/v1/agents).")
+        if was != body.status:  # live views of the agents refresh (not at every heartbeat)
+            services.broadcast.publish_in(session, EVENTS, AGENTS_CHANGED)
         return _agent_out(row)
 
 
 @router.get("/agents", response_model=list[AgentOut], responses=problems())
 def agents(services: ServicesDep, caller: Overseer) -> list[AgentOut]:
     """Every agent with their team, skills, seniority, role and status."""
+    return agents_now(services)
+
+
+def agents_now(services: Services) -> list[AgentOut]:
+    """Every agent and how many open conversations each has."""
     with services.reading() as session:
-        return [_agent_out(row) for row in list_agents(session)]
+        load = store.open_per_agent(session)
+        return [_agent_out(row, load.get(row.id, 0)) for row in list_agents(session)]
 
 
-def _agent_out(row: AgentRow) -> AgentOut:
+@router.get("/agents/me/conversations", response_model=list[MineItem], responses=problems())
+def my_conversations(services: ServicesDep, caller: Staff) -> list[MineItem]:
+    """The open conversations assigned to the calling agent, most recently active first."""
+    return mine_now(services, _agent_id(caller))
+
+
+def mine_now(services: Services, agent_id: str) -> list[MineItem]:
+    """An agent's open conversations with the customer's name and the last thing said."""
+    with services.reading() as session:
+        return [MineItem(**item) for item in store.assigned_to(session, agent_id=agent_id)]
+
+
+def _agent_out(row: AgentRow, open_conversations: int = 0) -> AgentOut:
     return AgentOut(
         id=row.id,
         name=row.name,
@@ -184,6 +226,7 @@ def _agent_out(row: AgentRow) -> AgentOut:
         role=row.role,
         status=row.status,
         last_seen=aware(row.last_seen),
+        open_conversations=open_conversations,
     )
 
 
@@ -430,10 +473,15 @@ def hand_back(
     responses=ACTION_PROBLEMS,
 )
 def resolve(
-    conversation_id: ConversationId, services: ServicesDep, caller: Staff
+    conversation_id: ConversationId,
+    services: ServicesDep,
+    caller: Staff,
+    body: ResolveIn | None = None,
 ) -> ConversationState:
-    """Mark the conversation resolved (its agent; supervisors for anyone's)."""
+    """Mark the conversation resolved (its agent; supervisors for anyone's), with how it
+    ended (`disposition`, default solved) and an internal note; the survey goes out."""
     by = _agent_id(caller)
+    how = body or ResolveIn()
     return _state(
         _run(
             services,
@@ -443,6 +491,8 @@ def resolve(
                 by=by,
                 override=caller.oversees,
                 survey=_survey(services),
+                disposition=how.disposition,
+                note=how.note or None,
             ),
         )
     )
@@ -471,6 +521,43 @@ def add_agent(body: AgentIn, services: ServicesDep) -> AgentCreated:
                 team=body.team,
                 role=body.role,
             )
+            if body.password is not None:
+                set_password(session, agent_id=body.id, password=body.password)
     except IntegrityError:
         raise Problem(409, f"An agent {body.id} already exists.", kind="agent-exists") from None
     return AgentCreated(id=body.id, token=token)
+
+
+@router.put(
+    "/agents/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problems(404),
+)
+def change_my_password(body: MyPasswordIn, services: ServicesDep, caller: Staff) -> Response:
+    """Change one's own console password, given the current one; other sessions end."""
+    agent = _agent_id(caller)
+    with services.sessions() as session, session.begin():
+        if agent_for_password(session, agent_id=agent, password=body.current) is None:
+            raise Problem(403, "The current password is not right.", kind="wrong-password")
+        set_password(session, agent_id=agent, password=body.password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put(
+    "/agents/{agent_id}/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problems(404),
+    dependencies=[allow(ADMIN_ONLY)],
+)
+def set_agent_password(
+    agent_id: Annotated[str, FastApiPath(pattern=ID_PATTERN)],
+    body: PasswordIn,
+    services: ServicesDep,
+) -> Response:
+    """Set an agent's console password (admins); their open sessions end."""
+    with services.sessions() as session, session.begin():
+        if not set_password(session, agent_id=agent_id, password=body.password):
+            raise Problem(404, f"No agent {agent_id}.", kind="no-agent")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

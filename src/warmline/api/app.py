@@ -10,9 +10,22 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.sessions import SessionMiddleware
 
 from warmline import __version__
-from warmline.api import admin, agents, conversations, exports, knowledge, packets
+from warmline.api import (
+    admin,
+    agents,
+    conversations,
+    dashboard,
+    exports,
+    knowledge,
+    live,
+    packets,
+    widget,
+)
 from warmline.api.access import OVERSIGHT, PUBLIC, allow
 from warmline.api.limits import BodySizeLimit, ClientRateLimit
 from warmline.api.monitoring import CONTENT_TYPE, QueueCollector, RequestTimer, render
@@ -28,8 +41,11 @@ from warmline.bootstrap import (
 )
 from warmline.config import Settings, get_settings
 from warmline.policy.loader import PolicyError
-from warmline.storage.broadcast import EVENTS
+from warmline.storage.broadcast import EVENTS, TYPING
 from warmline.storage.conversations import queue_waits
+from warmline.web import pages
+from warmline.web.security import SecurityHeaders
+from warmline.web.sessions import SESSION_COOKIE, session_key
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +69,7 @@ def create_app(
         _reload_on_sighup(built)
         built.watchers.attach(asyncio.get_running_loop())
         built.broadcast.subscribe(EVENTS, built.watchers.notice)
+        built.broadcast.subscribe(TYPING, built.watchers.typing_notice)
         follow_policy_reloads(built)
         yield
         built.broadcast.close()
@@ -73,6 +90,15 @@ def create_app(
         teams=lambda: list(built.engine.pipeline.policy.config.teams),
     )
     app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_key(settings.secret_key),
+        session_cookie=SESSION_COOKIE,
+        max_age=int(settings.session_hours * 3600),
+        same_site="strict",
+        https_only=settings.env == "production",
+    )
+    app.add_middleware(SecurityHeaders, widget_origins=settings.widget_origins)
+    app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
     )
     app.add_middleware(RequestTimer)
@@ -83,6 +109,17 @@ def create_app(
     app.include_router(exports.router)
     app.include_router(admin.router)
     app.include_router(knowledge.router)
+    app.include_router(live.router)
+    app.include_router(widget.router)
+    app.include_router(dashboard.router)
+    app.include_router(pages.router)
+    app.add_exception_handler(pages.SignInNeeded, pages.sign_in_redirect)  # type: ignore[arg-type]
+    app.add_exception_handler(pages.PageForbidden, pages.forbidden_page)  # type: ignore[arg-type]
+    app.mount(
+        pages.STATIC_URL,
+        GZipMiddleware(StaticFiles(directory=pages.STATIC), minimum_size=500),
+        name="static",
+    )
 
     queue = QueueCollector(lambda: _queue_now(built))
 

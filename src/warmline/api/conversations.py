@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Annotated, Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Header, Query, status
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from warmline.analytics.surveys import Answer, record_answer
@@ -39,9 +41,11 @@ from warmline.api.schemas import (
 )
 from warmline.api.services import Services
 from warmline.channels.service import CustomerDetails, signature_matches, start_conversation
+from warmline.domain.events import AnyEvent
 from warmline.engine import ConversationBusy, ConversationNotFound, InboundMessage
 from warmline.handoff.service import ConversationMissing, StateConflict
 from warmline.storage import conversations as store
+from warmline.storage.agents import agent_names
 from warmline.storage.idempotency import IdempotencyConflict
 from warmline.storage.models import ConversationRow
 
@@ -60,6 +64,8 @@ CUSTOMER_VISIBLE = frozenset(
         "feedback",
     }
 )
+# Events written by an agent: shown with the agent's display name.
+NAMED = frozenset({"agent_assigned", "agent_message"})
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -241,12 +247,8 @@ def read_conversation(
         if row is None:
             raise Problem(404, f"No conversation {conversation_id}.")
         events = store.load_events(session, conversation_id=conversation_id)
+        shown = _shown(session, events, 1, caller)
     customer = caller.role is Role.CUSTOMER
-    shown = [
-        _event_json(seq, event.model_dump(mode="json"))
-        for seq, event in enumerate(events, 1)
-        if not customer or event.type in CUSTOMER_VISIBLE
-    ]
     return ConversationOut(
         id=row.id,
         status=row.status,
@@ -273,35 +275,47 @@ async def conversation_events(
     `seq` it got. Wakes as soon as any worker stores an event in this conversation."""
     woken = services.watchers.register(conversation_id)
     try:
-        found = await run_in_threadpool(_events_after, services, conversation_id, after, caller)
+        found = await run_in_threadpool(events_after, services, conversation_id, after, caller)
         if found is None:
             raise Problem(404, f"No conversation {conversation_id}.")
         if not found.events and wait > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(woken.wait(), wait)
-            found = await run_in_threadpool(_events_after, services, conversation_id, after, caller)
+            found = await run_in_threadpool(events_after, services, conversation_id, after, caller)
             assert found is not None  # conversations are never deleted
         return found
     finally:
         services.watchers.unregister(conversation_id, woken)
 
 
-def _events_after(
+def events_after(
     services: Services, conversation_id: str, after: int, caller: Caller
 ) -> EventsOut | None:
+    """The events after `after` that the caller may see (None: no such conversation)."""
     with services.reading() as session:
         head = store.head(session, conversation_id=conversation_id)
         if head is None:
             return None
         events = store.load_events(session, conversation_id=conversation_id, after_seq=after)
-    customer = caller.role is Role.CUSTOMER
-    shown = [
-        _event_json(seq, event.model_dump(mode="json"))
-        for seq, event in enumerate(events, after + 1)
-        if not customer or event.type in CUSTOMER_VISIBLE
-    ]
+        shown = _shown(session, events, after + 1, caller)
     return EventsOut(events=shown, last_seq=max(head.seq, after + len(events)))
 
 
-def _event_json(seq: int, data: dict[str, Any]) -> dict[str, Any]:
-    return {"seq": seq, **data}
+def _shown(
+    session: Session, events: Sequence[AnyEvent], first_seq: int, caller: Caller
+) -> list[dict[str, Any]]:
+    """The events as JSON with their seq, only what the caller may see; an agent's events
+    carry the agent's display name, so the customer sees who joined."""
+    customer = caller.role is Role.CUSTOMER
+    shown = [
+        {"seq": seq, **event.model_dump(mode="json")}
+        for seq, event in enumerate(events, first_seq)
+        if not customer or event.type in CUSTOMER_VISIBLE
+    ]
+    named = {event["agent"] for event in shown if event["type"] in NAMED and event.get("agent")}
+    if named:
+        names = agent_names(session, agent_ids=named)
+        for event in shown:
+            if event["type"] in NAMED:
+                event["agent_name"] = names.get(event.get("agent") or "")
+    return shown

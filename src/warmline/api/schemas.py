@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -179,6 +179,52 @@ class AgentTextIn(RequestBody):
     _not_blank = field_validator("text")(_visible)
 
 
+Disposition = Literal["solved", "workaround", "not_solved", "duplicate", "spam"]
+DISPOSITIONS: tuple[str, ...] = get_args(Disposition)
+
+
+class ResolveIn(RequestBody):
+    """How the conversation ended (an internal label for reports) and an internal note."""
+
+    disposition: Disposition = "solved"
+    note: str = Field(default="", max_length=2000)
+
+
+class TypingIn(RequestBody):
+    """Whether the caller is typing now (send false when they stop)."""
+
+    typing: bool
+
+
+class WidgetSessionIn(RequestBody):
+    """A signed-in customer of the site: their id there and the site's HMAC of it."""
+
+    user_id: str = Field(min_length=1, max_length=200, pattern=r"^[!-~]+$")
+    user_hash: str = Field(min_length=64, max_length=64, pattern=r"^[0-9a-fA-F]+$")
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+
+
+class WidgetSessionOut(BaseModel):
+    """The customer's open web conversation (resumed) or a new one, and its token."""
+
+    conversation_id: str
+    token: str
+    resumed: bool
+
+
+class MineItem(BaseModel):
+    """An open conversation assigned to the calling agent."""
+
+    id: str
+    status: str
+    priority: float
+    frustration: float
+    customer_name: str | None
+    last_text: str | None
+    updated_at: datetime
+
+
 class DraftIn(RequestBody):
     """An agent's draft reply, to coach (it may be empty while they start typing)."""
 
@@ -263,6 +309,9 @@ class AgentIn(RequestBody):
     seniority: Literal["junior", "regular", "senior", "lead"] = "regular"
     team: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
     role: Role = "agent"
+    password: str | None = Field(
+        default=None, min_length=10, max_length=1000, description="For the console's sign-in."
+    )
 
     @field_validator("id")
     @classmethod
@@ -295,6 +344,19 @@ class AgentOut(BaseModel):
     role: str
     status: str
     last_seen: datetime | None
+    open_conversations: int = 0
+
+
+class PasswordIn(RequestBody):
+    """A new console password (at least 10 characters)."""
+
+    password: str = Field(min_length=10, max_length=1000)
+
+
+class MyPasswordIn(PasswordIn):
+    """The agent's current password and the new one."""
+
+    current: str = Field(min_length=1, max_length=1000)
 
 
 class AgentCreated(BaseModel):

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from warmline.domain.conversation import Conversation
+from warmline.domain.conversation import Conversation, Status
 from warmline.domain.customer import Customer, Identity
 from warmline.domain.events import IdentityVerified
 from warmline.storage import conversations as store
@@ -77,6 +77,30 @@ def identity_signature(email: str, secret: str) -> str:
     proof that the site, not whoever typed the address, says who this is."""
     message = f"warmline-identity:{email.strip().lower()}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def user_hash(user_id: str, secret: str) -> str:
+    """What a site sends with its signed-in customer's id: HMAC-SHA256 of the id with the
+    identity secret, in hex (the same recipe as Intercom's `user_hash`)."""
+    return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+
+
+def user_hash_matches(user_id: str, given: str, secret: str) -> bool:
+    """Whether `given` is the site's hash of `user_id` (constant time)."""
+    return hmac.compare_digest(user_hash(user_id, secret), given.strip().lower())
+
+
+def open_web_conversation(session: Session, *, external_id: str) -> Conversation | None:
+    """The latest unresolved web conversation of the customer with this id on the site."""
+    customer = customer_store.find_by_identity(
+        session, identity=Identity("external_id", external_id).normalised()
+    )
+    if customer is None:
+        return None
+    for row in store.recent_for_customer(session, customer_id=customer.id, exclude="", limit=5):
+        if row.channel == "web" and row.status != Status.RESOLVED.value:
+            return store.load_conversation(session, conversation_id=row.id)
+    return None
 
 
 def signature_matches(email: str, signature: str, secret: str) -> bool:

@@ -80,11 +80,14 @@ def serve(
     agents = _prepare_demo(settings) if demo else []
     base = f"http://{host}:{port}"
     typer.echo(f"warmline is starting on {base}", err=True)
+    typer.echo(f"  console:      {base}/console  (dashboard: {base}/dashboard)", err=True)
+    typer.echo(f"  chat widget:  {base}/demo  (embed: {base}/widget.js)", err=True)
     typer.echo(f"  API docs:     {base}/docs", err=True)
     typer.echo(f"  health:       {base}/healthz", err=True)
     for agent in agents:
         typer.echo(
-            f"  agent token:  {agent.id} ({agent.role}, {agent.seniority}) -> {agent.token}",
+            f"  agent:        {agent.id} ({agent.role}, {agent.seniority}) "
+            f"password {agent.password}, token {agent.token}",
             err=True,
         )
     typer.echo(f"  database:     {_safe_url(settings.resolved_database_url)}", err=True)

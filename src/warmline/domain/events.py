@@ -121,6 +121,8 @@ class Resolved(Event):
 
     type: Literal["resolved"] = "resolved"
     by: str
+    disposition: str | None = None
+    note: str | None = None
 
 
 class Reopened(Event):

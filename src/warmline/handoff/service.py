@@ -154,8 +154,11 @@ def resolve(
     by: str,
     override: bool = False,
     survey: Callable[[str], str | None] | None = None,
+    disposition: str | None = None,
+    note: str | None = None,
 ) -> Conversation:
-    """Mark the conversation resolved: by its agent, or by a supervisor with `override`.
+    """Mark the conversation resolved: by its agent, or by a supervisor with `override`,
+    with how it ended (`disposition`, one of DISPOSITIONS) and an internal note.
     `survey` gives the survey text for the conversation's channel (None: no survey); it is
     sent as a bot reply in the same transaction."""
     conversation = _locked(session, conversation_id)
@@ -163,7 +166,7 @@ def resolve(
         raise StateConflict("conversation is already resolved")
     if not override:
         _check_owner(conversation, by)
-    events: list[AnyEvent] = [Resolved(by=by)]
+    events: list[AnyEvent] = [Resolved(by=by, disposition=disposition, note=note)]
     text = survey(conversation.channel) if survey else None
     if text:
         events.append(BotReply(text=text, kind="survey"))

@@ -7,6 +7,8 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -140,3 +142,44 @@ def upset_assignments_since(
         AssignmentRow.frustration >= threshold,
     )
     return int(session.scalar(query) or 0)
+
+
+# Argon2id with the library's defaults (RFC 9106's second recommended profile): slow enough
+# that a stolen table is expensive to guess, fast enough (~50 ms) for a login.
+_passwords = PasswordHasher()
+# Checked when the agent does not exist, so a login takes as long for a name nobody has.
+_UNUSED_HASH = _passwords.hash("warmline-no-such-agent")
+MIN_PASSWORD_CHARS = 10
+
+
+def set_password(session: Session, *, agent_id: str, password: str) -> bool:
+    """Store the Argon2 hash of the agent's console password; False if no such agent."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise ValueError(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+    agent = session.get(AgentRow, agent_id)
+    if agent is None:
+        return False
+    agent.password_hash = _passwords.hash(password)
+    session.flush()
+    return True
+
+
+def agent_for_password(session: Session, *, agent_id: str, password: str) -> AgentRow | None:
+    """The agent if the password is theirs (a hash from older parameters is renewed)."""
+    agent = session.get(AgentRow, agent_id)
+    stored = agent.password_hash if agent is not None else None
+    try:
+        _passwords.verify(stored or _UNUSED_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if agent is None or stored is None:
+        return None
+    if _passwords.check_needs_rehash(stored):
+        agent.password_hash = _passwords.hash(password)
+    return agent
+
+
+def agent_names(session: Session, *, agent_ids: set[str]) -> dict[str, str]:
+    """Display names of the given agents (ids of no agent are left out)."""
+    query = select(AgentRow.id, AgentRow.name).where(AgentRow.id.in_(sorted(agent_ids)))
+    return {agent_id: name for agent_id, name in session.execute(query)}

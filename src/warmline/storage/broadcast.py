@@ -27,6 +27,7 @@ from warmline.storage.db import on_commit
 log = logging.getLogger(__name__)
 EVENTS = "warmline_events"
 POLICY = "warmline_policy"
+TYPING = "warmline_typing"
 Listener = Callable[[str], None]
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 

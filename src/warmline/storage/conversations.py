@@ -30,7 +30,12 @@ from warmline.domain.events import (
 )
 from warmline.redaction import mask_value
 from warmline.storage.db import appended, keeps_contact_details
-from warmline.storage.models import ConversationFactsRow, ConversationRow, EventRow
+from warmline.storage.models import (
+    ConversationFactsRow,
+    ConversationRow,
+    CustomerRow,
+    EventRow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -442,3 +447,88 @@ def conversations_between(
             yield Conversation.replay(
                 row.id, found[row.id], customer_id=row.customer_id, channel=row.channel
             )
+
+
+def open_per_agent(session: Session) -> dict[str, int]:
+    """How many assigned (open) conversations each agent has."""
+    query = (
+        select(ConversationRow.agent, func.count(ConversationRow.id))
+        .where(ConversationRow.status == Status.ASSIGNED.value)
+        .group_by(ConversationRow.agent)
+    )
+    return {agent: int(count) for agent, count in session.execute(query) if agent}
+
+
+def assigned_to(session: Session, *, agent_id: str, limit: int = 200) -> list[dict[str, Any]]:
+    """The agent's assigned conversations, most recently active first: status, priority,
+    frustration, the customer's name and the customer's last message (as stored)."""
+    rows = session.execute(
+        select(ConversationRow, CustomerRow.name)
+        .outerjoin(CustomerRow, CustomerRow.id == ConversationRow.customer_id)
+        .where(ConversationRow.agent == agent_id, ConversationRow.status == Status.ASSIGNED.value)
+        .order_by(ConversationRow.updated_at.desc())
+        .limit(limit)
+    ).all()
+    last_texts = _last_customer_texts(session, [row.id for row, _ in rows])
+    return [
+        {
+            "id": row.id,
+            "status": row.status,
+            "priority": row.priority,
+            "frustration": row.frustration,
+            "customer_name": name,
+            "last_text": last_texts.get(row.id),
+            "updated_at": _aware(row.updated_at),
+        }
+        for row, name in rows
+    ]
+
+
+def _last_customer_texts(session: Session, conversation_ids: list[str]) -> dict[str, str]:
+    if not conversation_ids:
+        return {}
+    latest = (
+        select(EventRow.conversation_id, func.max(EventRow.seq).label("seq"))
+        .where(
+            EventRow.conversation_id.in_(conversation_ids),
+            EventRow.type == "customer_message",
+        )
+        .group_by(EventRow.conversation_id)
+        .subquery()
+    )
+    query = select(EventRow.conversation_id, EventRow.data).join(
+        latest,
+        (EventRow.conversation_id == latest.c.conversation_id) & (EventRow.seq == latest.c.seq),
+    )
+    return {cid: str(data.get("text", "")) for cid, data in session.execute(query)}
+
+
+def recent_transcripts(session: Session, *, limit: int) -> list[dict[str, Any]]:
+    """The latest `limit` conversations in which the customer wrote, oldest first, as replay
+    records: what the customer and the agents said, with times (text as stored)."""
+    wrote = select(EventRow.conversation_id).where(EventRow.type == "customer_message")
+    ids = list(
+        session.scalars(
+            select(ConversationRow.id)
+            .where(ConversationRow.id.in_(wrote))
+            .order_by(ConversationRow.created_at.desc())
+            .limit(limit)
+        )
+    )
+    turns: dict[str, list[dict[str, Any]]] = {cid: [] for cid in reversed(ids)}
+    speakers = {"customer_message": "customer", "agent_message": "agent"}
+    rows = session.execute(
+        select(EventRow.conversation_id, EventRow.type, EventRow.ts, EventRow.data)
+        .where(EventRow.conversation_id.in_(ids), EventRow.type.in_(speakers))
+        .order_by(EventRow.conversation_id, EventRow.seq)
+    )
+    for cid, kind, ts, data in rows:
+        moment = _aware(ts)
+        turns[cid].append(
+            {
+                "speaker": speakers[kind],
+                "text": str(data.get("text", "")),
+                "ts": moment.isoformat() if moment else None,
+            }
+        )
+    return [{"id": cid, "turns": found} for cid, found in turns.items()]

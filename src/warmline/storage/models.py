@@ -128,6 +128,7 @@ class AgentRow(Base):
     status: Mapped[str] = mapped_column(String(20), default="offline", server_default="offline")
     last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     role: Mapped[str] = mapped_column(String(20), default="agent", server_default="agent")
+    password_hash: Mapped[str | None] = mapped_column(String(200))
 
 
 class AssignmentRow(Base):
