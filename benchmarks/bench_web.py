@@ -27,9 +27,10 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
 from browser import customer_says, customer_site, launch_chromium, open_widget, shown  # noqa: E402
 from perfdoc import MACHINE, update_subsection  # noqa: E402
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from servers import free_port, server_environment, start_server  # noqa: E402
 
 REPLY_MS = 300.0
