@@ -108,6 +108,7 @@ def _full_flow(browser: Browser, base_url: str, *, shots: bool) -> None:
         expect(console.locator("#wl-transcript")).to_contain_text(XSS)
         top.locator("button.wl-claim").click()
         expect(console.locator(f'#wl-mine li[data-id="{conversation_id}"]')).to_be_visible()
+        _correct_and_flag(console)
         console.fill(
             "#wl-reply", "Hi, I'm Sam. I'm sorry about this, I'll sort out your password now."
         )
@@ -152,6 +153,11 @@ def _full_flow(browser: Browser, base_url: str, *, shots: bool) -> None:
         expect(dashboard.locator("#wl-numbers")).to_contain_text("5")
         expect(dashboard.locator("#wl-reasons")).not_to_be_empty()
         expect(dashboard.locator("#wl-agents")).to_contain_text("Sam")
+        expect(dashboard.locator("#wl-policy")).to_contain_text("default@")
+        dashboard.click("#wl-whatif-run")
+        expect(dashboard.locator("#wl-whatif-result")).to_contain_text(
+            "No conversation would end differently."
+        )
         if shots:
             screenshot(dashboard, "dashboard")
 
@@ -166,6 +172,23 @@ def _full_flow(browser: Browser, base_url: str, *, shots: bool) -> None:
         assert chat.evaluate("typeof window.__xss") == "undefined"
         for context in (customer, agent, supervisor):
             context.close()
+
+
+def _correct_and_flag(console: Page) -> None:
+    """The agent corrects what a customer message asked for and flags a bot answer; both show
+    in the transcript as they are stored."""
+    intents = console.evaluate(
+        "JSON.parse(document.getElementById('wl-config').textContent).intents"
+    )
+    odd = shown(console, "customer_message").filter(has_text="bold").first
+    odd.get_by_role("button", name="Correct intent").click()
+    odd.locator("form select").select_option(intents[0])
+    odd.get_by_role("button", name="Save").click()
+    expect(shown(console, "intent_corrected")).to_have_count(1)
+    answer = shown(console, "bot_reply").first
+    answer.get_by_role("button", name="Flag answer").click()
+    answer.get_by_role("button", name="Flag as wrong").click()
+    expect(shown(console, "answer_flagged")).to_have_count(1)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -282,5 +305,18 @@ def test_talk_to_a_person_is_always_there_and_hands_over(
         expect(human).to_be_visible()
         human.click()
         expect(shown(chat, "customer_message").first).to_be_visible()
-        _wait_queued(sqlite_server, conversation_id_of(chat))
+        conversation_id = conversation_id_of(chat)
+        _wait_queued(sqlite_server, conversation_id)
+
+        # An agent takes it, sees it needs no person, and hands it back to the bot.
+        agent = browser.new_context()
+        console = sign_in(agent, sqlite_server, "sam")
+        item = console.locator(f'#wl-queue li.wl-queue-item[data-id="{conversation_id}"]')
+        item.locator("button.wl-claim").click()
+        expect(chat.locator("#wl-with")).to_contain_text("Sam")
+        expect(human).to_be_disabled()
+        console.click("#wl-handback")
+        expect(chat.locator("body")).to_contain_text("back with the assistant")
+        expect(human).to_be_enabled()
+        agent.close()
         context.close()

@@ -64,8 +64,15 @@ CUSTOMER_VISIBLE = frozenset(
         "feedback",
     }
 )
-# Events written by an agent: shown with the agent's display name.
-NAMED = frozenset({"agent_assigned", "agent_message"})
+# Events by an agent, and the field naming them: shown with the agent's display name.
+NAMED = {
+    "agent_assigned": "agent",
+    "agent_message": "agent",
+    "handed_back": "agent",
+    "note": "author",
+    "resolved": "by",
+    "reopened": "by",
+}
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -312,10 +319,11 @@ def _shown(
         for seq, event in enumerate(events, first_seq)
         if not customer or event.type in CUSTOMER_VISIBLE
     ]
-    named = {event["agent"] for event in shown if event["type"] in NAMED and event.get("agent")}
+    named = {event.get(NAMED[event["type"]]) for event in shown if event["type"] in NAMED}
+    named.discard(None)
     if named:
-        names = agent_names(session, agent_ids=named)
+        names = agent_names(session, agent_ids={str(agent) for agent in named})
         for event in shown:
             if event["type"] in NAMED:
-                event["agent_name"] = names.get(event.get("agent") or "")
+                event["agent_name"] = names.get(str(event.get(NAMED[event["type"]])))
     return shown

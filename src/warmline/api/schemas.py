@@ -187,7 +187,7 @@ class ResolveIn(RequestBody):
     """How the conversation ended (an internal label for reports) and an internal note."""
 
     disposition: Disposition = "solved"
-    note: str = Field(default="", max_length=2000)
+    note: str = text_field(default="", max_length=2000)
 
 
 class TypingIn(RequestBody):
@@ -201,8 +201,8 @@ class WidgetSessionIn(RequestBody):
 
     user_id: str = Field(min_length=1, max_length=200, pattern=r"^[!-~]+$")
     user_hash: str = Field(min_length=64, max_length=64, pattern=r"^[0-9a-fA-F]+$")
-    name: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=320)
+    name: str | None = text_field(default=None, max_length=200)
+    email: str | None = text_field(default=None, max_length=320)
 
 
 class WidgetSessionOut(BaseModel):
@@ -309,9 +309,8 @@ class AgentIn(RequestBody):
     seniority: Literal["junior", "regular", "senior", "lead"] = "regular"
     team: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
     role: Role = "agent"
-    password: str | None = Field(
-        default=None, min_length=10, max_length=1000, description="For the console's sign-in."
-    )
+    # For the console's sign-in (Argon2-hashed; never shown again).
+    password: str | None = text_field(default=None, min_length=10, max_length=1000)
 
     @field_validator("id")
     @classmethod
@@ -350,13 +349,13 @@ class AgentOut(BaseModel):
 class PasswordIn(RequestBody):
     """A new console password (at least 10 characters)."""
 
-    password: str = Field(min_length=10, max_length=1000)
+    password: str = text_field(min_length=10, max_length=1000)
 
 
 class MyPasswordIn(PasswordIn):
     """The agent's current password and the new one."""
 
-    current: str = Field(min_length=1, max_length=1000)
+    current: str = text_field(min_length=1, max_length=1000)
 
 
 class AgentCreated(BaseModel):

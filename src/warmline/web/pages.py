@@ -40,7 +40,13 @@ from warmline.api.services import Services
 from warmline.storage.agents import agent_for_password, get_agent
 from warmline.storage.models import AgentRow
 from warmline.storage.ratelimits import Limit
-from warmline.web.sessions import csrf_matches, csrf_token, sign_in, sign_out
+from warmline.web.sessions import (
+    csrf_matches,
+    csrf_token,
+    session_agent_id,
+    sign_in,
+    sign_out,
+)
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -260,11 +266,15 @@ def sign_in_redirect(request: Request, error: SignInNeeded) -> Response:
 
 def forbidden_page(request: Request, error: PageForbidden) -> Response:
     """Exception handler: a 403 page for staff without the page's role."""
+    services: Services = request.app.state.services
+    signed_in = session_agent_id(request)
+    agent = _agent(services, signed_in[0]) if signed_in else None
+    user = {"id": agent.id, "name": agent.name, "role": agent.role} if agent else None
     return _page(
         request,
         "error.html",
         403,
-        user=None,
+        user=user,
         status=403,
         title="Not for your role",
         detail=str(error),

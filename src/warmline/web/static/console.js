@@ -49,6 +49,7 @@
     historyEmpty: $("wl-history-empty"),
     status: $("wl-status"),
     coachToggle: $("wl-coach-toggle"),
+    replyLabel: document.querySelector('label[for="wl-reply"]'),
     coachBody: $("wl-coach-body"),
   };
 
@@ -309,6 +310,7 @@
     } catch (err) {
       WL.report(err);
       if (button && button.isConnected) button.disabled = false;
+      if (err && err.status === 409 && state.open && state.open.id === id) refreshSoon();
     }
   }
 
@@ -377,15 +379,13 @@
     loadPacket(token);
     if (canWrite()) coachNow("");
 
+    // Reconnects resume after the last seq shown, so nothing is missed or shown twice.
     state.stream = WL.stream(() => convUrl(id, `/stream?after=${state.lastSeq}`), {
       name: "conversation",
       onEvent: (event) => {
         if (token !== state.token) return;
         if (event.event === "message" && event.json) addEvents([event.json], { live: true });
         else if (event.event === "typing" && event.json) onTyping(event.json);
-      },
-      onOpen: () => {
-        // Anything said while the stream was down arrives with ?after=lastSeq.
       },
       onFatal: (err) => {
         if (token === state.token) WL.report(err);
@@ -468,6 +468,7 @@
     }
     el.coach.hidden = !writable;
     el.reply.placeholder = writable ? "Write to the customer…" : "Write an internal note…";
+    if (el.replyLabel) setText(el.replyLabel, writable || !open ? "Reply to the customer" : "Internal note (the customer does not see it)");
   }
 
   /* ====================================================================== */
@@ -482,6 +483,19 @@
   function scrollToEnd(force) {
     const t = el.transcript;
     if (force || nearBottom()) t.scrollTop = t.scrollHeight;
+    stuck = nearBottom();
+  }
+
+  // Keep the newest message in view when the transcript's box shrinks or grows (the coaching
+  // panel filling in, the window resized) if the agent was reading the end.
+  let stuck = true;
+  el.transcript.addEventListener("scroll", () => {
+    stuck = nearBottom();
+  });
+  if (window.ResizeObserver) {
+    new ResizeObserver(() => {
+      if (stuck) el.transcript.scrollTop = el.transcript.scrollHeight;
+    }).observe(el.transcript);
   }
 
   function addEvents(events, { live = false } = {}) {
@@ -1248,4 +1262,8 @@
   updateControls();
   const initial = hashId();
   if (initial) openConversation(initial);
+  window.addEventListener("hashchange", () => {
+    const id = hashId();
+    if (id && (!state.open || state.open.id !== id)) openConversation(id);
+  });
 })();
