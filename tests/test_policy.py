@@ -111,7 +111,7 @@ def test_the_documented_example_is_refused_as_the_docs_say() -> None:
     example = DOCS.read_text(encoding="utf-8").split("## Example")[1].split("```yaml")[1]
     with pytest.raises(PolicyError) as error:
         parse_config(example.split("```")[0], "example.yaml")
-    assert any("team 'care' does not exist" in issue.message for issue in error.value.issues)
+    assert any("unknown team 'care'" in issue.message for issue in error.value.issues)
     fixed = example.split("```")[0].replace(
         "teams:\n  general: {}\n",
         "teams:\n  general: {}\n  care: {}\n  trust_safety: {}\n  complaints: {}\n"
@@ -162,7 +162,7 @@ def test_a_team_that_does_not_exist_is_refused(tmp_path: Path) -> None:
         load_config(write(tmp_path, text))
     line, field, message = only_issue(error)
     assert (line, field) == (7, "triggers.sensitive_topic.topics.fraud.route")
-    assert "team 'trust_and_safety' does not exist" in message and "billing" in message
+    assert "unknown team 'trust_and_safety'" in message and "billing" in message
 
 
 def test_a_cycle_in_routing_rules_is_refused(tmp_path: Path) -> None:

@@ -423,7 +423,7 @@ def test_claim_next_over_http_routes_by_team(client: TestClient) -> None:
     unknown_team = client.post(
         "/api/v1/agents", json={"id": "x", "name": "X", "team": "nope"}, headers=API_KEY_HEADERS
     )
-    assert "not in the policy" in assert_problem(unknown_team, 422)["detail"]
+    assert "Unknown team 'nope'" in assert_problem(unknown_team, 422)["detail"]
     conversation_id, headers = open_conversation(client)
     say(client, conversation_id, headers, "I need a person")
     claimed = client.post("/api/v1/queue/next", headers=bea)

@@ -23,6 +23,7 @@ from warmline.storage.db import make_engine, make_reader_factory, make_session_f
 from warmline.storage.ratelimits import Buckets, MemoryBuckets, PostgresBuckets
 from warmline.understanding.analyzer import DefaultAnalyzer
 from warmline.understanding.constant import ConstantAnalyzer
+from warmline.understanding.intents.data import OOS_LABEL
 
 if TYPE_CHECKING:
     import uvicorn
@@ -39,7 +40,7 @@ def build_pipeline(settings: Settings, *, actions: bool = True) -> Pipeline:
         if settings.analyzer == "constant"
         else DefaultAnalyzer.load(intent_model_dir=settings.intent_model_dir)
     )
-    policy = load_policy(settings.policy_file)
+    policy = load_policy(settings.policy_file, intents_of(analyzer))
     composer = ReplyComposer(Phrasing.load(settings.templates_dir))
     embed_query = (
         analyzer.encoder.encode_one if isinstance(analyzer, DefaultAnalyzer) else lambda _t: None
@@ -55,11 +56,33 @@ def build_pipeline(settings: Settings, *, actions: bool = True) -> Pipeline:
     )
 
 
+def intents_of(analyzer: Analyzer) -> list[str] | None:
+    """The intents the analyzer's model knows (a policy may name only these), or None when
+    it has no intent model (the constant analyzer of load tests)."""
+    model = getattr(analyzer, "intents", None)
+    names = getattr(model, "intents", None)
+    return [*names, OOS_LABEL] if names is not None else None
+
+
+def known_intents(settings: Settings) -> list[str] | None:
+    """The intents of the configured intent model, read without loading the encoder."""
+    if settings.analyzer == "constant":
+        return None
+    from warmline.understanding.intents import IntentClassifier, load_default_classifier
+
+    model = (
+        IntentClassifier.load(settings.intent_model_dir)
+        if settings.intent_model_dir is not None
+        else load_default_classifier()
+    )
+    return [*model.intents, OOS_LABEL]
+
+
 def reload_policy(pipeline: Pipeline, settings: Settings) -> Policy:
     """Load the policy file again and swap it in; on any error (`PolicyError`) the running
     pipeline keeps its previous policy. Messages in flight finish with the policy they started
     with."""
-    policy = load_policy(settings.policy_file)
+    policy = load_policy(settings.policy_file, intents_of(pipeline.analyzer))
     pipeline.policy = policy
     log.info("policy reloaded: %s from %s", policy.label, policy.source)
     return policy
@@ -79,7 +102,7 @@ def publish_policy(sessions: sessionmaker[Session], policy: Policy) -> None:
 def record_policy_file(settings: Settings) -> Policy:
     """What `warmline serve --workers N` does before starting its workers: validate the
     policy file and make it the policy in force (an invalid file stops the start)."""
-    policy = load_policy(settings.policy_file)
+    policy = load_policy(settings.policy_file, known_intents(settings))
     database = make_engine(settings.resolved_database_url)
     publish_policy(make_session_factory(database), policy)
     database.dispose()

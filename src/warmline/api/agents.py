@@ -47,6 +47,7 @@ from warmline.handoff.llm import LlmClient, suggested_reply
 from warmline.handoff.queue import RankedItem, aware, ranked_queue
 from warmline.handoff.sla import check_breaches
 from warmline.policy.config import PolicyConfig
+from warmline.policy.names import unknown
 from warmline.storage import conversations as store
 from warmline.storage.agents import (
     agent_for_password,
@@ -507,9 +508,17 @@ def resolve(
 )
 def add_agent(body: AgentIn, services: ServicesDep) -> AgentCreated:
     """Create an agent; the token is shown once. `team` must be a team of the policy."""
-    if body.team is not None and body.team not in _policy(services).teams:
-        known = ", ".join(sorted(_policy(services).teams))
-        raise Problem(422, f"Team {body.team!r} is not in the policy (teams: {known}).")
+    config = _policy(services)
+    if body.team is not None and body.team not in config.teams:
+        raise Problem(422, f"{unknown('team', body.team, config.teams).capitalize()}.")
+    skills = {skill for team in config.teams.values() for skill in team.skills}
+    for skill in body.skills:
+        if skill not in skills:
+            raise Problem(
+                422,
+                f"{unknown('skill', skill, skills).capitalize()} (the policy's teams list the "
+                "skills that route conversations).",
+            )
     try:
         with services.sessions() as session, session.begin():
             token = create_agent(

@@ -45,7 +45,7 @@ def replay(
 ) -> None:
     """Replay conversations: customer turns go through the engine in order; agent turns are
     context. Prints one JSON line per conversation (see docs/cli.md)."""
-    from warmline.bootstrap import build_pipeline
+    from warmline.bootstrap import build_pipeline, intents_of
     from warmline.config import get_settings
     from warmline.engine import Pipeline
     from warmline.policy.loader import PolicyError
@@ -55,9 +55,10 @@ def replay(
 
     records = read_conversations(source)
     try:
-        first = load_policy(policy) if policy is not None else None
-        second = load_policy(compare) if compare is not None else None
         pipeline = build_pipeline(get_settings(), actions=False)
+        known = intents_of(pipeline.analyzer)
+        first = load_policy(policy, known) if policy is not None else None
+        second = load_policy(compare, known) if compare is not None else None
     except PolicyError as error:
         raise fail(f"invalid policy:\n{error}") from None
     # Two policies share one analysis per turn: understanding does not depend on the policy.

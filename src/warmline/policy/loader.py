@@ -5,12 +5,13 @@ problem with its file, line, column and field (`warmline.yamlfile` keeps the loc
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from warmline.policy.config import PolicyConfig
+from warmline.policy.names import name_problems, unknown
 from warmline.yamlfile import (
     ConfigFileError,
     ConfigIssue,
@@ -28,10 +29,11 @@ class PolicyError(ConfigFileError):
     """The policy file is not valid; `issues` says where and why (all of them, not the first)."""
 
 
-def load_config(path: Path | str) -> PolicyConfig:
-    """Read and validate a policy file."""
+def load_config(path: Path | str, intents: Collection[str] | None = None) -> PolicyConfig:
+    """Read and validate a policy file; with `intents` (what the intent model knows), every
+    intent it names must be one of them."""
     path = Path(path)
-    return parse_config(read_text(path, PolicyError), str(path))
+    return parse_config(read_text(path, PolicyError), str(path), intents)
 
 
 @lru_cache(maxsize=1)
@@ -40,7 +42,9 @@ def default_config() -> PolicyConfig:
     return load_config(DEFAULT_POLICY_FILE)
 
 
-def parse_config(text: str, source: str = "<policy>") -> PolicyConfig:
+def parse_config(
+    text: str, source: str = "<policy>", intents: Collection[str] | None = None
+) -> PolicyConfig:
     """Validate policy YAML text; `source` names it in errors."""
     return parse_model(
         text,
@@ -48,7 +52,7 @@ def parse_config(text: str, source: str = "<policy>") -> PolicyConfig:
         PolicyConfig,
         error=PolicyError,
         what="the policy",
-        semantic=semantic_problems,
+        semantic=lambda config: semantic_problems(config) + name_problems(config, intents),
         message=_message,
     )
 
@@ -71,10 +75,9 @@ def semantic_problems(config: PolicyConfig) -> list[tuple[PathKey, str]]:
     compile. Returned as (location, message) pairs."""
     problems: list[tuple[PathKey, str]] = []
     teams = set(config.teams)
-    known = ", ".join(sorted(teams)) or "none"
     for loc, team in _team_references(config):
         if team not in teams:
-            problems.append((loc, f"team {team!r} does not exist (teams: {known})"))
+            problems.append((loc, unknown("team", team, teams)))
     problems.extend(_overflow_cycles(config))
     for field in ("accept_patterns", "decline_patterns"):
         for index, pattern in enumerate(getattr(config.offers, field)):

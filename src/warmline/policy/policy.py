@@ -17,7 +17,7 @@ Combination rules (docs/policy.md, "How a decision is made"):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -55,9 +55,10 @@ class Policy:
         return cls(config=PolicyConfig.model_validate_json(config), source=source)
 
     @classmethod
-    def from_yaml(cls, path: Path | str) -> Policy:
-        """Load and validate a policy file; raises `PolicyError` naming file, line and field."""
-        return cls(config=load_config(path), source=str(path))
+    def from_yaml(cls, path: Path | str, intents: Collection[str] | None = None) -> Policy:
+        """Load and validate a policy file; raises `PolicyError` naming file, line and field.
+        With `intents`, every intent the file names must be one the model knows."""
+        return cls(config=load_config(path, intents), source=str(path))
 
     def decide(self, context: PolicyContext) -> Decision:
         """Decide what to do with the latest customer message in `context`."""
@@ -185,6 +186,7 @@ class Policy:
         return min(1.0, max(0.0, customer.lifetime_value / self.config.queue.lifetime_value_full))
 
 
-def load_policy(path: Path | str | None = None) -> Policy:
-    """The policy in `path`, or the shipped default; raises `PolicyError` when invalid."""
-    return Policy() if path is None else Policy.from_yaml(path)
+def load_policy(path: Path | str | None = None, intents: Collection[str] | None = None) -> Policy:
+    """The policy in `path`, or the shipped default; raises `PolicyError` when invalid (with
+    `intents`, also when it names an intent the model does not know)."""
+    return Policy() if path is None else Policy.from_yaml(path, intents)
