@@ -75,9 +75,13 @@ def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             _stop(process)
 
 
-def _full_flow(browser: Browser, base_url: str, *, shots: bool) -> None:
+def _full_flow(
+    browser: Browser, base_url: str, *, shots: bool, staff_url: str | None = None
+) -> None:
     """A routine answer, an upset customer handed over, an agent who claims and replies, a
-    reconnect in the middle, resolve, survey, dashboard."""
+    reconnect in the middle, resolve, survey, dashboard. With `staff_url`, the agent and the
+    supervisor use another server process on the same database than the customer."""
+    staff_url = staff_url or base_url
     with customer_site(f"{base_url}/widget.js") as site:
         customer = browser.new_context(viewport={"width": 1200, "height": 800})
         page, chat, watched = open_widget(customer, site)
@@ -99,7 +103,7 @@ def _full_flow(browser: Browser, base_url: str, *, shots: bool) -> None:
         _wait_queued(base_url, conversation_id)
 
         agent = browser.new_context(viewport={"width": 1400, "height": 900})
-        console = sign_in(agent, base_url, "sam")
+        console = sign_in(agent, staff_url, "sam")
         console_watch = _watch(console)
         top = console.locator("#wl-queue li.wl-queue-item").first
         expect(top).to_have_attribute("data-id", conversation_id)
@@ -124,11 +128,13 @@ def _full_flow(browser: Browser, base_url: str, *, shots: bool) -> None:
         # A reconnect in the middle: the customer's network drops, both sides write, it
         # comes back; every message arrives once.
         customer.set_offline(True)
+        expect(chat.locator("body")).to_have_attribute("data-connected", "false")
         console.fill("#wl-reply", "I've sent a new reset link to your email.")
         console.click("#wl-send-reply")
         customer_says(chat, "ok, checking my inbox")
         time.sleep(2)
         customer.set_offline(False)
+        expect(chat.locator("body")).to_have_attribute("data-connected", "true")
         expect(shown(chat, "agent_message")).to_have_count(2)
         expect(shown(chat, "customer_message").filter(has_text="checking my inbox")).to_have_count(
             1
@@ -148,7 +154,7 @@ def _full_flow(browser: Browser, base_url: str, *, shots: bool) -> None:
         expect(chat.locator("#wl-thanks")).to_be_visible()
 
         supervisor = browser.new_context(viewport={"width": 1400, "height": 1000})
-        dashboard = sign_in(supervisor, base_url, "alex", "/dashboard")
+        dashboard = sign_in(supervisor, staff_url, "alex", "/dashboard")
         dashboard_watch = _watch(dashboard)
         expect(dashboard.locator("#wl-numbers")).to_contain_text("5")
         expect(dashboard.locator("#wl-reasons")).not_to_be_empty()
@@ -235,14 +241,24 @@ def test_a_customer_an_agent_and_a_supervisor_on_sqlite(
 def test_the_same_flow_with_two_workers_on_postgresql(
     browser: Browser, postgres_server: str, tmp_path: Path
 ) -> None:
+    """The customer's server runs two workers; the staff use a third process on the same
+    database, so every live update crosses processes through PostgreSQL's notices."""
     with fresh_database(postgres_server, template="warmline_template") as database_url:
-        port = free_port()
+        environment = _environment(tmp_path, database_url)
+        customers, staff = free_port(), free_port()
         with (tmp_path / "server.log").open("wb") as log:
-            process = start_server(
-                _environment(tmp_path, database_url), port, log, workers=2, demo=True
-            )
+            process = start_server(environment, customers, log, workers=2, demo=True)
             try:
-                _full_flow(browser, f"http://127.0.0.1:{port}", shots=False)
+                other = start_server(environment, staff, log)
+                try:
+                    _full_flow(
+                        browser,
+                        f"http://127.0.0.1:{customers}",
+                        staff_url=f"http://127.0.0.1:{staff}",
+                        shots=False,
+                    )
+                finally:
+                    _stop(other)
             finally:
                 _stop(process)
 

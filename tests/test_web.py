@@ -237,6 +237,10 @@ def test_pages_carry_security_headers_and_only_the_widget_may_be_framed(
         in frame.headers["content-security-policy"]
     )
     assert "x-frame-options" not in frame.headers
+    # The customer-facing pages start no session: no cookie on a customer's browser.
+    fresh = TestClient(client.app)
+    for path in ("/widget", "/demo", "/", "/widget.js"):
+        assert "set-cookie" not in fresh.get(path).headers, path
     api = client.get("/healthz")
     assert api.headers["x-content-type-options"] == "nosniff"
 

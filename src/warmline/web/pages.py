@@ -92,11 +92,17 @@ StaffPage = Annotated[Caller, page_access(STAFF)]
 OverseerPage = Annotated[Caller, page_access(OVERSIGHT)]
 
 
+# Pages with a form that changes something (sign in, sign out): only they start a session for
+# its CSRF token, so the widget and the demo site set no cookie on customers' browsers.
+_FORMS = frozenset({"login.html", "console.html", "dashboard.html", "error.html"})
+
+
 def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    token = csrf_token(request) if name in _FORMS else ""
     return templates.TemplateResponse(
         request,
         name,
-        {"static": STATIC_URL, "csrf_token": csrf_token(request), **context},
+        {"static": STATIC_URL, "csrf_token": token, **context},
         status_code=status_code,
     )
 
