@@ -40,6 +40,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/widget/session"): {"user_id": "u-1", "user_hash": "0" * 64},
     ("PUT", "/api/v1/agents/me/password"): {"current": "wrong", "password": "a-new-password"},
     ("PUT", "/api/v1/agents/{agent_id}/password"): {"password": "a-new-password"},
+    ("POST", "/api/v1/admin/webhooks"): {"url": "http://127.0.0.1:9/hooks"},
+    ("POST", "/api/v1/admin/webhooks/{endpoint_id}/replay"): {"ids": [1]},
     ("POST", "/api/v1/admin/conversations/import"): {
         "turns": [{"speaker": "customer", "text": "hi", "ts": "2026-01-01T09:00:00Z"}]
     },
@@ -90,7 +92,7 @@ def test_each_role_gets_exactly_what_the_route_allows(
     assert not takes_body or key in BODIES, f"add a sample body for {_label(rule)}"
     url = rule.path.replace("{conversation_id}", world["conversation_id"])
     url = url.replace("{name}.svg", "csat_trend.svg").replace("{agent_id}", "bob")
-    url = url.replace("{name}", "api:faq")
+    url = url.replace("{name}", "api:faq").replace("{endpoint_id}", "0" * 32)
     if rule.path.endswith("/kb/search"):
         url += "?q=when+will+my+parcel+arrive"
     if rule.path.endswith("/stream"):

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     widget_origins: str = "*"
     session_hours: float = Field(default=10.0, gt=0, le=24 * 30)
     login_attempts_per_minute: int = Field(default=5, ge=1, le=1000)
+    webhooks_enabled: bool = True
+    webhook_retry_seconds: float = Field(default=5.0, gt=0, le=3600)
+    webhook_max_attempts: int = Field(default=12, ge=1, le=100)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     @field_validator("smtp_url")
     @classmethod

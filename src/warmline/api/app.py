@@ -24,6 +24,7 @@ from warmline.api import (
     knowledge,
     live,
     packets,
+    webhooks,
     widget,
 )
 from warmline.api.access import OVERSIGHT, PUBLIC, allow
@@ -40,6 +41,7 @@ from warmline.bootstrap import (
     reload_everywhere,
 )
 from warmline.config import Settings, get_settings
+from warmline.outbound.webhooks import WebhookDispatcher
 from warmline.policy.loader import PolicyError
 from warmline.storage.broadcast import EVENTS, TYPING
 from warmline.storage.conversations import queue_waits
@@ -71,7 +73,10 @@ def create_app(
         built.broadcast.subscribe(EVENTS, built.watchers.notice)
         built.broadcast.subscribe(TYPING, built.watchers.typing_notice)
         follow_policy_reloads(built)
+        dispatcher = _webhooks(built)
         yield
+        if dispatcher is not None:
+            dispatcher.stop()
         built.broadcast.close()
 
     app = FastAPI(
@@ -112,6 +117,7 @@ def create_app(
     app.include_router(live.router)
     app.include_router(widget.router)
     app.include_router(dashboard.router)
+    app.include_router(webhooks.router)
     app.include_router(pages.router)
     app.add_exception_handler(pages.SignInNeeded, pages.sign_in_redirect)  # type: ignore[arg-type]
     app.add_exception_handler(pages.PageForbidden, pages.forbidden_page)  # type: ignore[arg-type]
@@ -141,6 +147,16 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     return app
+
+
+def _webhooks(services: Services) -> WebhookDispatcher | None:
+    """Deliver outbound webhooks from this process (each worker takes its share)."""
+    if not services.settings.webhooks_enabled:
+        return None
+    dispatcher = WebhookDispatcher(services.sessions, services.settings, services.reading)
+    services.broadcast.subscribe(EVENTS, dispatcher.wake)
+    dispatcher.start()
+    return dispatcher
 
 
 def _queue_now(services: Services) -> tuple[int, float, float]:

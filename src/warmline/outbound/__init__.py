@@ -1,0 +1,1 @@
+"""What leaves warmline on its own initiative: outbound webhooks."""
