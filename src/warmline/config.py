@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     webhook_retry_seconds: float = Field(default=5.0, gt=0, le=3600)
     webhook_max_attempts: int = Field(default=12, ge=1, le=100)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Chatwoot's agent bot (docs/chatwoot.md): all three set turns the integration on.
+    chatwoot_url: str | None = None
+    chatwoot_bot_token: SecretStr | None = None
+    chatwoot_webhook_secret: SecretStr | None = None
 
     @field_validator("smtp_url")
     @classmethod
@@ -106,6 +110,16 @@ class Settings(BaseSettings):
 
             mailer_from_url(url, sender="check@localhost", outbox=Path("."))
         return url
+
+    @field_validator("chatwoot_url")
+    @classmethod
+    def _chatwoot_url_usable(cls, url: str | None) -> str | None:
+        """Chatwoot's base URL (http or https with a host); blank means off."""
+        if url is None or not url.strip():
+            return None
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?", url.strip()):
+            raise ValueError(f"{url!r} is not an http(s) URL such as https://chat.example.com")
+        return url.strip().rstrip("/")
 
     @field_validator("widget_origins")
     @classmethod

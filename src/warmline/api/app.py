@@ -18,6 +18,7 @@ from warmline import __version__
 from warmline.api import (
     admin,
     agents,
+    chatwoot,
     conversations,
     dashboard,
     exports,
@@ -118,6 +119,7 @@ def create_app(
     app.include_router(widget.router)
     app.include_router(dashboard.router)
     app.include_router(webhooks.router)
+    app.include_router(chatwoot.router)
     app.include_router(pages.router)
     app.add_exception_handler(pages.SignInNeeded, pages.sign_in_redirect)  # type: ignore[arg-type]
     app.add_exception_handler(pages.PageForbidden, pages.forbidden_page)  # type: ignore[arg-type]

@@ -29,6 +29,7 @@ DESCRIPTIONS = {
     413: "The request body is larger than WARMLINE_MAX_BODY_BYTES.",
     422: "The body or a parameter is not valid (each problem is listed in `errors`).",
     429: "Too many requests; retry after the `Retry-After` seconds.",
+    502: "A service warmline relies on (e.g. the helpdesk) did not take the request; retry.",
     503: "The database is unavailable; retry after the `Retry-After` seconds.",
 }
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}

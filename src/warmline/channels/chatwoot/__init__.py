@@ -1,0 +1,1 @@
+"""warmline as a helpdesk's bot: Chatwoot's agent-bot protocol (docs/chatwoot.md)."""
