@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from perfdoc import MACHINE, update_subsection
+from perfdoc import record_measurement
 from warmline.analytics.metrics import facts_record, period_report
 from warmline.domain.conversation import Conversation
 from warmline.domain.events import (
@@ -170,17 +170,12 @@ def main() -> int:
     )
     print(line, flush=True)
     if args.write_docs:
-        body = "\n".join(
-            [
-                f"Measured {dt.date.today().isoformat()} on {MACHINE} "
-                "(`python benchmarks/bench_report.py --write-docs`).",
-                "",
-                "```",
-                line,
-                "```",
-            ]
+        record_measurement(
+            [line],
+            command="python benchmarks/bench_report.py --write-docs",
+            subsection=f"Report over many conversations, {backend}",
+            section="Analytics",
         )
-        update_subsection(f"Report over many conversations, {backend}", body, "Analytics")
     return 0 if ok else 1
 
 

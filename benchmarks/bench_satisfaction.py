@@ -16,14 +16,13 @@ spread of the estimate over the TweetSumm validation dialogues (unrated).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
-from perfdoc import MACHINE, update_subsection
+from perfdoc import record_measurement
 from warmline.bootstrap import build_pipeline
 from warmline.config import Settings
 from warmline.replay import replay_conversation
@@ -79,17 +78,12 @@ def main() -> int:
     for line in lines:
         print(line, flush=True)
     if args.write_docs:
-        body = "\n".join(
-            [
-                f"Measured {dt.date.today().isoformat()} on {MACHINE} "
-                "(`python benchmarks/bench_satisfaction.py --write-docs`).",
-                "",
-                "```",
-                *lines,
-                "```",
-            ]
+        record_measurement(
+            lines,
+            command="python benchmarks/bench_satisfaction.py --write-docs",
+            subsection="Estimated satisfaction (bench_satisfaction.py)",
+            section="Analytics",
         )
-        update_subsection("Estimated satisfaction (bench_satisfaction.py)", body, "Analytics")
     return 0 if ours >= TARGET else 1
 
 

@@ -21,7 +21,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import statistics
 import sys
@@ -32,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from perfdoc import MACHINE, update_subsection
+from perfdoc import record_measurement
 from warmline.domain.events import CustomerMessage
 from warmline.handoff.packet import build_packet
 from warmline.redaction import find_email_spans
@@ -241,17 +240,12 @@ def main() -> int:
     for line in lines:
         print(line, flush=True)
     if args.write_docs:
-        body = "\n".join(
-            [
-                f"Measured {dt.date.today().isoformat()} on {MACHINE} "
-                "(`python benchmarks/bench_summary.py --write-docs`).",
-                "",
-                "```",
-                *lines,
-                "```",
-            ]
+        record_measurement(
+            lines,
+            command="python benchmarks/bench_summary.py --write-docs",
+            subsection="Summary and packet (bench_summary.py)",
+            section="Handoff",
         )
-        update_subsection("Summary and packet (bench_summary.py)", body, "Handoff")
     return 0 if ok_rouge and ok_kept and ok_speed and ok_coach else 1
 
 

@@ -15,7 +15,6 @@ separately); the widget's scripts and stylesheet <= 50 KB compressed.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gzip
 import statistics
 import sys
@@ -31,7 +30,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from playwright.sync_api import Frame, expect, sync_playwright  # noqa: E402
 
 from browser import customer_says, customer_site, launch_chromium, open_widget, shown  # noqa: E402
-from perfdoc import MACHINE, update_subsection  # noqa: E402
+from perfdoc import record_measurement  # noqa: E402
 from servers import free_port, server_environment, start_server  # noqa: E402
 
 REPLY_MS = 300.0
@@ -125,17 +124,12 @@ def main() -> int:
     for line in lines:
         print(line, flush=True)
     if args.write_docs:
-        body = "\n".join(
-            [
-                f"Measured {dt.date.today().isoformat()} on {MACHINE} "
-                "(`python benchmarks/bench_web.py --write-docs`).",
-                "",
-                "```",
-                *lines,
-                "```",
-            ]
+        record_measurement(
+            lines,
+            command="python benchmarks/bench_web.py --write-docs",
+            subsection="Chat widget in Chromium (bench_web.py)",
+            section="Web",
         )
-        update_subsection("Chat widget in Chromium (bench_web.py)", body, "Web")
     return 0 if ok_reply and ok_weight else 1
 
 

@@ -7,6 +7,7 @@ other. Within the intents section each benchmark owns a `### ` sub-section.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -40,3 +41,20 @@ def _extract(text: str, marker: str, title: str) -> str | None:
     )
     match = pattern.search(text)
     return match.group(0) if match else None
+
+
+def record_measurement(
+    lines: list[str], *, command: str, subsection: str, section: str = SECTION
+) -> None:
+    """Write a benchmark's output lines into docs/performance.md with today's date, the
+    machine and the command that produced them."""
+    body = "\n".join(
+        [
+            f"Measured {dt.date.today().isoformat()} on {MACHINE} (`{command}`).",
+            "",
+            "```",
+            *lines,
+            "```",
+        ]
+    )
+    update_subsection(subsection, body, section)
