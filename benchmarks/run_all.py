@@ -16,6 +16,7 @@ BENCHMARKS = [
     ["bench_intents.py"],
     ["bench_latency.py"],
     ["bench_emotion.py", "--write-docs"],
+    ["bench_lexicon.py", "--write-docs"],
     ["bench_policy.py"],
     ["entities_redaction.py"],
     ["bench_kb.py", "--write-docs"],

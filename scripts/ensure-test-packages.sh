@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The tests start their own servers from Debian packages: a throwaway PostgreSQL cluster
-# (`postgresql`) and a headless Chromium for the browser tests (`chromium`, `chromium-driver`).
+# (`postgresql`), a headless Chromium for the browser tests (`chromium`, `chromium-driver`) and
+# an IMAP server for the email channel's tests (`dovecot-imapd`).
 # Install what is missing when we may (root with apt); otherwise say what to install and stop:
 # these tests are never silently skipped.
 set -euo pipefail
@@ -10,6 +11,9 @@ if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! command -v in
 fi
 if [ ! -x /usr/bin/chromium ]; then
   missing+=(chromium chromium-driver)
+fi
+if ! command -v dovecot >/dev/null && [ ! -x /usr/sbin/dovecot ]; then
+  missing+=(dovecot-imapd)
 fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

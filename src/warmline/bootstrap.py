@@ -35,6 +35,7 @@ def build_pipeline(settings: Settings, *, actions: bool = True) -> Pipeline:
     """The message pipeline with the configured models, policy and answers, and (unless
     `actions` is False, as in replays, which must not book or send anything) the routine
     actions with their connectors."""
+    use_lexicon(settings)
     analyzer: Analyzer = (
         ConstantAnalyzer()
         if settings.analyzer == "constant"
@@ -54,6 +55,17 @@ def build_pipeline(settings: Settings, *, actions: bool = True) -> Pipeline:
     return Pipeline(
         analyzer=analyzer, policy=policy, composer=composer, knowledge=knowledge, actions=desk
     )
+
+
+def use_lexicon(settings: Settings) -> None:
+    """Put the text rules in force: the shipped pack changed by `WARMLINE_LEXICON_FILE`. An
+    invalid file raises `LexiconError` (file, line, field) and changes nothing; the default
+    policy is read again, since its sensitive topics come from the pack."""
+    from warmline.policy.loader import default_config
+    from warmline.understanding.lexicon import install
+
+    install(settings.lexicon_file)
+    default_config.cache_clear()
 
 
 def intents_of(analyzer: Analyzer) -> list[str] | None:
@@ -101,7 +113,9 @@ def publish_policy(sessions: sessionmaker[Session], policy: Policy) -> None:
 
 def record_policy_file(settings: Settings) -> Policy:
     """What `warmline serve --workers N` does before starting its workers: validate the
-    policy file and make it the policy in force (an invalid file stops the start)."""
+    policy file and make it the policy in force (an invalid file stops the start, as does an
+    invalid lexicon file)."""
+    use_lexicon(settings)
     policy = load_policy(settings.policy_file, known_intents(settings))
     database = make_engine(settings.resolved_database_url)
     publish_policy(make_session_factory(database), policy)

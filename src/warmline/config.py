@@ -75,11 +75,24 @@ class Settings(BaseSettings):
     max_connections: int = Field(default=2000, ge=10)
     database_retry_after_seconds: int = Field(default=2, ge=1)
     actions_file: Path | None = None
+    # A business's own text rules (docs/lexicon.md): same id replaces a shipped rule, a new id
+    # adds one, `enabled: false` removes one; an invalid file stops the start.
+    lexicon_file: Path | None = None
     actions_enabled: bool = True
     demo_backend_url: str | None = None
     smtp_url: str | None = None
     smtp_password: str | None = None
     mail_from: str = "warmline@localhost"
+    # The email channel (docs/email.md): an SMTP listener `serve` starts when the port is set,
+    # and IMAP polling of a mailbox that cannot forward.
+    email_inbound_port: int | None = Field(default=None, ge=1, le=65535)
+    email_inbound_host: str = "127.0.0.1"
+    email_max_message_bytes: int = Field(default=40_000_000, ge=64 * 1024)
+    email_max_attachment_bytes: int = Field(default=10_000_000, ge=1)
+    email_max_recipients: int = Field(default=100, ge=1, le=10_000)
+    imap_url: str | None = None
+    imap_password: SecretStr | None = None
+    imap_poll_seconds: float = Field(default=60.0, ge=0.1, le=86_400)
     password_reset_url: str = "http://127.0.0.1:8000/reset?token={token}"
     identity_secret: str | None = None
     llm_base_url: str | None = None
@@ -109,6 +122,22 @@ class Settings(BaseSettings):
             from warmline.actions.mail import mailer_from_url
 
             mailer_from_url(url, sender="check@localhost", outbox=Path("."))
+        return url
+
+    @field_validator("email_inbound_port", "imap_url", mode="before")
+    @classmethod
+    def _blank_means_off(cls, value: object) -> object:
+        """An empty line in a .env (`WARMLINE_IMAP_URL=`) means off, not an invalid value."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("imap_url")
+    @classmethod
+    def _imap_url_parses(cls, url: str | None) -> str | None:
+        """An IMAP URL that cannot be used is refused at start, not at the first poll."""
+        if url is not None:
+            from warmline.channels.email.imap import parse_imap_url
+
+            parse_imap_url(url)
         return url
 
     @field_validator("chatwoot_url")

@@ -53,10 +53,9 @@ from warmline.storage import customers as customer_store
 from warmline.storage.db import keeps_contact_details
 from warmline.storage.states import ConversationStates
 from warmline.understanding.serialize import analysis_to_dict
-from warmline.understanding.types import Analysis
+from warmline.understanding.types import UPSET, Analysis
 
 log = logging.getLogger(__name__)
-_UPSET = 0.5
 
 # The customer's other recent conversations, for the handoff packet: (conversation id, customer).
 HistoryProvider = Callable[[str, Customer | None], list[dict[str, Any]]]
@@ -96,6 +95,8 @@ class InboundMessage:
     ts: datetime | None = None
     idempotency_key: str | None = None
     client_ts: datetime | None = None
+    message_id: str | None = None  # the channel's id of the message (an email's Message-ID)
+    meta: dict[str, Any] | None = None  # what else the channel knows (see CustomerMessage)
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,12 @@ class Pipeline:
         policy = self.policy  # one policy per message, even if a reload swaps it meanwhile
         ts = message.ts or utc_now()
         inbound = CustomerMessage(
-            text=message.text, channel=message.channel, ts=ts, client_ts=message.client_ts
+            text=message.text,
+            channel=message.channel,
+            ts=ts,
+            client_ts=message.client_ts,
+            message_id=message.message_id,
+            meta=message.meta,
         )
         analysis, state = self.analyzer.analyze(
             message.text, state=conversation.tracker_state, ts=message.ts
@@ -261,7 +267,7 @@ class Pipeline:
                     ts=ts,
                 )
             )
-            reply = self.composer.handoff_notice(plan, upset=analysis.emotion.frustration >= _UPSET)
+            reply = self.composer.handoff_notice(plan, upset=analysis.emotion.frustration >= UPSET)
             if turn is not None and turn.result is not None and turn.result.failed:
                 reply = f"{turn.reply} {reply}"  # what went wrong, then who takes over
             kind, answer = "handoff_notice", None

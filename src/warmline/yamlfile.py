@@ -63,13 +63,24 @@ def read_text(path: Path, error: Callable[[list[ConfigIssue]], ConfigFileError])
 
 
 def load_marked(
-    text: str, source: str, error: Callable[[list[ConfigIssue]], ConfigFileError], what: str
+    text: str,
+    source: str,
+    error: Callable[[list[ConfigIssue]], ConfigFileError],
+    what: str,
+    *,
+    fast: bool = False,
 ) -> tuple[dict[str, Any], Marks]:
     """The document as a mapping and where each key and list item starts. Invalid YAML,
-    duplicate keys and a document that is not a mapping (`what` names it) raise `error`."""
+    duplicate keys and a document that is not a mapping (`what` names it) raise `error`.
+    `fast` parses once, with libyaml when it is installed (the rule pack's long files)."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text) if root is not None else {}
+        if fast:
+            loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            root = yaml.compose(text, Loader=loader)
+            data = yaml.SafeLoader("").construct_document(root) if root is not None else {}
+        else:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text) if root is not None else {}
     except yaml.MarkedYAMLError as problem:
         mark = problem.problem_mark or problem.context_mark
         line = mark.line + 1 if mark else None

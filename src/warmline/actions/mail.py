@@ -89,7 +89,11 @@ class SmtpMailer:
 
     def send(self, to: str, subject: str, body: str) -> None:
         """Deliver the message to the server, or raise `MailError`."""
-        message = compose(sender=self.sender, to=to, subject=subject, body=body)
+        self.send_message(compose(sender=self.sender, to=to, subject=subject, body=body))
+
+    def send_message(self, message: EmailMessage) -> None:
+        """Deliver a message built by the caller (its headers name the recipients), or raise
+        `MailError`."""
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
@@ -119,7 +123,10 @@ class OutboxMailer:
 
     def send(self, to: str, subject: str, body: str) -> None:
         """Write the message as an `.eml` file, or raise `MailError`."""
-        message = compose(sender=self.sender, to=to, subject=subject, body=body)
+        self.send_message(compose(sender=self.sender, to=to, subject=subject, body=body))
+
+    def send_message(self, message: EmailMessage) -> None:
+        """Write a message built by the caller as an `.eml` file, or raise `MailError`."""
         with self._counter_lock:
             n = next(self._counter)
         name = f"{time.time_ns():020d}-{n:08d}-{uuid.uuid4().hex[:8]}"
@@ -147,7 +154,7 @@ class OutboxMailer:
 
 def mailer_from_url(
     url: str | None, *, sender: str, outbox: Path, password: str | None = None
-) -> Mailer:
+) -> SmtpMailer | OutboxMailer:
     """`smtp://[user[:password]@]host[:port]` (port 25) or `smtp+starttls://...` (port 587)
     gives an `SmtpMailer`; None or an empty string gives an `OutboxMailer` writing to `outbox`.
     `password` is used when the URL carries none, so it can come from its own environment

@@ -49,11 +49,11 @@ from warmline.domain.events import (
     Resolved,
     SlaBreached,
 )
+from warmline.understanding.types import UPSET
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-UPSET = 0.5
 LATE_TURNS = 3
 RETURN_WINDOW = timedelta(days=7)
 _UNDERSTANDING = {"low_confidence", "loop"}

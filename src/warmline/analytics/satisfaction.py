@@ -33,8 +33,8 @@ from warmline.domain.events import (
     CustomerMessage,
     HandedOff,
 )
+from warmline.understanding.types import UPSET
 
-UPSET = 0.5
 LONG_WAIT_SECONDS = 15 * 60
 _CLOSURE = re.compile(
     r"\b(?:thanks?|thank you|thx|ty|cheers|appreciate(?:d)?|that (?:worked|helped|fixed it|"

@@ -39,6 +39,7 @@ from warmline.api.schemas import (
     ResolveIn,
 )
 from warmline.api.services import Services
+from warmline.channels.email.outbound import deliver_or_note
 from warmline.domain.conversation import Conversation
 from warmline.domain.events import DecisionMade, HandedOff, SlaBreached
 from warmline.handoff import learning, service
@@ -276,16 +277,18 @@ def assign(
 def agent_message(
     conversation_id: ConversationId, body: AgentTextIn, services: ServicesDep, caller: Staff
 ) -> ConversationState:
-    """Write to the customer as the assigned agent."""
+    """Write to the customer as the assigned agent (by email too, in an email
+    conversation)."""
     agent = _agent_id(caller)
-    return _state(
-        _run(
-            services,
-            lambda s: service.send_agent_message(
-                s, conversation_id=conversation_id, agent=agent, text=body.text
-            ),
-        )
+    conversation = _run(
+        services,
+        lambda s: service.send_agent_message(
+            s, conversation_id=conversation_id, agent=agent, text=body.text
+        ),
     )
+    if conversation.channel == "email":  # after the commit: the message is stored first
+        deliver_or_note(services, conversation_id=conversation.id, seq=conversation.seq)
+    return _state(conversation)
 
 
 @router.post(

@@ -17,9 +17,8 @@ from warmline.domain.customer import Customer
 from warmline.domain.events import BotReply
 from warmline.handoff.availability import QueuePlan
 from warmline.policy.decision import Action, Decision
-from warmline.understanding.types import Analysis
+from warmline.understanding.types import UPSET, Analysis
 
-UPSET = 0.5
 CONFIDENT = 0.5  # an answer this likely to help is worth giving beside an offer of a person
 PLAUSIBLE = 0.2  # below this the closest articles are not worth naming in a question
 SMALL_TALK = frozenset({"greeting", "thanks", "goodbye", "complaint", "human_agent"})

@@ -29,6 +29,8 @@ TEMPLATE_NAMES = (
     "handoff.j2",
     "reminder.j2",
     "survey.j2",
+    "letter.email.j2",
+    "notice.email.j2",
 )
 
 
@@ -135,6 +137,12 @@ class Phrasing:
             "wait_minutes": None,
             "questions": ["csat", "nps", "felt_heard"],
             "channel": "web",
+            "greet": True,
+            "signer": None,
+            "problem": "attachments",
+            "refused": [{"label": "a (1 MB)"}],
+            "limit": "1 MB",
+            "postscript": True,
         }
         for name in TEMPLATE_NAMES:
             try:

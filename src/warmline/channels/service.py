@@ -115,11 +115,14 @@ def start_conversation(
     details: CustomerDetails | None = None,
     verified: bool = True,
     signed: bool = False,
+    conversation_id: str | None = None,
 ) -> Conversation:
     """Open a conversation, linked to the customer the details describe: recognised by their
     identities when the details come from a trusted source (`verified`), or recorded as said
     by an anonymous visitor otherwise. `signed`: the site vouched for the customer's email,
-    so account data may be shown without a code (an `IdentityVerified` event)."""
+    so account data may be shown without a code (an `IdentityVerified` event).
+    `conversation_id`: an id the channel chose (an email's, so a redelivery finds it), else a
+    new random one."""
     if details is None:
         customer = None
     elif verified:
@@ -127,7 +130,10 @@ def start_conversation(
     else:
         customer = record_unverified_customer(session, details=details)
     conversation = store.create_conversation(
-        session, customer_id=customer.id if customer else None, channel=channel
+        session,
+        customer_id=customer.id if customer else None,
+        channel=channel,
+        conversation_id=conversation_id,
     )
     if signed:
         store.append_events(

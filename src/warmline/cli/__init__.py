@@ -13,6 +13,7 @@ def main() -> None:
 
     from warmline.actions.loader import ActionsError
     from warmline.policy.loader import PolicyError
+    from warmline.understanding.lexicon import LexiconError
 
     _register_commands()
     try:
@@ -22,6 +23,9 @@ def main() -> None:
         raise SystemExit(2) from None
     except ActionsError as error:
         print(f"error: invalid actions (WARMLINE_ACTIONS_FILE):\n{error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except LexiconError as error:
+        print(f"error: invalid text rules (WARMLINE_LEXICON_FILE):\n{error}", file=sys.stderr)
         raise SystemExit(2) from None
     except ValidationError as error:
         for problem in error.errors():

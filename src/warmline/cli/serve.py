@@ -9,6 +9,8 @@ import typer
 from warmline.cli.app import app, db_app
 
 if TYPE_CHECKING:
+    from warmline.api.services import Services
+    from warmline.channels.email.runtime import EmailChannel
     from warmline.config import Settings
     from warmline.demo import DemoAgent
 
@@ -52,6 +54,7 @@ def serve(
 
     from warmline.api.app import create_app
     from warmline.bootstrap import (
+        build_services,
         configure_logging,
         limit_malloc_arenas,
         raise_file_limit,
@@ -73,6 +76,10 @@ def serve(
         from warmline.actions.loader import load_actions
 
         load_actions(settings.actions_file)  # refused here, with file and line, not in a worker
+    if settings.lexicon_file:
+        from warmline.understanding.lexicon import install
+
+        install(settings.lexicon_file)  # the same for the business's text rules
     raise_file_limit(settings.max_connections + 256)  # connections, the database, the models
     limit_malloc_arenas()
     host = host or settings.host
@@ -109,19 +116,53 @@ def serve(
         typer.echo(f"  workers:      {workers}", err=True)
         policy = record_policy_file(settings)  # every worker, now or restarted, runs this one
         typer.echo(f"  policy:       {policy.label}", err=True)
-        # uvicorn's process manager; each worker builds its own app from the environment.
-        uvicorn.run(
-            "warmline.api.app:worker_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            **uvicorn_options(settings),
-        )
+        # Email comes in here, in this process, once (the workers serve HTTP).
+        email = _start_email(settings, None)
+        try:
+            # uvicorn's process manager; each worker builds its own app from the environment.
+            uvicorn.run(
+                "warmline.api.app:worker_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                **uvicorn_options(settings),
+            )
+        finally:
+            if email is not None:
+                email.stop()
         return
-    uvicorn.Server(
-        uvicorn_config(create_app(settings), host=host, port=port, settings=settings)
-    ).run()
+    services = build_services(settings)
+    email = _start_email(settings, services)
+    try:
+        uvicorn.Server(
+            uvicorn_config(create_app(settings, services), host=host, port=port, settings=settings)
+        ).run()
+    finally:
+        if email is not None:
+            email.stop()
+
+
+def _start_email(settings: Settings, services: Services | None) -> EmailChannel | None:
+    """The email channel, when the settings ask for it (docs/email.md): in the server's
+    process with its services, or (with several workers) with services of its own that run
+    the policy in force."""
+    from warmline.channels.email.runtime import email_wanted, start_email
+
+    if not email_wanted(settings):
+        return None
+    if services is None:
+        from warmline.bootstrap import adopt_stored_policy, build_services, follow_policy_reloads
+
+        services = build_services(settings)
+        adopt_stored_policy(services)
+        follow_policy_reloads(services)
+    try:
+        channel = start_email(services)
+    except (ValueError, OSError) as error:
+        raise _fail(f"email: {error}") from None
+    typer.echo(f"  email in:     {'; '.join(channel.descriptions)}", err=True)
+    return channel
 
 
 def _prepare_demo(settings: Settings) -> list[DemoAgent]:

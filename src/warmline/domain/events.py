@@ -37,8 +37,11 @@ class CustomerMessage(Event):
     type: Literal["customer_message"] = "customer_message"
     text: str
     channel: str = "web"
-    message_id: str | None = None
+    message_id: str | None = None  # the channel's own id (an email's Message-ID)
     client_ts: datetime | None = None
+    # What the channel knows about the message beyond its text (an email's subject and its
+    # attachments' names, types and sizes); masked like the text.
+    meta: dict[str, Any] | None = None
 
 
 class BotReply(Event):

@@ -27,8 +27,8 @@ from warmline.domain.conversation import Conversation
 from warmline.domain.customer import Customer
 from warmline.domain.events import AgentMessage, AnalysisRecorded, CustomerMessage
 from warmline.understanding.emotion.signals import plain_vader_compound
+from warmline.understanding.types import UPSET
 
-UPSET = 0.5
 MAX_DRAFT = 5000  # characters coached; a longer draft is coached on its start
 
 _ACKNOWLEDGE = re.compile(

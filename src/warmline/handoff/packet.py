@@ -22,11 +22,11 @@ from warmline.domain.events import (
 )
 from warmline.handoff.summary import Speaker, summarize_turns
 from warmline.redaction import find_email_spans, find_phone_spans, redact
+from warmline.understanding.types import UPSET
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-_UPSET = 0.5
 _MAX_BULLETS = 7
 
 
@@ -157,7 +157,7 @@ def _emotional_state(analyses: list[dict[str, Any]]) -> dict[str, Any]:
         "start": round(levels[0], 3),
         "peak": round(max(levels), 3),
         "trend": trend,
-        "upset": levels[-1] >= _UPSET or float(trajectory.get("level", 0.0)) >= _UPSET,
+        "upset": levels[-1] >= UPSET or float(trajectory.get("level", 0.0)) >= UPSET,
         "levels": [round(level, 3) for level in levels],
     }
 

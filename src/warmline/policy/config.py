@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -276,142 +276,29 @@ class TopicConfig(Strict):
         return self
 
 
+# How each shipped sensitive topic is handled; what marks it (phrases and patterns) is in the
+# rule pack (understanding/lexicon/sensitive_topics.yaml), with examples checked at load.
+_TOPIC_HANDLING: dict[str, dict[str, Any]] = {
+    "bereavement": {"mode": "immediate", "priority": 0.6, "route": "care", "senior": True},
+    "medical": {"mode": "offer", "priority": 0.4, "route": "care"},
+    "fraud_security": {"mode": "immediate", "priority": 0.6, "route": "trust_safety"},
+    "legal": {"mode": "immediate", "priority": 0.5, "route": "complaints", "senior": True},
+    "vulnerability": {"mode": "immediate", "priority": 0.8, "route": "care", "senior": True},
+}
+
+
 def _default_topics() -> dict[str, TopicConfig]:
-    """The shipped sensitive topics (default.yaml shows the same; a test keeps them equal)."""
-    return {
-        "bereavement": TopicConfig(
-            phrases=[
-                "passed away",
-                "funeral",
-                "death in the family",
-                "bereavement",
-                "bereaved",
-                "deceased",
-                "death certificate",
-                "probate",
-                "late husband",
-                "late wife",
-                "late mother",
-                "late father",
-            ],
-            patterns=[
-                r"(?:my|our|his|her)\s+(?:\w+\s+){0,2}?(?:husband|wife|partner|mother|mum|mom|"
-                r"father|dad|son|daughter|brother|sister|grandmother|grandma|grandfather|grandad|"
-                r"grandpa|parent|child|baby|friend|uncle|aunt)\s+"
-                r"(?:has\s+|had\s+|just\s+|recently\s+|sadly\s+)*(?:died|passed)\b",
-            ],
-            mode="immediate",
-            priority=0.6,
-            route="care",
-            senior=True,
-        ),
-        "medical": TopicConfig(
-            phrases=[
-                "hospital",
-                "hospitalised",
-                "hospitalized",
-                "surgery",
-                "diagnosis",
-                "diagnosed",
-                "disability",
-                "i am disabled",
-                "i'm disabled",
-                "disabled person",
-                "disabled passenger",
-                "disabled customer",
-                "wheelchair",
-                "cancer",
-                "chemotherapy",
-                "intensive care",
-                "medical emergency",
-                "life support",
-            ],
-            mode="offer",
-            priority=0.4,
-            route="care",
-        ),
-        "fraud_security": TopicConfig(
-            phrases=[
-                "fraud",
-                "fraudulent",
-                "scam",
-                "scammed",
-                "scammer",
-                "stolen card",
-                "hacked",
-                "hacker",
-                "unauthorized charge",
-                "unauthorised charge",
-                "unauthorized charges",
-                "unauthorised charges",
-                "unauthorized transaction",
-                "unauthorised transaction",
-                "identity theft",
-                "phishing",
-                "account compromised",
-                "someone used my card",
-            ],
-            patterns=[
-                r"(?:card|phone|wallet|identity|account|password|details)\s+"
-                r"(?:was|were|has\s+been|have\s+been|got)\s+(?:stolen|hacked|compromised)\b",
-            ],
-            mode="immediate",
-            priority=0.6,
-            route="trust_safety",
-        ),
-        "legal": TopicConfig(
-            phrases=[
-                "lawyer",
-                "attorney",
-                "solicitor",
-                "sue",
-                "suing",
-                "legal action",
-                "take you to court",
-                "taking you to court",
-                "see you in court",
-                "court action",
-                "court case",
-                "small claims",
-                "ombudsman",
-                "regulator",
-                "trading standards",
-                "better business bureau",
-                "fcc complaint",
-                "class action",
-            ],
-            mode="immediate",
-            priority=0.5,
-            route="complaints",
-            senior=True,
-        ),
-        "vulnerability": TopicConfig(
-            phrases=[
-                "suicidal",
-                "suicide",
-                "kill myself",
-                "end my life",
-                "self harm",
-                "self-harm",
-                "can't afford food",
-                "cannot afford food",
-                "can't afford to eat",
-                "domestic abuse",
-                "domestic violence",
-                "abusive partner",
-                "elderly and confused",
-                "dementia",
-                "homeless",
-                "vulnerable customer",
-                "i am vulnerable",
-                "i'm vulnerable",
-            ],
-            mode="immediate",
-            priority=0.8,
-            route="care",
-            senior=True,
-        ),
-    }
+    """The shipped sensitive topics: their markers from the rule pack in force, their handling
+    from `_TOPIC_HANDLING`."""
+    from warmline.understanding.lexicon import active
+
+    markers = active().topic_markers()
+    topics: dict[str, TopicConfig] = {}
+    for name, handling in _TOPIC_HANDLING.items():
+        phrases, patterns = markers.get(name, ([], []))
+        if phrases or patterns:
+            topics[name] = TopicConfig(phrases=phrases, patterns=patterns, **handling)
+    return topics
 
 
 class SensitiveTopicConfig(TriggerBase):
@@ -433,7 +320,9 @@ class TriggersConfig(Strict):
     """The seven triggers; any of them may be omitted to keep its defaults."""
 
     escape_hatch: EscapeHatchConfig = EscapeHatchConfig()
-    sensitive_topic: SensitiveTopicConfig = SensitiveTopicConfig()
+    # Built when a policy is, not at import: its default topics come from the rule pack in
+    # force, which a business's lexicon file changes.
+    sensitive_topic: SensitiveTopicConfig = Field(default_factory=SensitiveTopicConfig)
     frustration: FrustrationConfig = FrustrationConfig()
     loop: LoopConfig = LoopConfig()
     low_confidence: LowConfidenceConfig = LowConfidenceConfig()
@@ -610,7 +499,7 @@ class PolicyConfig(Strict):
 
     version: Literal[1] = 1
     name: str = "default"
-    triggers: TriggersConfig = TriggersConfig()
+    triggers: TriggersConfig = Field(default_factory=TriggersConfig)  # see sensitive_topic
     teams: dict[str, TeamConfig] = Field(default_factory=_default_teams)
     routing: RoutingConfig = RoutingConfig()
     queue: QueueConfig = QueueConfig()

@@ -2,7 +2,8 @@
 
 Only the start of the reply counts ("yes please, my order is still missing" accepts;
 "no thanks, it's fine" declines); anything else means the customer moved on, which the policy
-treats as a polite no.
+treats as a polite no. The answers are rules of `understanding/lexicon/offer.yaml`; a policy
+adds its own patterns (`offers.accept_patterns`, `offers.decline_patterns`).
 """
 
 from __future__ import annotations
@@ -11,22 +12,10 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
-OfferReply = Literal["accept", "decline"]
+from warmline.understanding.lexicon import active
+from warmline.understanding.lexicon.rules import offer_head
 
-_ACCEPT = re.compile(
-    r"^\W*(?:(?:yes|yeah|yea|yep|yup|ya|sure|ok|okay|definitely|absolutely|of\s+course|"
-    r"go\s+ahead|please\s+do|do\s+it|that\s+would\s+(?:be\s+)?(?:great|good|nice|helpful|lovely)|"
-    r"i(?:'d|\s+would)\s+like\s+that|connect\s+me|y)\b(?!\s*,?\s*(?:but|not)\b)"
-    r"|(?:please|pls)\W*$)",
-    re.IGNORECASE,
-)
-_DECLINE = re.compile(
-    r"^\W*(?:no|nope|nah|not\s+(?:now|yet|needed|necessary)|no\s+thanks?|no\s+thank\s+you|"
-    r"i'?m\s+(?:fine|good|ok|okay|alright)|it'?s\s+(?:fine|ok|okay)|that'?s\s+(?:fine|ok|okay)|"
-    r"(?:don'?t|do\s+not)\s+(?:bother|need|want|worry))\b",
-    re.IGNORECASE,
-)
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'"})
+OfferReply = Literal["accept", "decline"]
 
 
 def classify_offer_reply(
@@ -36,9 +25,11 @@ def classify_offer_reply(
     decline_patterns: Sequence[str] = (),
 ) -> OfferReply | None:
     """`accept`, `decline`, or None when the reply is about something else."""
-    head = text.translate(_QUOTES).strip()[:200]
-    if _DECLINE.search(head) or any(re.search(p, head, re.IGNORECASE) for p in decline_patterns):
-        return "decline"
-    if _ACCEPT.search(head) or any(re.search(p, head, re.IGNORECASE) for p in accept_patterns):
-        return "accept"
+    head = offer_head(text)
+    rules = active().rules.get("offer", ())
+    for answer, extra in (("decline", decline_patterns), ("accept", accept_patterns)):
+        if any(r.signal == answer and r.pattern and r.pattern.search(head) for r in rules) or any(
+            re.search(p, head, re.IGNORECASE) for p in extra
+        ):
+            return "decline" if answer == "decline" else "accept"
     return None

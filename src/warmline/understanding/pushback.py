@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from warmline.understanding.lexicon.text import normalise
+
 PATTERNS_FILE = Path(__file__).resolve().parent / "pushback.yaml"
 
 
@@ -39,19 +41,15 @@ def patterns(path: Path = PATTERNS_FILE) -> tuple[Pattern, ...]:
         except (KeyError, re.error) as error:
             raise PushbackPatternError(f"{path}: pattern {name}: bad regex ({error})") from None
         for example in item.get("examples") or []:
-            if not regex.search(_normalise(example)):
+            if not regex.search(normalise(example)):
                 raise PushbackPatternError(f"{path}: pattern {name}: misses {example!r}")
         found.append(Pattern(name, regex))
     return tuple(found)
 
 
-def _normalise(text: str) -> str:
-    return text.replace("\u2019", "'").replace("\u2018", "'")
-
-
 def detect_pushback(text: str) -> str | None:
     """The words with which the customer pushes back, or None."""
-    normalised = _normalise(text[:2000])
+    normalised = normalise(text, 2000)
     for pattern in patterns():
         found = pattern.regex.search(normalised)
         if found:

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# `frustration` at or above this means "this customer is upset" (what the emotion model is
+# calibrated to, and the `warmline analyze` contract). The one definition: the policy's
+# defaults aside, replies, the handoff packet, coaching, the trajectory and the metrics read it.
+UPSET = 0.5
+
 
 @dataclass(frozen=True)
 class Signal:

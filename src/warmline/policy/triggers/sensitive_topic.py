@@ -1,11 +1,12 @@
 """Sensitive topics: bereavement, medical, fraud or security, legal threats, vulnerability.
 
 The message is lower-cased and its spaces collapsed once; phrases then match as whole words (an
-optional plural `s` included) and patterns as regular expressions on that text. A match is
-ignored when one of the few words just before it, in the same clause, negates it ("this is not
-a scam", "I'm not going to sue"). Topics can also be marked by intents. Phrases are found with
-a plain substring test before any regular expression runs: most messages mention no sensitive
-topic, and a regex alternation over every phrase costs milliseconds on a long email.
+optional plural `s` included) and patterns as regular expressions on that text
+(`understanding/lexicon/topics.py`). A match is ignored when one of the few words just before
+it, in the same clause, negates it ("this is not a scam", "I'm not going to sue"): the negation
+words are the rule pack's (`sensitive_topics.yaml`), the window the policy's `negation_words`.
+Topics can also be marked by intents. The shipped topics' phrases and patterns are rules of the
+pack too; a policy's `topics` replace them.
 """
 
 from __future__ import annotations
@@ -17,70 +18,20 @@ from warmline.policy.config import SensitiveTopicConfig, TopicConfig
 from warmline.policy.context import PolicyContext
 from warmline.policy.decision import Mode, Reason
 from warmline.policy.triggers.base import Trigger
+from warmline.understanding.lexicon import active
+from warmline.understanding.lexicon.text import Cue
+from warmline.understanding.lexicon.topics import Phrase, find, normalise
 
 _EDGE_CHARS = 5000
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
-_NEGATORS = frozenset(
-    {
-        "not",
-        "no",
-        "never",
-        "without",
-        "nothing",
-        "nor",
-        "neither",
-        "dont",
-        "didnt",
-        "isnt",
-        "wasnt",
-        "arent",
-        "werent",
-        "wont",
-        "cant",
-        "cannot",
-        "hasnt",
-        "havent",
-        "doesnt",
-    }
-)
-_CLAUSE = re.compile(r"[.!?;,:\n]")
-_WORD = re.compile(r"[\w']+")
 
-
-def normalise(text: str) -> str:
-    """Lower case, straight apostrophes, single spaces: what phrases and patterns match."""
-    return " ".join(text.translate(_QUOTES).lower().split())
-
-
-@dataclass(frozen=True)
-class _Phrase:
-    """One phrase: a plain substring test first (fast), then the whole-word check."""
-
-    text: str
-    regex: re.Pattern[str]
-
-    @classmethod
-    def of(cls, phrase: str) -> _Phrase:
-        text = normalise(phrase)
-        plural = "s?" if text[-1:].isalpha() else ""
-        return cls(text, re.compile(rf"{re.escape(text)}{plural}(?![\w'])"))
-
-    def matches(self, text: str) -> list[re.Match[str]]:
-        if self.text not in text:
-            return []
-        return [m for m in self.regex.finditer(text) if not _glued(text, m.start())]
-
-
-def _glued(text: str, start: int) -> bool:
-    """True when the match starts inside a word ("court" in "racquetcourt")."""
-    return start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_'")
+__all__ = ["SensitiveTopic", "normalise"]
 
 
 @dataclass(frozen=True)
 class _Topic:
     name: str
     config: TopicConfig
-    phrases: tuple[_Phrase, ...]
+    phrases: tuple[Phrase, ...]
     patterns: tuple[re.Pattern[str], ...]
     intents: frozenset[str]
 
@@ -95,7 +46,7 @@ def _compile(name: str, topic: TopicConfig) -> _Topic:
     return _Topic(
         name,
         topic,
-        tuple(_Phrase.of(p) for p in topic.phrases if p.strip()),
+        tuple(Phrase.of(p) for p in topic.phrases if p.strip()),
         tuple(re.compile(p) for p in topic.patterns),
         frozenset(topic.intents),
     )
@@ -114,9 +65,13 @@ class SensitiveTopic(Trigger):
     config: SensitiveTopicConfig = field(default_factory=SensitiveTopicConfig)
     name: str = "sensitive_topic"
     _topics: list[_Topic] = field(init=False, repr=False)
+    _negation: Cue | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._topics = [_compile(name, topic) for name, topic in self.config.topics.items()]
+        window = self.config.negation_words
+        cue = active().cues["sensitive_topic.negation"]
+        self._negation = cue.with_after(window - 1) if window > 0 else None
 
     def evaluate(self, context: PolicyContext) -> Reason | None:
         text = _sample(context.analysis.text)
@@ -145,21 +100,4 @@ class SensitiveTopic(Trigger):
         )
 
     def _find(self, topic: _Topic, text: str) -> str | None:
-        for phrase in topic.phrases:
-            for match in phrase.matches(text):
-                if not self._negated(text, match.start()):
-                    return match.group(0).strip()[:60]
-        for pattern in topic.patterns:
-            for match in pattern.finditer(text):
-                if not _glued(text, match.start()) and not self._negated(text, match.start()):
-                    return match.group(0).strip()[:60]
-        return None
-
-    def _negated(self, text: str, start: int) -> bool:
-        window = self.config.negation_words
-        if window == 0:
-            return False
-        before = text[max(0, start - 200) : start]
-        clause = _CLAUSE.split(before)[-1].lower()
-        words = _WORD.findall(clause)[-window:]
-        return any(w.endswith("n't") or w.replace("'", "") in _NEGATORS for w in words)
+        return find(topic.phrases, topic.patterns, text, self._negation)

@@ -26,11 +26,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from warmline.understanding.types import EmotionReading, Signal, Trajectory
+from warmline.understanding.types import UPSET, EmotionReading, Signal, Trajectory
 
 STATE_VERSION = 1
 HISTORY_SIZE = 8
-UPSET = 0.5
 # Weight of the newest turn in the smoothed level: high enough that two upset turns in a row
 # lift a calm conversation above UPSET, low enough that one outburst after calm stays below it.
 LEVEL_ALPHA = 0.45

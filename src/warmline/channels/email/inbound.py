@@ -1,0 +1,267 @@
+"""One inbound email through the engine, whichever way it came (the SMTP listener or IMAP).
+
+1. Read it (`parsing.parse_email`). Automatic mail is dropped here: it never starts a
+   conversation and is never answered.
+2. Find its conversation: only through a valid thread token in `In-Reply-To` / `References`
+   (`threads.py`) of an email conversation whose customer's address is the sender's. Anything
+   else (no token, a forged one, someone else's thread) starts a new conversation, whose id is
+   derived from the sender and `Message-ID` so that a redelivered email finds it again.
+   The sender's address is kept as an unverified contact detail, never as an identity:
+   anyone can put anyone's address in `From`.
+3. The newest text goes through the engine as a customer message on channel "email", with the
+   `Message-ID` and what else is kept (subject; attachments' names, types and sizes); the
+   `Message-ID` is also its idempotency key, so a redelivery stores nothing twice.
+4. The bot's reply, if any, goes out threaded (`outbound.deliver`), with a P.S. when
+   attachments over the limit were refused. An email with no readable text is not stored: the
+   customer is told so.
+
+`receive` raises `TryLater` when the email could not be stored now (the sender's server retries:
+SMTP 451, or the IMAP message stays unread) and `Unreadable` when there is nobody to answer
+(SMTP 550).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from email.utils import make_msgid
+from typing import Literal
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from warmline.actions.mail import MailError
+from warmline.api.services import Services
+from warmline.channels.email.errors import TryLater, Unreadable
+from warmline.channels.email.outbound import (
+    CHANNEL,
+    MAX_REFERENCES,
+    Letter,
+    NotDeliverable,
+    Postman,
+    customer_address,
+    deliver,
+)
+from warmline.channels.email.parsing import Attachment, InboundEmail, parse_email
+from warmline.channels.service import CustomerDetails, start_conversation
+from warmline.domain.events import BotReply
+from warmline.engine import ConversationBusy, InboundMessage, Outcome
+from warmline.storage import conversations as store
+from warmline.storage.customers import get_customer
+from warmline.storage.idempotency import IdempotencyConflict
+
+log = logging.getLogger(__name__)
+# The bot's emails to one conversation in an hour, at most: a robot that answers every email
+# without saying it is one (no Auto-Submitted) cannot keep a loop going.
+MAX_BOT_EMAILS_PER_HOUR = 10
+__all__ = ["EmailReceiver", "Receipt", "TryLater", "Unreadable"]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What became of one email: `answered` (stored, and the bot's reply sent), `stored` (no
+    reply: a person has the conversation, the reply could not be sent, or it was a
+    redelivery), `ignored` (automatic mail) or `refused` (the customer was told why)."""
+
+    status: Literal["answered", "stored", "ignored", "refused"]
+    detail: str
+    conversation_id: str | None = None
+
+
+class EmailReceiver:
+    """Takes inbound emails into conversations. Thread-safe: one per process."""
+
+    def __init__(self, services: Services, postman: Postman | None = None) -> None:
+        settings = services.settings
+        self.services = services
+        self.postman = postman or Postman(settings, services.engine.pipeline.composer.phrasing)
+        self.max_chars = settings.max_message_chars
+        self.max_attachment_bytes = settings.email_max_attachment_bytes
+        self.own_addresses = frozenset({settings.mail_from.strip().casefold()})
+
+    def receive(self, raw: bytes, *, envelope_sender: str | None = None) -> Receipt:
+        """Take one email (as received) into its conversation and answer it."""
+        email = parse_email(
+            raw,
+            envelope_sender=envelope_sender,
+            max_chars=self.max_chars,
+            max_attachment_bytes=self.max_attachment_bytes,
+            own_addresses=self.own_addresses,
+        )
+        if email.robot is not None:
+            log.info("automatic email ignored (%s)", email.robot)
+            return Receipt("ignored", email.robot)
+        if email.sender is None:
+            raise Unreadable("no sender address could be read from the email")
+        if not email.text:
+            self._notify(email, "no_text", email.refused_attachments)
+            log.info("email without readable text refused (%d MIME defects)", email.defects)
+            return Receipt("refused", "no readable text")
+        conversation_id = self._thread(email) or self._start(email)
+        outcome = self._handle(conversation_id, email)
+        if outcome.replayed:
+            return Receipt("stored", "a redelivery; nothing new stored", conversation_id)
+        refused = email.refused_attachments
+        reply = next((e for e in outcome.events if isinstance(e, BotReply)), None)
+        if reply is None:
+            if refused:
+                self._notify(email, "attachments", refused)
+            return Receipt("stored", "no reply", conversation_id)
+        # From here on the message is stored: nothing may make its sender deliver it again.
+        try:
+            seq, recent = self._seq_of(conversation_id, reply)
+            if recent > MAX_BOT_EMAILS_PER_HOUR:
+                # A robot that does not say it is one, answering every email: stop the loop.
+                log.warning("conversation %s: too many automatic emails this hour", conversation_id)
+                return Receipt("stored", "reply not sent: too many this hour", conversation_id)
+            postscript = (
+                self.postman.notice("attachments", refused=refused, postscript=True)
+                if refused
+                else None
+            )
+            deliver(
+                self.services,
+                conversation_id=conversation_id,
+                seq=seq,
+                postscript=postscript,
+                postman=self.postman,
+            )
+        except (MailError, NotDeliverable) as error:
+            log.error("the reply to an email could not be sent: %s", error)
+            return Receipt("stored", f"reply not sent: {error}", conversation_id)
+        except Exception:
+            log.exception("the reply to an email could not be sent")
+            return Receipt("stored", "reply not sent", conversation_id)
+        return Receipt("answered", "answered", conversation_id)
+
+    def refuse_too_large(self, header: bytes, size: int, limit: int) -> Receipt:
+        """An email of `size` bytes, over the `limit`, of which only the header was read
+        (IMAP): its sender is told it could not be received."""
+        email = parse_email(header, own_addresses=self.own_addresses)
+        if email.robot is not None:
+            log.info("automatic email ignored (%s)", email.robot)
+            return Receipt("ignored", email.robot)
+        if email.sender is None:
+            raise Unreadable("no sender address could be read from the email")
+        self._notify(email, "too_large", (), limit=limit)
+        log.info("email of %d bytes refused: over the size limit", size)
+        return Receipt("refused", "too large")
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _thread(self, email: InboundEmail) -> str | None:
+        """The email conversation this email continues, if it carries a valid thread token
+        and comes from that conversation's customer."""
+        conversation_id = self.postman.keys.conversation_of(email.answers)
+        if conversation_id is None:
+            if any("<wl." in value for value in email.answers):
+                log.warning("an email names a thread token that is not valid: new conversation")
+            return None
+        try:
+            with self.services.reading() as session, session.begin():
+                head = store.head(session, conversation_id=conversation_id)
+                customer = (
+                    get_customer(session, customer_id=head.customer_id)
+                    if head is not None and head.customer_id
+                    else None
+                )
+        except SQLAlchemyError as error:
+            raise TryLater("the database could not be read") from error
+        if head is None or head.channel != CHANNEL:
+            return None
+        address = customer_address(customer)
+        if address is None or email.sender is None or address.casefold() != email.sender.casefold():
+            log.warning(
+                "an email answers conversation %s from another address: new conversation",
+                conversation_id,
+            )
+            return None
+        return conversation_id
+
+    def _start(self, email: InboundEmail) -> str:
+        """A new email conversation for this email (or the one a first delivery opened)."""
+        assert email.sender is not None
+        chosen = (
+            self.postman.keys.new_conversation_id(email.sender, email.message_id)
+            if email.message_id
+            else None
+        )
+        try:
+            with self.services.sessions() as session, session.begin():
+                if chosen and store.head(session, conversation_id=chosen) is not None:
+                    return chosen
+                conversation = start_conversation(
+                    session,
+                    channel=CHANNEL,
+                    details=CustomerDetails(name=email.sender_name, email=email.sender),
+                    verified=False,  # an address in From proves nothing
+                    conversation_id=chosen,
+                )
+                return conversation.id
+        except SQLAlchemyError as error:  # the database, or the same email delivered twice
+            raise TryLater("the conversation could not be opened") from error
+
+    def _handle(self, conversation_id: str, email: InboundEmail) -> Outcome:
+        key = (
+            "email:" + hashlib.sha256(email.message_id.encode()).hexdigest()
+            if email.message_id
+            else None
+        )
+        message = InboundMessage(
+            conversation_id=conversation_id,
+            text=email.text,
+            channel=CHANNEL,
+            idempotency_key=key,
+            message_id=email.message_id,
+            meta=email.meta(),
+        )
+        engine = self.services.engine
+        try:
+            try:
+                return engine.handle(message)
+            except IdempotencyConflict:
+                # The same Message-ID with other content: a different email after all.
+                return engine.handle(replace(message, idempotency_key=None))
+        except (ConversationBusy, SQLAlchemyError) as error:
+            raise TryLater("the message could not be stored") from error
+
+    def _seq_of(self, conversation_id: str, reply: BotReply) -> tuple[int, int]:
+        """The sequence number the store gave the bot's reply, and how many bot replies the
+        conversation had in the hour up to it."""
+        with self.services.reading() as session, session.begin():
+            events = store.load_events(session, conversation_id=conversation_id)
+        for seq in range(len(events), 0, -1):
+            event = events[seq - 1]
+            if isinstance(event, BotReply) and event.ts == reply.ts and event.kind == reply.kind:
+                since = event.ts - timedelta(hours=1)
+                recent = sum(isinstance(e, BotReply) and e.ts > since for e in events[:seq])
+                return seq, recent
+        raise NotDeliverable("the reply is not in the conversation")
+
+    def _notify(
+        self,
+        email: InboundEmail,
+        problem: str,
+        refused: tuple[Attachment, ...] | list[Attachment],
+        limit: int | None = None,
+    ) -> None:
+        """Tell the sender what happened to an email that was not taken as it was."""
+        assert email.sender is not None
+        text = self.postman.letter_text(
+            self.postman.notice(problem, refused=refused, limit=limit), name=email.sender_name
+        )
+        references = [*email.references, *([email.message_id] if email.message_id else [])]
+        letter = Letter(
+            to=email.sender,
+            subject=self.postman.subject(email.subject),
+            text=text,
+            message_id=make_msgid(domain=self.postman.domain),
+            in_reply_to=email.message_id,
+            references=tuple(references[-MAX_REFERENCES:]),
+            automatic=True,
+        )
+        try:
+            self.postman.send(letter)
+        except MailError as error:
+            log.error("a notice about an email could not be sent: %s", error)
