@@ -377,7 +377,10 @@ def test_typing_and_new_events_reach_a_stream_held_by_the_other_side(
 
     listener = threading.Thread(target=listen)
     listener.start()
-    time.sleep(0.8)
+    deadline = time.monotonic() + 10
+    while "retry: 1000" not in received:  # the stream is registered once it has said this
+        assert time.monotonic() < deadline, "the stream did not open"
+        time.sleep(0.02)
     typing = httpx.post(
         f"{server_url}/api/v1/conversations/{conversation_id}/typing",
         json={"typing": True},

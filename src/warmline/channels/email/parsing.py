@@ -14,6 +14,7 @@ sent it. Pure (no database, no network) and never raises on what a sender can pu
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -40,6 +41,9 @@ _BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 MAX_HEADER_CHARS = 2000  # a subject or name longer than this is cut
 MAX_SCANNED_CHARS = 30_000  # text read for the newest reply (it comes first)
 LONG_LINE = 200  # see _without_quotes
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ def parse_email(
     try:
         return _parse(raw, envelope_sender, max_chars, max_attachment_bytes, own_addresses)
     except Exception:  # nothing a sender writes may crash the channel: unreadable, refused
+        log.exception("an email could not be read; it is refused as unreadable")
         return InboundEmail(
             sender=None,
             sender_name=None,
