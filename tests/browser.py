@@ -121,8 +121,12 @@ def shown(frame: Frame | Page, kind: str) -> Any:
 
 
 def conversation_id_of(frame: Frame) -> str:
-    """The conversation the widget is in (it keeps it for the next visit)."""
-    stored = frame.evaluate("localStorage.getItem('warmline.conversation')")
+    """The conversation the widget is in (it keeps it for the next visit). A message is shown
+    before the conversation it opens exists, so this waits (up to 10 s) for the widget to keep
+    it."""
+    stored = frame.wait_for_function(
+        "localStorage.getItem('warmline.conversation')", timeout=10_000
+    ).json_value()
     assert stored, "the widget keeps no conversation"
     import json
 

@@ -4,6 +4,7 @@ queue; summed over the workers when the server runs several."""
 from __future__ import annotations
 
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -82,14 +83,17 @@ def test_metrics_are_summed_over_the_workers(
     with (tmp_path / "server.log").open("wb") as log:
         server = start_server(env, port, log, workers=2)
         try:
-            # Concurrent rounds until both workers have counted some (the kernel spreads new
-            # connections, but not evenly); at most 10 rounds.
-            for _ in range(10):
+            # Concurrent rounds until both workers have counted some: the kernel spreads new
+            # connections, but not evenly, and the second worker may still be loading its
+            # models when the first answers. At most 90 s.
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
                 with ThreadPoolExecutor(8) as pool:
                     list(pool.map(lambda _: _converse(base), range(8)))
                 sent += 8
                 if len(_workers_counted(folder)) == 2:
                     break
+                time.sleep(0.5)
             key = {"X-API-Key": env["WARMLINE_API_KEY"]}
             totals = set()
             for _ in range(6):  # each scrape may land on either worker: all must agree
