@@ -66,11 +66,13 @@ def test_replay_prints_the_contract_for_each_conversation(tmp_path: Path) -> Non
     assert escalated["escalated"] and escalated["escalated_at_turn"] == 2
     assert "escape_hatch" in escalated["reasons"]
     assert escalated["packet"]["bullets"]
-    # The conversation's frustration: the mean of its most upset turn and its last turn.
+    # The conversation's frustration: the mean of its turns' (effective) frustration, between
+    # the calmest turn and the most upset one.
     for line in lines:
         peak, end = line["frustration_peak"], line["frustration_end"]
-        assert line["frustration"] == pytest.approx((peak + end) / 2, abs=1e-4)
+        assert min(t["frustration"] for t in line["turns"]) - 1e-4 <= line["frustration"] <= peak
         assert peak >= max(t["conversation_frustration"] for t in line["turns"])
+        assert 0.0 <= end <= peak
     assert calm["frustration"] < 0.5
 
 

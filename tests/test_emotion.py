@@ -34,7 +34,7 @@ def model() -> EmotionModel:
 
 @pytest.fixture(scope="module")
 def encode(model: EmotionModel):  # type: ignore[no-untyped-def]
-    """The emotion model's own embedding (the encoder's emotion branch)."""
+    """The emotion model's own embedding (the emotion branch and the sentence embedding)."""
     return model.embed_one
 
 
@@ -763,3 +763,251 @@ def test_fine_tuning_without_torch_is_a_clear_cli_error(
     assert code == 2
     assert "PyTorch" in err and "--branch shipped" in err
     assert not (tmp_path / "out").exists()
+
+
+# -- frustration trained for customers (issue 17) -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my bag didn't arrive and nobody answers",
+        "I was charged twice for the same order",
+        "the app keeps crashing every time I open it",
+        "my flight got cancelled and I still have no refund",
+        "your delivery driver left my parcel in the rain and it's ruined",
+    ],
+)
+def test_plain_complaints_read_upset(model: EmotionModel, encode, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Ordinary complaints without angry words, which the Reddit-calibrated model read as calm."""
+    assert model.read(text, encode(text)).frustration >= 0.5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "where is my parcel?",
+        "how do I reset my password",
+        "Can I change the delivery address on my order?",
+        "What are your opening hours on Sunday?",
+        "I'd like to upgrade to the family plan",
+        "thanks, that fixed it!",
+    ],
+)
+def test_neutral_requests_stay_well_below_upset(model: EmotionModel, encode, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert model.read(text, encode(text)).frustration < 0.35
+
+
+def test_a_bare_waiting_cue_counts_less_when_the_customer_head_reads_calm(
+    model: EmotionModel, encode
+) -> None:  # type: ignore[no-untyped-def]
+    from warmline.understanding.emotion.model import frustration_from
+
+    strengths = {"waiting_complaint": 0.5}
+    assert frustration_from(0.05, strengths, 0.5, 0.6) < frustration_from(0.05, strengths)
+    # A full-strength complaint cue still lifts a message the head reads as calm above 0.5.
+    assert frustration_from(0.05, {"passed_around": 1.0}, 0.5, 0.6) >= 0.5
+    text = "I've been waiting 3 weeks for my refund"
+    assert model.read(text, encode(text)).frustration >= 0.8
+
+
+def test_the_shipped_customer_head_reads_the_shipped_branch(model: EmotionModel) -> None:
+    from warmline.understanding.emotion.model import CUSTOMER_DIM
+
+    assert model.customer is not None
+    shipped = get_encoder().branch
+    assert shipped is not None and model.customer.branch_digest == shipped.digest
+    assert model.customer.weights.shape == (CUSTOMER_DIM,)
+    assert 0.2 <= model.customer.line <= 0.8
+    text = "nobody has answered my emails for two weeks"
+    vector = model.embed_one(text)
+    assert vector is not None and vector.shape == (CUSTOMER_DIM,)
+    # One pass: the second half is the sentence embedding the intents and the tracker read.
+    np.testing.assert_allclose(vector[CUSTOMER_DIM // 2 :], get_encoder().encode_one(text))
+    bulk = model.embed([text])[0]
+    np.testing.assert_allclose(bulk, vector, atol=1e-5)
+
+
+def test_frustration_maps_the_chosen_line_to_one_half() -> None:
+    from warmline.understanding.emotion.model import frustration_from
+
+    assert frustration_from(0.3, {}, line=0.3) == pytest.approx(0.5)
+    assert frustration_from(0.3, {}) == pytest.approx(0.3)  # line 0.5: unchanged
+    values = [frustration_from(p, {"waiting_complaint": 0.9}, line=0.4) for p in (0.1, 0.5, 0.9)]
+    assert values == sorted(values) and all(0.0 < v < 1.0 for v in values)
+    # A positive cue discounts the model's part, not the complaint cue.
+    assert frustration_from(0.9, {"gratitude": 1.0}, line=0.4) < frustration_from(0.9, {}, line=0.4)
+    calm_complaint = frustration_from(0.1, {"waiting_complaint": 1.0, "gratitude": 1.0}, line=0.4)
+    assert calm_complaint >= 0.5
+
+
+def test_without_both_embeddings_frustration_uses_the_goemotions_upset_head(
+    model: EmotionModel, encode
+) -> None:  # type: ignore[no-untyped-def]
+    from warmline.understanding.emotion.model import EMBEDDING_DIM, frustration_from
+
+    text = "still waiting for my refund"
+    vector = encode(text)
+    branch_only = vector[:EMBEDDING_DIM]
+    scores = model.scores(text, branch_only)
+    strengths = {s.name: s.strength for s in detect_signals(text)}
+    expected = frustration_from(model.upset_probability(scores), strengths)
+    assert model.read(text, branch_only).frustration == pytest.approx(expected, abs=1e-4)
+    assert model.customer_probability(branch_only) is None
+    assert model.customer_probability(vector) is not None
+    # The GoEmotions heads read the branch half either way.
+    np.testing.assert_allclose(model.scores(text, vector).logits, scores.logits)
+
+
+def _copy_weights(target: Path) -> Path:
+    import shutil
+
+    from warmline.understanding.emotion.model import WEIGHTS_DIR
+
+    target.mkdir()
+    for name in ("emotion.json", "emotion.npz", "frustration.json"):
+        shutil.copy(WEIGHTS_DIR / name, target / name)
+    return target
+
+
+def test_a_customer_head_for_another_branch_is_not_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = _copy_weights(tmp_path / "weights")
+    meta = json.loads((folder / "frustration.json").read_text(encoding="utf-8"))
+    meta["branch_digest"] = "0000000000000000"
+    (folder / "frustration.json").write_text(json.dumps(meta), encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        loaded = EmotionModel.load(folder)
+    assert loaded.customer is None and "another encoder branch" in caplog.text
+    assert EmotionModel.load(_copy_weights(tmp_path / "same")).customer is not None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"weights": [0.1, 0.2]},
+        {"weights": None},
+        {"bias": float("nan")},
+        {"calibration": {"slope": 1.0, "offset": 0.0, "line": 1.5}},
+        {"format": 99},
+    ],
+)
+def test_a_malformed_customer_head_is_refused(tmp_path: Path, change: dict[str, object]) -> None:
+    folder = _copy_weights(tmp_path / "weights")
+    meta = json.loads((folder / "frustration.json").read_text(encoding="utf-8"))
+    meta.update(change)
+    (folder / "frustration.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"frustration\.json"):
+        EmotionModel.load(folder)
+
+
+def test_review_sentences_split_by_a_hash_of_the_text() -> None:
+    from collections import Counter
+
+    from warmline.understanding.emotion.customer import review_split
+
+    texts = [f"review sentence number {i}" for i in range(2000)]
+    counts = Counter(review_split(text) for text in texts)
+    assert set(counts) == {"train", "dev", "test"}
+    assert 0.55 < counts["train"] / 2000 < 0.65 and 0.15 < counts["dev"] / 2000 < 0.25
+    assert [review_split(text) for text in texts[:50]] == [review_split(t) for t in texts[:50]]
+
+
+def _tiny_customer_data(root: Path) -> Path:
+    """A few rows in the layout of ../shared/data: sentiment, tweet emotion, reviews, BANKING77."""
+    bad = [
+        "my order never arrived {i}",
+        "worst service ever, nobody helps {i}",
+        "the app crashed again and I lost everything {i}",
+        "so angry, still no refund {i}",
+    ]
+    good = ["thanks, the parcel arrived today {i}", "what time do you open on day {i}?",
+            "lovely staff, great help {i}", "the new update is brilliant {i}"]  # fmt: skip
+
+    def rows(labels: tuple[str, str], offset: int) -> list[str]:
+        out = ["text,label"]
+        for i in range(6):
+            out += [f"{t.format(i=i + offset)},{labels[0]}" for t in bad]
+            out += [f"{t.format(i=i + offset)},{labels[1]}" for t in good]
+        return out
+
+    for folder, labels in (("twitter_sentiment", ("negative", "neutral")),
+                           ("tweet_emotion", ("anger", "joy"))):  # fmt: skip
+        (root / folder).mkdir(parents=True)
+        for split, offset in (("train", 0), ("dev", 100), ("test", 200)):
+            (root / folder / f"{split}.csv").write_text("\n".join(rows(labels, offset)) + "\n")
+    (root / "review_sentences").mkdir()
+    reviews = ["text,label,source"] + [
+        f"{line},amazon" for line in rows(("negative", "positive"), 300)[1:] * 3
+    ]
+    (root / "review_sentences" / "sentences.csv").write_text("\n".join(reviews) + "\n")
+    (root / "banking77").mkdir()
+    banking = ["text,category"] + [
+        f"how do I change my pin number {i},change_pin" for i in range(8)
+    ]
+    banking += [f"my card is not working {i},card_not_working" for i in range(8)]
+    (root / "banking77" / "train.csv").write_text("\n".join(banking) + "\n")
+    return root
+
+
+def test_frustration_training_is_reproducible_and_loadable(
+    tmp_path: Path, model: EmotionModel
+) -> None:
+    import shutil
+
+    from warmline.understanding.emotion.customer import load_customer_data, train_frustration
+    from warmline.understanding.emotion.model import WEIGHTS_DIR
+
+    data = _tiny_customer_data(tmp_path / "data")
+    loaded = load_customer_data(data)
+    assert {e.source for e in loaded["train"]} >= {"banking77", "review_sentences"}
+    # Only the informational BANKING77 intents are calm anchors.
+    assert not any("not working" in e.text for e in loaded["train"] if e.source == "banking77")
+    outputs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        report = train_frustration(data, out, model=model, cache_dir=tmp_path / "cache")
+        outputs.append(json.loads((out / "frustration.json").read_text(encoding="utf-8")))
+        assert {"dev", "test", "line", "c"} <= set(report)
+    first, second = outputs
+    for meta in (first, second):
+        meta["report"].pop("seconds")
+    assert first == second
+    assert first["training"]["examples"]["train"] == len(loaded["train"])
+    shutil.copy(WEIGHTS_DIR / "emotion.json", tmp_path / "a" / "emotion.json")
+    shutil.copy(WEIGHTS_DIR / "emotion.npz", tmp_path / "a" / "emotion.npz")
+    trained = EmotionModel.load(tmp_path / "a")
+    assert trained.customer is not None
+    angry, calm = "worst service ever, nobody helps me", "the parcel arrived today, thanks"
+    assert (
+        trained.read(angry, trained.embed_one(angry)).frustration
+        > trained.read(calm, trained.embed_one(calm)).frustration
+    )
+
+
+def test_cli_train_frustration_needs_the_data(tmp_path: Path) -> None:
+    code, _, err = _cli("train", "frustration", "--data", str(tmp_path), "--out", str(tmp_path))
+    assert code == 2 and "twitter_sentiment" in err
+    assert not (tmp_path / "frustration.json").exists()
+
+
+def test_the_conversation_frustration_is_the_mean_of_its_turns() -> None:
+    trajectory = Trajectory()
+    for value in (0.9, 0.8, 0.1):
+        trajectory = update_trajectory(trajectory, value)
+    assert trajectory.mean == pytest.approx(0.6, abs=1e-3)
+    assert trajectory.remembered == pytest.approx(0.6, abs=1e-3)
+    # A complaint that stays unresolved is remembered as worse than one that ends in thanks.
+    unresolved = update_trajectory(update_trajectory(Trajectory(), 0.9), 0.9)
+    resolved = update_trajectory(update_trajectory(Trajectory(), 0.9), 0.05)
+    assert unresolved.remembered - resolved.remembered >= 0.4
+    tracker = ConversationEmotionTracker()
+    for text, value in (("the parcel never came", 0.9), ("order 4417, sent Monday", 0.2)):
+        tracker.observe(text, None, _reading(value))
+    restored = ConversationEmotionTracker.from_state(json.loads(json.dumps(tracker.to_state())))
+    assert restored.trajectory.mean == tracker.trajectory.mean == pytest.approx(0.55, abs=1e-3)
+    # A state stored before the mean was kept: the smoothed level stands in for it.
+    state = tracker.to_state()
+    del state["trajectory"]["mean"]
+    assert ConversationEmotionTracker.from_state(state).trajectory.mean == tracker.trajectory.level

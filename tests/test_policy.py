@@ -253,46 +253,46 @@ def test_escape_hatch_is_immediate_whenever_asked() -> None:
 
 
 def test_frustration_fires_on_a_high_conversation_level_with_its_numbers() -> None:
-    trajectory = Trajectory(turns=3, level=0.82, last=0.9, consecutive_upset=0)
+    trajectory = Trajectory(turns=3, level=0.92, last=0.95, consecutive_upset=0)
     reason = Frustration().evaluate(ctx({"frustration": 0.6, "trajectory": trajectory}))
     assert reason is not None and reason.mode is Mode.IMMEDIATE
-    assert "frustration 0.82 >= 0.75" in reason.detail
-    assert reason.numbers["level"] == 0.82 and "level" in (reason.condition or "")
+    assert "frustration 0.92 >= 0.90" in reason.detail
+    assert reason.numbers["level"] == 0.92 and "level" in (reason.condition or "")
 
 
 def test_frustration_on_one_message_needs_anger_evidence() -> None:
     calm_level = Trajectory(turns=1, level=0.0, last=0.0)
     angry = Frustration().evaluate(
-        ctx({"frustration": 0.9, "signals": ("profanity",), "trajectory": calm_level})
+        ctx({"frustration": 0.97, "signals": ("profanity",), "trajectory": calm_level})
     )
     assert angry is not None and angry.mode is Mode.IMMEDIATE
-    assert "message frustration 0.90 >= 0.85 with profanity" in angry.detail
+    assert "message frustration 0.97 >= 0.95 with profanity" in angry.detail
     sad = Frustration().evaluate(
-        ctx({"frustration": 0.9, "signals": ("problem",), "trajectory": calm_level})
+        ctx({"frustration": 0.97, "signals": ("problem",), "trajectory": calm_level})
     )
     assert sad is None  # a problem described, no sign of being upset: not on one message
 
 
 def test_frustration_persistent_for_two_turns_escalates_and_says_so() -> None:
     chat = Chat()
-    first = chat.say("my refund still has not arrived", frustration=0.55)
+    first = chat.say("my refund still has not arrived", frustration=0.82)
     assert first.action is not Action.ESCALATE
-    second = chat.say("this is the third week I am waiting", frustration=0.6)
+    second = chat.say("this is the third week I am waiting", frustration=0.84)
     assert second.action is Action.ESCALATE
     reason = next(r for r in second.reasons if r.trigger == "frustration")
-    assert "frustration 0.55 >= 0.50 for 2 turns" in reason.detail
+    assert "frustration 0.82 >= 0.80 for 2 turns" in reason.detail
     assert reason.numbers["upset_turns"] == 2
 
 
 def test_a_spike_and_moderate_frustration_only_offer_a_person() -> None:
     chat = Chat()
     chat.say("hi, can you check my order", frustration=0.05)
-    spiked = chat.say("why does nobody answer", frustration=0.52)
+    spiked = chat.say("why does nobody answer", frustration=0.82)
     assert spiked.action is Action.OFFER_HANDOFF
     reason = spiked.reasons[0]
-    assert reason.mode is Mode.OFFER and "spiked 0.05 -> 0.52" in reason.detail
+    assert reason.mode is Mode.OFFER and "spiked 0.05 -> 0.82" in reason.detail
     moderate = Frustration().evaluate(
-        ctx({"frustration": 0.3, "trajectory": Trajectory(turns=4, level=0.62, last=0.3)})
+        ctx({"frustration": 0.3, "trajectory": Trajectory(turns=4, level=0.87, last=0.3)})
     )
     assert moderate is not None and moderate.mode is Mode.OFFER
     assert "(moderate)" in moderate.detail
@@ -307,17 +307,17 @@ def test_content_customers_do_not_trigger_frustration() -> None:
 
 def test_persistent_frustration_counts_upset_turns_within_a_window() -> None:
     chat = Chat()
-    chat.say("the app crashes again", frustration=0.7)
+    chat.say("the app crashes again", frustration=0.9)
     chat.say("iOS 11.1, iPhone 7", frustration=0.1)  # a factual answer between two complaints
-    third = chat.say("still crashing, nothing works", frustration=0.65)
+    third = chat.say("still crashing, nothing works", frustration=0.85)
     assert third.action is Action.ESCALATE
     reason = next(r for r in third.reasons if r.trigger == "frustration")
-    assert "frustration >= 0.50 in 2 of the last 3 turns (0.70, 0.10, 0.65)" in reason.detail
+    assert "frustration >= 0.80 in 2 of the last 3 turns (0.90, 0.10, 0.85)" in reason.detail
     strict = Policy(
         PolicyConfig.model_validate({"triggers": {"frustration": {"persistent": {"within": None}}}})
     )
     chat = Chat(policy=strict)
-    for text, score in (("crashes", 0.7), ("iOS 11", 0.1), ("still crashing", 0.65)):
+    for text, score in (("crashes", 0.9), ("iOS 11", 0.1), ("still crashing", 0.85)):
         decision = chat.say(text, frustration=score)
     assert decision.action is not Action.ESCALATE
     with pytest.raises(PolicyError):
@@ -358,7 +358,7 @@ def test_a_clarification_a_human_answered_in_between_does_not_count() -> None:
 
 def test_a_single_upset_message_needs_evidence_not_just_a_high_level() -> None:
     chat = Chat()
-    first = chat.say("my export fails and does not say why", frustration=0.8)
+    first = chat.say("my export fails and does not say why", frustration=0.93)
     assert first.action is Action.OFFER_HANDOFF  # moderate: offered, not handed over
     assert [r.condition for r in first.reasons if r.trigger == "frustration"] == ["moderate"]
 
@@ -501,7 +501,7 @@ def test_an_immediate_reason_wins_and_every_reason_is_kept() -> None:
     chat = Chat(customer=VIP)
     decision = chat.say(
         "someone used my card, I want a human NOW",
-        frustration=0.9,
+        frustration=0.96,
         signals=("anger",),
         human_request="I want a human",
     )
@@ -510,10 +510,10 @@ def test_an_immediate_reason_wins_and_every_reason_is_kept() -> None:
     # The upset VIP's offer did not decide, but it stays among the reasons, with its mode.
     assert [(r.trigger, r.mode) for r in decision.reasons][-1] == ("high_value", Mode.OFFER)
     assert decision.route == "trust_safety"  # the highest-priority routed reason
-    assert decision.senior  # frustration 0.9 >= routing.senior_at
-    # 0.5 * min(1, sum of immediate priorities) + 0.3 * 0.9 + 0.2 * 1.0 (VIP)
-    assert decision.priority == pytest.approx(0.5 + 0.27 + 0.2)
-    assert decision.frustration == 0.9
+    assert decision.senior  # frustration 0.96 >= routing.senior_at
+    # 0.5 * min(1, sum of immediate priorities) + 0.3 * 0.96 + 0.2 * 1.0 (VIP)
+    assert decision.priority == pytest.approx(0.5 + 0.288 + 0.2)
+    assert decision.frustration == 0.96
     assert decision.policy == Policy().label
 
 
@@ -550,11 +550,11 @@ def test_the_bot_stays_quiet_with_a_person_and_never_escalates_twice() -> None:
 
 def test_after_a_hand_back_the_episode_starts_afresh() -> None:
     chat = Chat()
-    chat.say("this is useless", frustration=0.6)
-    assert chat.say("still broken", frustration=0.6).escalates
+    chat.say("this is useless", frustration=0.85)
+    assert chat.say("still broken", frustration=0.85).escalates
     chat.add(AgentAssigned(agent="alex"), HandedBack(agent="alex"))
     # One more upset turn after the hand-back is not "persistent" yet: the episode restarted.
-    after = chat.say("ok but one more thing is wrong", frustration=0.55)
+    after = chat.say("ok but one more thing is wrong", frustration=0.82)
     assert not after.escalates
 
 
@@ -589,7 +589,7 @@ def test_offers_are_limited_per_episode() -> None:
     assert chat.say("bill wrong", frustration=0.55).action is Action.OFFER_HANDOFF
     chat.say("no", frustration=0.1)
     chat.say("ok", frustration=0.1, intent="thanks")
-    spiked = chat.say("WHY is it wrong again", frustration=0.6, intent="billing_invoice")
+    spiked = chat.say("WHY is it wrong again", frustration=0.84, intent="billing_invoice")
     assert spiked.action is Action.ANSWER
     frustration = next(r for r in spiked.reasons if r.trigger == "frustration")
     assert frustration.mode is Mode.NOTE and "spiked" in frustration.detail
@@ -683,7 +683,7 @@ def scripted_pipeline(**script: dict) -> Pipeline:
 def test_the_pipeline_offers_then_hands_over_when_the_customer_says_yes() -> None:
     pipeline = scripted_pipeline(
         **{
-            "my bill is wrong": {"frustration": 0.65, "intent": "billing_invoice"},
+            "my bill is wrong": {"frustration": 0.88, "intent": "billing_invoice"},
             "yes please": {"intent": "thanks"},
         }
     )
@@ -724,13 +724,13 @@ def test_nobody_available_means_an_honest_notice_and_the_conversation_stays_queu
 
 
 def test_a_reloaded_policy_takes_effect_on_the_next_message() -> None:
-    pipeline = scripted_pipeline(**{"hmm": {"frustration": 0.62}})
+    pipeline = scripted_pipeline(**{"hmm": {"frustration": 0.87}})
     assert run(pipeline, Conversation(id="a"), "hmm", 0).response["decision"] == "offer_handoff"
     pipeline.policy = Policy(
         PolicyConfig.model_validate(
             {
                 "name": "strict",
-                "triggers": {"frustration": {"moderate": {"threshold": 0.6, "mode": "immediate"}}},
+                "triggers": {"frustration": {"moderate": {"threshold": 0.85, "mode": "immediate"}}},
             }
         )
     )

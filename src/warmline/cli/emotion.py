@@ -80,6 +80,74 @@ def train_emotion(
     typer.echo(json.dumps(report, indent=2))
 
 
+def default_shared_data_dir() -> Path:
+    """../shared/data from the working directory, or $WARMLINE_SHARED_DATA."""
+    shared = os.environ.get("WARMLINE_SHARED_DATA")
+    return Path(shared) if shared else Path.cwd().parent / "shared" / "data"
+
+
+@train_app.command("frustration")
+def train_frustration(
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="Folder holding twitter_sentiment/, tweet_emotion/, review_sentences/ and "
+        "banking77/; default ../shared/data.",
+    ),
+    model: Path | None = typer.Option(
+        None,
+        "--model",
+        help="Emotion weights whose encoder branch the head reads; default: shipped.",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Where to write frustration.json; default: the package weights."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed for every random choice (reproducible)."),
+    cache: Path | None = typer.Option(
+        None, "--cache", help="Folder caching the embeddings of the training texts."
+    ),
+) -> None:
+    """Train the customer head of `frustration` and calibrate it (docs/emotion.md)."""
+    from warmline.understanding.emotion.customer import CustomerDataError
+    from warmline.understanding.emotion.customer import train_frustration as train
+    from warmline.understanding.emotion.model import WEIGHTS_DIR, EmotionModel
+    from warmline.understanding.emotion.training import default_cache_dir
+
+    data_dir = data if data is not None else default_shared_data_dir()
+    model_dir = model if model is not None else WEIGHTS_DIR
+    out_dir = out if out is not None else model_dir
+    if not (data_dir / "twitter_sentiment" / "train.csv").is_file():
+        raise fail(f"{data_dir}: no customer data (expected twitter_sentiment/train.csv)")
+    try:
+        emotion_model = EmotionModel.load(model_dir, with_customer=False)
+    except (OSError, ValueError, KeyError) as error:
+        raise fail(f"{model_dir}: not an emotion model ({error})") from None
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        try:
+            report = train(
+                data_dir,
+                out_dir,
+                model=emotion_model,
+                seed=seed,
+                cache_dir=cache if cache is not None else default_cache_dir(),
+                echo=_echo,
+                progress=progress,
+            )
+        except CustomerDataError as error:
+            raise fail(str(error)) from None
+    typer.echo(json.dumps(report, indent=2))
+
+
 def _echo(message: str) -> None:
     typer.echo(message, err=True)
 

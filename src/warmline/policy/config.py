@@ -86,7 +86,7 @@ class LevelCondition(Condition):
     customer turns (on the first turn the level is just that message's score, which the
     `message` condition judges with evidence)."""
 
-    threshold: float = Field(default=0.75, ge=0.0, le=1.0)
+    threshold: float = Field(default=0.9, ge=0.0, le=1.0)
     min_turns: int = Field(default=2, ge=1, le=100)
 
 
@@ -94,21 +94,21 @@ class ModerateCondition(LevelCondition):
     """A moderately upset conversation: offer a person."""
 
     mode: TriggerMode = "offer"
-    threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+    threshold: float = Field(default=0.85, ge=0.0, le=1.0)
     min_turns: int = Field(default=1, ge=1, le=100)
 
 
 class MessageCondition(Condition):
     """One very upset message, with at least one of `signals` as evidence."""
 
-    threshold: float = Field(default=0.85, ge=0.0, le=1.0)
+    threshold: float = Field(default=0.95, ge=0.0, le=1.0)
     signals: list[str] = Field(default_factory=lambda: list(UPSET_EVIDENCE))
 
 
 class PersistentCondition(Condition):
     """Upset (`threshold`) for `turns` customer turns in a row."""
 
-    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    threshold: float = Field(default=0.8, ge=0.0, le=1.0)
     turns: int = Field(default=2, ge=1, le=100)
     within: int | None = Field(default=3, ge=1, le=100)
 
@@ -124,7 +124,7 @@ class SpikeCondition(Condition):
 
     mode: TriggerMode = "offer"
     jump: float = Field(default=0.4, ge=0.0, le=1.0)
-    min_level: float = Field(default=0.5, ge=0.0, le=1.0)
+    min_level: float = Field(default=0.8, ge=0.0, le=1.0)
 
 
 class FrustrationConfig(TriggerBase):

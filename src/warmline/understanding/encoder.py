@@ -205,6 +205,20 @@ class Encoder:
         """Like `encode_branch` without touching the cache (bulk work such as training)."""
         return np.ascontiguousarray(self._uncached(texts, batch_size)[:, 2 * DIM :])
 
+    def encode_emotion_one(self, text: str) -> FloatArray | None:
+        """The branch embedding and the sentence embedding of one text side by side (768), from
+        one cache lookup (or one pass); None when the encoder has no branch."""
+        if self.branch is None:
+            return None
+        full = self._cached([text])[0]
+        return np.concatenate([full[2 * DIM :], full[:DIM]])
+
+    def encode_emotion_uncached(self, texts: Sequence[str], batch_size: int = 32) -> FloatArray:
+        """The branch embedding and the sentence embedding side by side, (n, 768), from one
+        pass and without the cache: what the emotion model reads (bulk work such as training)."""
+        full = self._uncached(texts, batch_size)
+        return np.ascontiguousarray(np.concatenate([full[:, 2 * DIM :], full[:, :DIM]], axis=1))
+
     def encode_pooled(self, texts: Sequence[str], batch_size: int = 32) -> FloatArray:
         """Mean-pooled and max-pooled token states, each L2-normalised: shape (n, 768).
 

@@ -65,13 +65,16 @@ class Trajectory:
     consecutive_upset: int = 0
     spike: float = 0.0
     last: float = 0.0
+    mean: float = 0.0  # mean effective frustration of the customer turns so far
 
     @property
     def remembered(self) -> float:
-        """The conversation's frustration as the customer will likely remember it: the mean of
-        its most upset turn and its last turn (Kahneman's peak-end rule). A complaint that ends
-        in thanks scores lower than one that ends unresolved, and an outburst is not forgotten."""
-        return round((self.maximum + self.last) / 2.0, 4)
+        """The conversation's frustration as a whole: the mean effective frustration of its
+        customer turns, so how long the customer stayed upset counts, and a complaint that ends
+        in thanks scores lower than one that ends unresolved. It separated dissatisfied from
+        satisfied conversations better than the peak-end mean of `maximum` and `last` on the
+        hand-rated development conversations (docs/emotion.md); both stay reported."""
+        return round(self.mean, 4)
 
 
 @dataclass(frozen=True)

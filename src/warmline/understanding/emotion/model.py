@@ -13,10 +13,13 @@ The reading for one message combines the model with the lexical signals (see doc
 
 * `emotions`: each warmline emotion is the most likely of the GoEmotions labels mapped to it,
   rescaled so that 0.5 is the label's tuned threshold, then raised by matching signal evidence.
-* `frustration`: the upset head, Platt-calibrated on the development split and shifted so that
-  0.5 is its F1-optimal threshold; positive cues discount this model part; the customer-service
-  cues (waiting, being passed around, asking again, a double charge...) are added as independent
-  evidence (noisy-or), because GoEmotions' Reddit comments hardly contain them.
+* `frustration`: the customer head (`weights/frustration.json`, trained by `warmline train
+  frustration` on sentiment tweets, emotion tweets and review sentences, `customer.py`) on the
+  branch and sentence embeddings, Platt-calibrated; positive cues discount this model part; the
+  customer-service cues (waiting, being passed around, asking again, a double charge...) are
+  added as independent evidence (noisy-or); the result is mapped so that 0.5 is the F1-best line
+  for "negative" on the development splits (`frustration_from`). Without the embeddings (or
+  without `frustration.json`) the GoEmotions upset head stands in for the customer head.
 * `urgency` and `distress`: the signals, with the model's fear/sadness as supporting evidence.
 """
 
@@ -52,9 +55,14 @@ logger = logging.getLogger(__name__)
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 WEIGHTS_NAME = "emotion"
-# The model reads the emotion branch's embedding (adding the sentence embedding and the
-# max-pooled states as features gave no gain on dev: 0.537 vs 0.539 macro-F1).
+# The GoEmotions heads read the emotion branch's embedding (adding the sentence embedding and
+# the max-pooled states as features gave no gain on dev: 0.537 vs 0.539 macro-F1). The customer
+# head reads the branch embedding and the sentence embedding side by side: `embed` and
+# `embed_one` return both (CUSTOMER_DIM), and a bare branch embedding is still accepted.
 EMBEDDING_DIM = 384
+CUSTOMER_DIM = 2 * EMBEDDING_DIM
+CUSTOMER_NAME = "frustration"
+CUSTOMER_FORMAT = 1
 
 FloatArray = NDArray[np.float32]
 
@@ -102,6 +110,11 @@ GENERIC_CUES = frozenset(
 )
 GATE_BASE = 0.3
 GATE_SLOPE = 1.5
+# With the customer head, which has seen complaints, the customer-service cues are gated too,
+# more gently: a bare "where is my parcel?" (a weak waiting cue) stays a question when the head
+# reads it as calm, while "I've been waiting 3 weeks" counts in full. The GoEmotions upset head
+# hardly knows these cues, so without the customer head they are not gated.
+SERVICE_GATE_BASE = 0.6
 # Positive cues discount the model's part of the frustration (not the explicit complaint cues:
 # "thanks, but I have been waiting three weeks" is still upset).
 CALMING_CUES: dict[str, float] = {
@@ -259,6 +272,109 @@ def _logit_array(p: FloatArray) -> FloatArray:
     return out
 
 
+def frustration_from(
+    model: float,
+    strengths: Mapping[str, float],
+    line: float = 0.5,
+    service_gate_base: float = 1.0,
+) -> float:
+    """`frustration` from a calibrated model probability and the signals' strengths, the same in
+    training (`customer.py`) and serving.
+
+    The model part, discounted by positive cues, and the complaint cues are independent evidence
+    (noisy-or); the general emotion cues count less when the model reads the message as calm, and
+    the customer-service cues too from `service_gate_base` below 1. `line` is the raw value that
+    means "upset" (chosen on development data): it is mapped to 0.5, keeping the order of all
+    values.
+    """
+    calming = _noisy_or([strengths.get(n, 0.0) * w for n, w in CALMING_CUES.items()])
+    # The model has read the general emotion words too: when it still reads the message as calm
+    # (swearing in a happy message, "ridiculous" about a third party), those cues count for less.
+    gate = min(1.0, GATE_BASE + GATE_SLOPE * model)
+    service_gate = min(1.0, service_gate_base + GATE_SLOPE * model)
+    cues = [
+        strengths.get(name, 0.0) * weight * (gate if name in GENERIC_CUES else service_gate)
+        for name, weight in FRUSTRATION_CUES.items()
+    ]
+    raw = _noisy_or([model * (1.0 - calming), *cues])
+    if line == 0.5:
+        return raw
+    return _sigmoid(_logit(raw) - _logit(line))
+
+
+@dataclass(frozen=True)
+class CustomerHead:
+    """The customer-negativity head and the calibration of `frustration`
+    (`weights/frustration.json`, written by `warmline train frustration`)."""
+
+    weights: FloatArray  # (CUSTOMER_DIM,): branch embedding, then sentence embedding
+    bias: float
+    slope: float  # Platt scaling of the head's logit on the development splits
+    offset: float
+    line: float  # the raw frustration mapped to 0.5
+    branch_digest: str  # the encoder branch whose embeddings the head reads
+    service_gate_base: float = SERVICE_GATE_BASE
+
+    def probability(self, vector: FloatArray) -> float:
+        """The calibrated probability that the message is negative."""
+        logit = float(vector @ self.weights) + self.bias
+        return _sigmoid(self.slope * logit + self.offset)
+
+    def to_meta(self) -> dict[str, Any]:
+        return {
+            "format": CUSTOMER_FORMAT,
+            "features": ["emotion branch embedding (384)", "sentence embedding (384)"],
+            "branch_digest": self.branch_digest,
+            "weights": [round(float(w), 7) for w in self.weights],
+            "bias": self.bias,
+            "calibration": {
+                "slope": self.slope,
+                "offset": self.offset,
+                "line": self.line,
+                "service_gate_base": self.service_gate_base,
+            },
+        }
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any]) -> CustomerHead:
+        """Read `frustration.json`; ValueError when it is malformed."""
+        try:
+            if int(meta["format"]) != CUSTOMER_FORMAT:
+                raise ValueError(f"format {meta['format']}, expected {CUSTOMER_FORMAT}")
+            weights = np.asarray(meta["weights"], dtype=np.float32)
+            calibration = meta["calibration"]
+            head = cls(
+                weights=weights,
+                bias=float(meta["bias"]),
+                slope=float(calibration["slope"]),
+                offset=float(calibration["offset"]),
+                line=float(calibration["line"]),
+                branch_digest=str(meta["branch_digest"]),
+                service_gate_base=float(calibration["service_gate_base"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{CUSTOMER_NAME}.json: {error}") from None
+        values = [head.bias, head.slope, head.offset, head.line, head.service_gate_base]
+        if weights.shape != (CUSTOMER_DIM,) or not (
+            np.all(np.isfinite(weights)) and all(math.isfinite(v) for v in values)
+        ):
+            raise ValueError(f"{CUSTOMER_NAME}.json: expected {CUSTOMER_DIM} finite weights")
+        if not 0.0 < head.line < 1.0:
+            raise ValueError(f"{CUSTOMER_NAME}.json: line must be between 0 and 1")
+        return head
+
+
+def _vector(embedding: NDArray[Any] | None, size: int) -> FloatArray | None:
+    """The first `size` values of a usable embedding (384 or 768 finite values), else None."""
+    if embedding is None:
+        return None
+    vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
+    if vector.shape[0] not in (EMBEDDING_DIM, CUSTOMER_DIM) or vector.shape[0] < size:
+        return None
+    vector = vector[:size]
+    return vector if bool(np.all(np.isfinite(vector))) else None
+
+
 class EmotionModel:
     """Loads the shipped weights once; `read` turns a message (+ its embedding) into a reading."""
 
@@ -268,8 +384,11 @@ class EmotionModel:
         meta: Mapping[str, Any],
         encoder: Callable[[str], NDArray[Any]] | None = None,
         branch: Branch | None = None,
+        customer: CustomerHead | None = None,
     ) -> None:
         self.meta = dict(meta)
+        # The customer head of `frustration` (None: the GoEmotions upset head stands in).
+        self.customer = customer
         # The encoder branch this model's embedding head was trained on (None: the shipped one).
         self.branch = branch
         self._embedder: Encoder | None = None
@@ -302,10 +421,15 @@ class EmotionModel:
 
     @classmethod
     def load(
-        cls, directory: Path | str, encoder: Callable[[str], NDArray[Any]] | None = None
+        cls,
+        directory: Path | str,
+        encoder: Callable[[str], NDArray[Any]] | None = None,
+        *,
+        with_customer: bool = True,
     ) -> EmotionModel:
         """Load `emotion.npz` + `emotion.json` (and `branch.npz`, when the directory has its
-        own) from a directory written by `train emotion`."""
+        own) from a directory written by `train emotion`, and `frustration.json` when it has one
+        (written by `train frustration` for the same branch) unless `with_customer` is False."""
         directory = Path(directory)
         meta = json.loads((directory / f"{WEIGHTS_NAME}.json").read_text(encoding="utf-8"))
         with np.load(directory / f"{WEIGHTS_NAME}.npz") as data:
@@ -316,7 +440,21 @@ class EmotionModel:
             if own_branch.is_file() and directory.resolve() != WEIGHTS_DIR
             else None
         )
-        return cls(arrays, meta, encoder=encoder, branch=branch)
+        customer = None
+        customer_file = directory / f"{CUSTOMER_NAME}.json"
+        if with_customer and customer_file.is_file():
+            customer = CustomerHead.from_meta(json.loads(customer_file.read_text(encoding="utf-8")))
+            digest = branch.digest if branch is not None else meta.get("branch", {}).get("digest")
+            if customer.branch_digest != digest:
+                logger.warning(
+                    "%s was trained on another encoder branch (%s, not %s); frustration uses "
+                    "the GoEmotions upset head: run `warmline train frustration`",
+                    customer_file,
+                    customer.branch_digest,
+                    digest,
+                )
+                customer = None
+        return cls(arrays, meta, encoder=encoder, branch=branch, customer=customer)
 
     @classmethod
     def load_default(cls) -> EmotionModel:
@@ -345,25 +483,22 @@ class EmotionModel:
         return self._embedder
 
     def embed(self, texts: Sequence[str]) -> FloatArray:
-        """The branch embeddings this model reads, for many texts (uncached bulk work)."""
-        return self.encoder().encode_branch_uncached(list(texts), batch_size=64)
+        """The embeddings this model reads, for many texts (uncached bulk work): the branch
+        embedding and the sentence embedding side by side, (n, 768)."""
+        return self.encoder().encode_emotion_uncached(list(texts), batch_size=64)
 
     def embed_one(self, text: str, encoder: Encoder | None = None) -> FloatArray | None:
-        """The branch embedding of one text (through the encoder's cache; pass the encoder
-        that already encoded the text to reuse its pass), None without a branch (the heads
-        were trained on it; n-grams and signals still read the text)."""
-        encoder = self.encoder(encoder)
-        if encoder.branch is None:
-            return None
-        return encoder.encode_branch_one(text)
+        """The branch and sentence embeddings of one text (768 values, through the encoder's
+        cache; pass the encoder that already encoded the text to reuse its pass), None without
+        a branch (the heads were trained on it; n-grams and signals still read the text)."""
+        return self.encoder(encoder).encode_emotion_one(text)
 
     def scores(self, text: str, embedding: NDArray[Any] | None) -> HeadScores:
         """Logits of every head for one text; a missing embedding contributes nothing."""
         logits = self._bias.copy()
-        if embedding is not None:
-            vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
-            if vector.shape[0] == EMBEDDING_DIM and np.all(np.isfinite(vector)):
-                logits += vector @ self._emb_w
+        vector = _vector(embedding, EMBEDDING_DIM)
+        if vector is not None:
+            logits += vector @ self._emb_w
         for grams, vocab, idf, weights in (
             (word_ngrams(text), self._word_vocab, self._word_idf, self._word_w),
             (char_ngrams(text), self._char_vocab, self._char_idf, self._char_w),
@@ -396,8 +531,17 @@ class EmotionModel:
         return out
 
     def upset_probability(self, scores: HeadScores) -> float:
-        """The model's calibrated upset probability, 0.5 at the F1-optimal threshold."""
+        """The GoEmotions upset head's calibrated probability, 0.5 at its F1-optimal threshold
+        on GoEmotions dev."""
         return _sigmoid(self._upset_slope * scores.logit("upset") + self._upset_offset)
+
+    def customer_probability(self, embedding: NDArray[Any] | None) -> float | None:
+        """The customer head's calibrated probability that the message is negative, None
+        without the head or without both embeddings."""
+        if self.customer is None:
+            return None
+        vector = _vector(embedding, CUSTOMER_DIM)
+        return None if vector is None else self.customer.probability(vector)
 
     def read(self, text: str, embedding: NDArray[Any] | None = None) -> EmotionReading:
         """The emotion reading of one message: calibrated scores plus evidence. Never raises."""
@@ -417,7 +561,7 @@ class EmotionModel:
         scores = self.scores(text, embedding)
         strengths = {signal.name: signal.strength for signal in signals}
         emotions = self._emotions(scores, strengths)
-        frustration = self._frustration(scores, strengths)
+        frustration = self._frustration(scores, strengths, embedding)
         # The model reads polite regret ("I'm afraid", "sadly") as fear or sadness.
         politeness = 1.0 - CALMING_CUES["polite_regret"] * strengths.get("polite_regret", 0.0)
         distress = _noisy_or(
@@ -450,18 +594,20 @@ class EmotionModel:
             emotions["neutral"] = round(min(emotions["neutral"], 0.5), 4)
         return emotions
 
-    def _frustration(self, scores: HeadScores, strengths: Mapping[str, float]) -> float:
-        calming = _noisy_or([strengths.get(n, 0.0) * w for n, w in CALMING_CUES.items()])
-        upset = self.upset_probability(scores)
-        # The model has read the general emotion words too: when it still reads the message as
-        # calm (swearing in a happy message, "ridiculous" about a third party), those cues count
-        # for less. Customer-service cues are not gated: the model hardly knows them.
-        gate = min(1.0, GATE_BASE + GATE_SLOPE * upset)
-        cues = [
-            strengths.get(name, 0.0) * weight * (gate if name in GENERIC_CUES else 1.0)
-            for name, weight in FRUSTRATION_CUES.items()
-        ]
-        return _noisy_or([upset * (1.0 - calming), *cues])
+    def _frustration(
+        self,
+        scores: HeadScores,
+        strengths: Mapping[str, float],
+        embedding: NDArray[Any] | None,
+    ) -> float:
+        customer = self.customer_probability(embedding)
+        if customer is not None and self.customer is not None:
+            return frustration_from(
+                customer, strengths, self.customer.line, self.customer.service_gate_base
+            )
+        # No customer head (or no embeddings): the GoEmotions upset head, as calibrated on
+        # GoEmotions dev.
+        return frustration_from(self.upset_probability(scores), strengths)
 
 
 def empty_reading() -> EmotionReading:

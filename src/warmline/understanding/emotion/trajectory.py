@@ -134,6 +134,7 @@ def update_trajectory(previous: Trajectory, frustration: float) -> Trajectory:
             consecutive_upset=1 if value >= UPSET else 0,
             spike=0.0,
             last=round(value, 4),
+            mean=round(value, 4),
         )
     level = LEVEL_ALPHA * value + (1.0 - LEVEL_ALPHA) * previous.level
     trend = TREND_ALPHA * (level - previous.level) + (1.0 - TREND_ALPHA) * previous.trend
@@ -145,6 +146,7 @@ def update_trajectory(previous: Trajectory, frustration: float) -> Trajectory:
         consecutive_upset=previous.consecutive_upset + 1 if value >= UPSET else 0,
         spike=round(max(0.0, value - previous.last), 4),
         last=round(value, 4),
+        mean=round(previous.mean + (value - previous.mean) / turns, 4),
     )
 
 
@@ -355,6 +357,7 @@ class ConversationEmotionTracker:
                 "consecutive_upset": self.trajectory.consecutive_upset,
                 "spike": self.trajectory.spike,
                 "last": self.trajectory.last,
+                "mean": self.trajectory.mean,
             },
             "history_size": self._history.maxlen,
             "history": [turn.to_json() for turn in self._history],
@@ -381,6 +384,8 @@ class ConversationEmotionTracker:
                 consecutive_upset=int(raw.get("consecutive_upset", 0)),
                 spike=float(raw.get("spike", 0.0)),
                 last=float(raw.get("last", 0.0)),
+                # States stored before the mean was kept: the smoothed level stands in.
+                mean=float(raw.get("mean", raw.get("level", 0.0))),
             )
             for item in state.get("history") or []:
                 tracker._history.append(PastTurn.from_json(item))
