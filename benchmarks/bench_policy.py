@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -175,7 +176,14 @@ def bench_replay() -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "synthetic.jsonl"
         source.write_text("\n".join(json.dumps(c) for c in conversations) + "\n")
-        env = {**os.environ, "WARMLINE_ENV": "test", "WARMLINE_DATA_DIR": tmp}
+        env = {
+            **os.environ,
+            "WARMLINE_ENV": "test",
+            "WARMLINE_DATA_DIR": tmp,
+            # Outside development the secrets must be real ones (replay refuses the defaults).
+            "WARMLINE_API_KEY": secrets.token_urlsafe(24),
+            "WARMLINE_SECRET_KEY": secrets.token_urlsafe(24),
+        }
         policy = ROOT / "src" / "warmline" / "policy" / "default.yaml"
         start = time.perf_counter()
         result = subprocess.run(
