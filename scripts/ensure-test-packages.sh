@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tests start their own servers from Debian packages: a throwaway PostgreSQL cluster
-# (`postgresql`), a headless Chromium for the browser tests (`chromium`, `chromium-driver`) and
-# an IMAP server for the email channel's tests (`dovecot-imapd`).
+# (`postgresql`), a headless Chromium for the browser tests (`chromium`, `chromium-driver`),
+# an IMAP server for the email channel's tests (`dovecot-imapd`) and a speech synthesiser
+# that makes calm and agitated recordings for the phone-call tests (`espeak-ng`).
 # Install what is missing when we may (root with apt); otherwise say what to install and stop:
 # these tests are never silently skipped.
 set -euo pipefail
@@ -14,6 +15,9 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 if ! command -v dovecot >/dev/null && [ ! -x /usr/sbin/dovecot ]; then
   missing+=(dovecot-imapd)
+fi
+if ! command -v espeak-ng >/dev/null; then
+  missing+=(espeak-ng)
 fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -42,6 +42,15 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/v1/agents/{agent_id}/password"): {"password": "a-new-password"},
     ("POST", "/api/v1/admin/webhooks"): {"url": "http://127.0.0.1:9/hooks"},
     ("POST", "/api/v1/admin/webhooks/{endpoint_id}/replay"): {"ids": [1]},
+    ("POST", "/api/v1/customers/{customer_id}/merge"): {"from": "c-other", "reason": "same"},
+    ("POST", "/api/v1/customers/{customer_id}/identities"): {
+        "kind": "email",
+        "value": "ana@example.com",
+        "verified": True,
+    },
+    ("POST", "/api/v1/admin/calls/import"): {
+        "transcript": [{"speaker": "caller", "text": "where is my parcel?", "start": 0, "end": 2}]
+    },
     ("POST", "/api/v1/admin/conversations/import"): {
         "turns": [{"speaker": "customer", "text": "hi", "ts": "2026-01-01T09:00:00Z"}]
     },
@@ -93,6 +102,7 @@ def test_each_role_gets_exactly_what_the_route_allows(
     url = rule.path.replace("{conversation_id}", world["conversation_id"])
     url = url.replace("{name}.svg", "csat_trend.svg").replace("{agent_id}", "bob")
     url = url.replace("{name}", "api:faq").replace("{endpoint_id}", "0" * 32)
+    url = url.replace("{customer_id}", "c-unknown")
     if rule.path.endswith("/kb/search"):
         url += "?q=when+will+my+parcel+arrive"
     if rule.path.endswith("/stream"):

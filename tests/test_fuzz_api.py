@@ -52,7 +52,12 @@ CONFORMANCE = [
 # Rules JSON Schema cannot state, answered 422 by design: an import's turns must be in time
 # order and not in the future. Every other operation must accept what its schema accepts.
 # An agent's skills and team must be the policy's (a schema cannot name them).
-SEMANTIC_422 = {("POST", "/api/v1/admin/conversations/import"), ("POST", "/api/v1/agents")}
+# A call's transcript must be readable, its times sane and its speakers clear (docs/calls.md).
+SEMANTIC_422 = {
+    ("POST", "/api/v1/admin/conversations/import"),
+    ("POST", "/api/v1/admin/calls/import"),
+    ("POST", "/api/v1/agents"),
+}
 
 
 def _world(client: TestClient) -> dict[str, Any]:

@@ -52,8 +52,9 @@ from warmline.storage import conversations as store
 from warmline.storage import customers as customer_store
 from warmline.storage.db import keeps_contact_details
 from warmline.storage.states import ConversationStates
+from warmline.understanding.emotion.trajectory import speech_signals
 from warmline.understanding.serialize import analysis_to_dict
-from warmline.understanding.types import UPSET, Analysis
+from warmline.understanding.types import UPSET, Analysis, Signal
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,15 @@ class Analyzer(Protocol):
     """The understanding stage as the engine sees it."""
 
     def analyze(
-        self, text: str, *, state: dict[str, Any], ts: datetime | None = None
+        self,
+        text: str,
+        *,
+        state: dict[str, Any],
+        ts: datetime | None = None,
+        speech: tuple[Signal, ...] | None = None,
     ) -> tuple[Analysis, dict[str, Any]]:
-        """Analyse one customer message given the conversation's tracker state."""
+        """Analyse one customer message given the conversation's tracker state (and, for a
+        spoken turn, the speech cues its channel measured)."""
         ...
 
 
@@ -175,9 +182,15 @@ class Pipeline:
             message_id=message.message_id,
             meta=message.meta,
         )
-        analysis, state = self.analyzer.analyze(
-            message.text, state=conversation.tracker_state, ts=message.ts
-        )
+        speech = speech_signals(message.meta)
+        if speech is None:
+            analysis, state = self.analyzer.analyze(
+                message.text, state=conversation.tracker_state, ts=message.ts
+            )
+        else:  # a spoken turn (channels/calls): its speech cues join the trajectory
+            analysis, state = self.analyzer.analyze(
+                message.text, state=conversation.tracker_state, ts=message.ts, speech=speech
+            )
         recorded = AnalysisRecorded(analysis=analysis_to_dict(analysis), tracker_state=state, ts=ts)
         scratch = Conversation.replay(
             conversation.id,

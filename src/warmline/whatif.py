@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from warmline.engine import Analyzer
-from warmline.understanding.types import Analysis
+from warmline.understanding.types import Analysis, Signal
 
 
 @dataclass
@@ -27,13 +27,22 @@ class SharedAnalyzer:
     _memo: dict[tuple[str, str, str], tuple[Analysis, dict[str, Any]]] = field(default_factory=dict)
 
     def analyze(
-        self, text: str, *, state: dict[str, Any], ts: datetime | None = None
+        self,
+        text: str,
+        *,
+        state: dict[str, Any],
+        ts: datetime | None = None,
+        speech: tuple[Signal, ...] | None = None,
     ) -> tuple[Analysis, dict[str, Any]]:
-        """The inner analyzer's answer, computed once per (text, state, time)."""
-        key = (text, json.dumps(state, sort_keys=True, default=str), str(ts))
+        """The inner analyzer's answer, computed once per (text, state, time, speech cues)."""
+        key = (text, json.dumps(state, sort_keys=True, default=str), f"{ts}|{speech}")
         hit = self._memo.get(key)
         if hit is None:
-            hit = self.inner.analyze(text, state=state, ts=ts)
+            hit = (
+                self.inner.analyze(text, state=state, ts=ts)
+                if speech is None
+                else self.inner.analyze(text, state=state, ts=ts, speech=speech)
+            )
             self._memo[key] = hit
         return hit
 

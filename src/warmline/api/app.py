@@ -18,8 +18,10 @@ from warmline import __version__
 from warmline.api import (
     admin,
     agents,
+    calls,
     chatwoot,
     conversations,
+    customers,
     dashboard,
     exports,
     knowledge,
@@ -105,7 +107,10 @@ def create_app(
     )
     app.add_middleware(SecurityHeaders, widget_origins=settings.widget_origins)
     app.add_middleware(
-        BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        timeout=settings.body_timeout_seconds,
+        larger={calls.PATH: max(settings.max_body_bytes, calls.MAX_CALL_BODY_BYTES)},
     )
     app.add_middleware(RequestTimer)
     app.add_middleware(ClientRateLimit)  # outermost: a flood is refused before its body is read
@@ -114,6 +119,8 @@ def create_app(
     app.include_router(packets.router)
     app.include_router(exports.router)
     app.include_router(admin.router)
+    app.include_router(calls.router)
+    app.include_router(customers.router)
     app.include_router(knowledge.router)
     app.include_router(live.router)
     app.include_router(widget.router)

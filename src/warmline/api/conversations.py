@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Annotated, Any
 
 from anyio import to_thread
@@ -115,6 +115,10 @@ def create_conversation(
             )
     signed = _signed(body, services.settings.identity_secret)
     details = CustomerDetails(**body.customer.model_dump()) if body.customer else None
+    if details is not None and signed and not trusted and details.phone:
+        # The site signed the email only: a phone typed beside it is what the visitor said.
+        contact = {"unverified_contact": {"phone": details.phone}}
+        details = replace(details, phone=None, attributes={**details.attributes, **contact})
     with services.sessions() as session, session.begin():
         conversation = start_conversation(
             session,

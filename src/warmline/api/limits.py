@@ -28,28 +28,36 @@ class BodySizeLimit:
     """ASGI middleware answering 413 when a body exceeds `max_bytes` and 408 when it does not
     arrive within `timeout` seconds."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        timeout: float = 30.0,
+        larger: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout = timeout
+        self.larger = larger or {}  # paths with their own limit (a call's recording)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _refuse(send, 413, "request-too-large", f"larger than {self.max_bytes} bytes")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _refuse(send, 413, "request-too-large", f"larger than {limit} bytes")
             return
         try:
-            body = await asyncio.wait_for(self._read(receive), self.timeout)
+            body = await asyncio.wait_for(self._read(receive, limit), self.timeout)
         except TimeoutError:
             await _refuse(send, 408, "request-timeout", f"not sent within {self.timeout:g} s")
             return
         if body is None:
             return  # the client went away
         if isinstance(body, BodyTooLarge):
-            await _refuse(send, 413, "request-too-large", f"larger than {self.max_bytes} bytes")
+            await _refuse(send, 413, "request-too-large", f"larger than {limit} bytes")
             return
         delivered = False
 
@@ -62,7 +70,7 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _read(self, receive: Receive) -> bytes | BodyTooLarge | None:
+    async def _read(self, receive: Receive, limit: int) -> bytes | BodyTooLarge | None:
         chunks: list[bytes] = []
         received = 0
         while True:
@@ -71,7 +79,7 @@ class BodySizeLimit:
                 return None
             chunk = message.get("body", b"")
             received += len(chunk)
-            if received > self.max_bytes:
+            if received > limit:
                 return BodyTooLarge()
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -27,6 +27,7 @@ DESCRIPTIONS = {
     404: "No such conversation.",
     409: "The conversation's state does not allow this now.",
     413: "The request body is larger than WARMLINE_MAX_BODY_BYTES.",
+    415: "The body is not of a content type the route reads.",
     422: "The body or a parameter is not valid (each problem is listed in `errors`).",
     429: "Too many requests; retry after the `Retry-After` seconds.",
     502: "A service warmline relies on (e.g. the helpdesk) did not take the request; retry.",

@@ -203,6 +203,15 @@ class WidgetSessionIn(RequestBody):
     user_hash: str = Field(min_length=64, max_length=64, pattern=r"^[0-9a-fA-F]+$")
     name: str | None = text_field(default=None, max_length=200)
     email: str | None = text_field(default=None, max_length=320)
+    email_signature: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{64}$",
+        description=(
+            "The site's signature of `email` (the recipe of `identity_signature`: HMAC-SHA256 "
+            "of 'warmline-identity:' + the email, lower-cased): the site has confirmed this "
+            "address, so it recognises the customer on the email channel too."
+        ),
+    )
 
 
 class WidgetSessionOut(BaseModel):

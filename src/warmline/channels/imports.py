@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from warmline.channels.service import CustomerDetails, start_conversation
 from warmline.domain.conversation import Conversation, Status
@@ -34,6 +35,7 @@ class PastTurn:
     speaker: str
     text: str
     ts: datetime
+    meta: dict[str, Any] | None = None  # what the channel knows (a call's speech cues)
 
 
 def check_times(turns: list[PastTurn], *, now: datetime | None = None) -> None:
@@ -74,7 +76,7 @@ def import_conversation(
         if turn.speaker == "agent":
             state.apply(AgentMessage(agent=IMPORTED_BY, text=turn.text, ts=turn.ts))
             continue
-        message = InboundMessage(created.id, turn.text, channel=channel, ts=turn.ts)
+        message = InboundMessage(created.id, turn.text, channel=channel, ts=turn.ts, meta=turn.meta)
         outcome = engine.pipeline.process(state, message, customer, staffing=engine.staffing)
         for event in outcome.events:
             state.apply(event)

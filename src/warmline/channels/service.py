@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from warmline.customers import service as identity
 from warmline.domain.conversation import Conversation, Status
 from warmline.domain.customer import Customer, Identity
 from warmline.domain.events import IdentityVerified
@@ -35,28 +36,24 @@ class CustomerDetails:
         return [Identity(kind, value) for kind, value in pairs if value]
 
 
-def recognise_customer(session: Session, *, details: CustomerDetails) -> Customer:
-    """The known customer matching any identity, or a new one; new identities are attached."""
+def recognise_customer(
+    session: Session, *, details: CustomerDetails, source: str = identity.TRUSTED
+) -> Customer:
+    """The known customer matching any of the details' identities, verified by `source`, or a
+    new one; new identities are attached (`customers.service.recognise`)."""
     identities = details.identities()
-    for identity in identities:
-        known = customer_store.find_by_identity(session, identity=identity)
-        if known is not None:
-            have = {(i.kind, i.value) for i in known.identities}
-            for extra in identities:
-                norm = extra.normalised()
-                if (norm.kind, norm.value) not in have and not customer_store.find_by_identity(
-                    session, identity=norm
-                ):
-                    customer_store.add_identity(session, customer_id=known.id, identity=norm)
-            return customer_store.get_customer(session, customer_id=known.id) or known
-    return customer_store.create_customer(
+    known = identity.recognise(session, identities=identities, source=source)
+    if known is not None:
+        return known
+    return identity.create(
         session,
+        identities=identities,
+        source=source,
         name=details.name,
         tier=details.tier,
         plan=details.plan,
         lifetime_value=details.lifetime_value,
         attributes=details.attributes,
-        identities=identities,
     )
 
 
@@ -116,17 +113,20 @@ def start_conversation(
     verified: bool = True,
     signed: bool = False,
     conversation_id: str | None = None,
+    source: str | None = None,
 ) -> Conversation:
     """Open a conversation, linked to the customer the details describe: recognised by their
     identities when the details come from a trusted source (`verified`), or recorded as said
     by an anonymous visitor otherwise. `signed`: the site vouched for the customer's email,
     so account data may be shown without a code (an `IdentityVerified` event).
     `conversation_id`: an id the channel chose (an email's, so a redelivery finds it), else a
-    new random one."""
+    new random one. `source`: how the identities were verified (`customers.service.SOURCES`;
+    by default "signed_email" when `signed`, else "trusted")."""
     if details is None:
         customer = None
     elif verified:
-        customer = recognise_customer(session, details=details)
+        how = source or (identity.SIGNED_EMAIL if signed else identity.TRUSTED)
+        customer = recognise_customer(session, details=details, source=how)
     else:
         customer = record_unverified_customer(session, details=details)
     conversation = store.create_conversation(

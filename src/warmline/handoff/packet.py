@@ -259,6 +259,7 @@ def customer_history(
     """The customer's most recent other conversations, on any channel: when, where, how it
     ended and what it was about (the first line of its handoff summary, else its first
     message), so the agent sees a repeat contact at once."""
+    from warmline.customers.service import outcome
     from warmline.storage import conversations as store
 
     found = []
@@ -279,6 +280,8 @@ def customer_history(
                 "started": row.created_at.isoformat(),
                 "status": row.status,
                 "handed_over": bool(handoffs),
+                "intent": conversation.last_intent,
+                "outcome": outcome(row.status, bool(handoffs)),
                 "about": about,
             }
         )

@@ -26,10 +26,11 @@ def create_customer(
     attributes: dict[str, Any] | None = None,
     identities: Sequence[Identity] = (),
     customer_id: str | None = None,
+    source: str = "trusted",
 ) -> Customer:
     """Insert a customer with its identities. Card numbers (and, unless the deployment keeps
     them, emails and phones) typed into the name, tier or plan are masked; the identities are
-    where contact details belong."""
+    where contact details belong, all verified (`source` says how)."""
     keep = keeps_contact_details(session)
     row = CustomerRow(
         id=customer_id or new_id(),
@@ -43,14 +44,25 @@ def create_customer(
     session.add(row)
     session.flush()
     for identity in identities:
-        add_identity(session, customer_id=row.id, identity=identity)
+        add_identity(session, customer_id=row.id, identity=identity, source=source)
     return get_customer(session, customer_id=row.id) or _never()
 
 
-def add_identity(session: Session, *, customer_id: str, identity: Identity) -> None:
-    """Attach one identity (normalised) to a customer."""
+def add_identity(
+    session: Session, *, customer_id: str, identity: Identity, source: str = "trusted"
+) -> None:
+    """Attach one verified identity (normalised) to a customer; `source`: how it was verified
+    (`customers.service` names them)."""
     norm = identity.normalised()
-    session.add(IdentityRow(customer_id=customer_id, kind=norm.kind, value=norm.value))
+    session.add(
+        IdentityRow(
+            customer_id=customer_id,
+            kind=norm.kind,
+            value=norm.value,
+            source=source,
+            verified_at=utc_now(),
+        )
+    )
     session.flush()
 
 
@@ -70,7 +82,9 @@ def get_customer(session: Session, *, customer_id: str) -> Customer | None:
     row = session.get(CustomerRow, customer_id)
     if row is None:
         return None
-    identities = session.scalars(select(IdentityRow).where(IdentityRow.customer_id == row.id))
+    identities = session.scalars(
+        select(IdentityRow).where(IdentityRow.customer_id == row.id).order_by(IdentityRow.id)
+    )
     return Customer(
         id=row.id,
         name=row.name,

@@ -43,9 +43,15 @@ class CustomerRow(Base):
     lifetime_value: Mapped[float] = mapped_column(Float, default=0.0)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Set when an administrator merged this customer into another (`customers/`): the record
+    # stays, empty, so its id still leads somewhere.
+    merged_into: Mapped[str | None] = mapped_column(String(36), index=True)
 
 
 class IdentityRow(Base):
+    """A verified identifier of a customer (unverified contact details are kept in the
+    customer's attributes, never here): how it was verified (`source`) and when."""
+
     __tablename__ = "identities"
     __table_args__ = (UniqueConstraint("kind", "value", name="uq_identity_kind_value"),)
 
@@ -53,6 +59,22 @@ class IdentityRow(Base):
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(30))
     value: Mapped[str] = mapped_column(String(320))
+    source: Mapped[str] = mapped_column(String(30), default="trusted", server_default="trusted")
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CustomerEventRow(Base):
+    """The audit log of a customer record: merges, identifiers verified, conflicts seen."""
+
+    __tablename__ = "customer_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ConversationRow(Base):
@@ -75,6 +97,9 @@ class ConversationRow(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The address an email conversation writes back to (its first email's sender): its own,
+    # so the conversation keeps its thread when its customer is linked to another record.
+    reply_to: Mapped[str | None] = mapped_column(String(320))
 
 
 class EventRow(Base):

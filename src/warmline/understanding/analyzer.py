@@ -19,7 +19,7 @@ from warmline.understanding.entities import extract_entities
 from warmline.understanding.escape_hatch import detect_human_request
 from warmline.understanding.intents import IntentClassifier, load_default_classifier
 from warmline.understanding.pushback import detect_pushback
-from warmline.understanding.types import Analysis
+from warmline.understanding.types import Analysis, Signal
 
 
 class DefaultAnalyzer:
@@ -43,14 +43,22 @@ class DefaultAnalyzer:
         return cls(encoder=get_encoder(), intents=intents, emotion=EmotionModel.load_default())
 
     def analyze(
-        self, text: str, *, state: dict[str, Any], ts: datetime | None = None
+        self,
+        text: str,
+        *,
+        state: dict[str, Any],
+        ts: datetime | None = None,
+        speech: tuple[Signal, ...] | None = None,
     ) -> tuple[Analysis, dict[str, Any]]:
-        """Analyse one message in the context carried by `state`; return the new state too."""
+        """Analyse one message in the context carried by `state`; return the new state too.
+        `speech` are the cues of a spoken turn (phone calls), folded into the trajectory."""
         embedding = self.encoder.encode_one(text)
         intent = self.intents.predict(text, embedding=embedding)
         reading = self.emotion.read(text, self.emotion.embed_one(text, self.encoder))
         tracker = ConversationEmotionTracker.from_dict(state)
-        trajectory, conversation_signals = tracker.observe(text, embedding, reading, ts)
+        trajectory, conversation_signals = tracker.observe(
+            text, embedding, reading, ts, speech=speech
+        )
         analysis = Analysis(
             text=text,
             intent=intent,

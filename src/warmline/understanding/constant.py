@@ -13,7 +13,7 @@ from typing import Any
 
 from warmline.understanding.escape_hatch import detect_human_request
 from warmline.understanding.pushback import detect_pushback
-from warmline.understanding.types import Analysis, IntentPrediction, Trajectory
+from warmline.understanding.types import Analysis, IntentPrediction, Signal, Trajectory
 
 ROUTINE = IntentPrediction(intent="order_status", confidence=0.95, out_of_scope=False)
 
@@ -22,7 +22,12 @@ class ConstantAnalyzer:
     """The same analysis for every message (see the module's docstring)."""
 
     def analyze(
-        self, text: str, *, state: dict[str, Any], ts: datetime | None = None
+        self,
+        text: str,
+        *,
+        state: dict[str, Any],
+        ts: datetime | None = None,
+        speech: tuple[Signal, ...] | None = None,
     ) -> tuple[Analysis, dict[str, Any]]:
         """A routine, calm reading; the state only counts turns."""
         turns = int(state.get("turns", 0)) + 1

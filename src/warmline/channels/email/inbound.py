@@ -7,7 +7,9 @@
    else (no token, a forged one, someone else's thread) starts a new conversation, whose id is
    derived from the sender and `Message-ID` so that a redelivered email finds it again.
    The sender's address is kept as an unverified contact detail, never as an identity:
-   anyone can put anyone's address in `From`.
+   anyone can put anyone's address in `From`. An email that does continue a thread from the
+   conversation's own address confirms it: its sender reads the mail warmline sent there
+   (`customers.service.confirm`, docs/customers.md).
 3. The newest text goes through the engine as a customer message on channel "email", with the
    `Message-ID` and what else is kept (subject; attachments' names, types and sizes); the
    `Message-ID` is also its idempotency key, so a redelivery stores nothing twice.
@@ -45,6 +47,9 @@ from warmline.channels.email.outbound import (
 )
 from warmline.channels.email.parsing import Attachment, InboundEmail, parse_email
 from warmline.channels.service import CustomerDetails, start_conversation
+from warmline.customers import service as identity
+from warmline.customers import store as customer_records
+from warmline.domain.customer import Identity
 from warmline.domain.events import BotReply
 from warmline.engine import ConversationBusy, InboundMessage, Outcome
 from warmline.storage import conversations as store
@@ -166,18 +171,44 @@ class EmailReceiver:
                     if head is not None and head.customer_id
                     else None
                 )
+                own = customer_records.reply_to(session, conversation_id=conversation_id)
         except SQLAlchemyError as error:
             raise TryLater("the database could not be read") from error
         if head is None or head.channel != CHANNEL:
             return None
-        address = customer_address(customer)
+        address = own or customer_address(customer)
         if address is None or email.sender is None or address.casefold() != email.sender.casefold():
             log.warning(
                 "an email answers conversation %s from another address: new conversation",
                 conversation_id,
             )
             return None
+        if head.customer_id is not None:
+            self._confirm(conversation_id, head.customer_id, email.sender, remember=own is None)
         return conversation_id
+
+    def _confirm(
+        self, conversation_id: str, customer_id: str, address: str, *, remember: bool
+    ) -> None:
+        """The sender answered, from the conversation's own address, a thread only warmline
+        could have started: they read the mail sent there, so the address is confirmed (and a
+        customer who already holds it gets this conversation; `remember`: the conversation,
+        older than its own reply address, keeps this one). A failure here loses nothing: the
+        next answer confirms it."""
+        try:
+            with self.services.sessions() as session, session.begin():
+                if remember:
+                    customer_records.set_reply_to(
+                        session, conversation_id=conversation_id, address=address
+                    )
+                identity.confirm(
+                    session,
+                    customer_id=customer_id,
+                    identity=Identity("email", address),
+                    source=identity.EMAIL_REPLY,
+                )
+        except SQLAlchemyError as error:
+            log.warning("the sender's address could not be confirmed now: %s", error)
 
     def _start(self, email: InboundEmail) -> str:
         """A new email conversation for this email (or the one a first delivery opened)."""
@@ -197,6 +228,9 @@ class EmailReceiver:
                     details=CustomerDetails(name=email.sender_name, email=email.sender),
                     verified=False,  # an address in From proves nothing
                     conversation_id=chosen,
+                )
+                customer_records.set_reply_to(
+                    session, conversation_id=conversation.id, address=email.sender
                 )
                 return conversation.id
         except SQLAlchemyError as error:  # the database, or the same email delivered twice

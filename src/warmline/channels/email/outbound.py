@@ -32,6 +32,7 @@ from warmline.automation.phrasing import Phrasing
 from warmline.channels.email.parsing import Attachment, megabytes
 from warmline.channels.email.threads import ThreadKeys, domain_of
 from warmline.config import Settings
+from warmline.customers.store import reply_to
 from warmline.domain.customer import Customer
 from warmline.domain.events import AgentMessage, AnyEvent, BotReply, CustomerMessage
 from warmline.storage import conversations as store
@@ -220,12 +221,13 @@ def _letter(
             # visitor typed.
             raise NotDeliverable(f"no email came in conversation {conversation_id}")
         customer = get_customer(session, customer_id=head.customer_id) if head.customer_id else None
+        own = reply_to(session, conversation_id=conversation_id)
         event = events[seq - 1]
         signer = None
         if isinstance(event, AgentMessage):
             names = agent_names(session, agent_ids={event.agent})
             signer = names.get(event.agent, event.agent)
-    address = customer_address(customer)
+    address = own or customer_address(customer)
     if address is None:
         raise NotDeliverable(f"conversation {conversation_id} has no email address to write to")
     name = customer.name if customer is not None else None

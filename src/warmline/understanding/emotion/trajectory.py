@@ -39,12 +39,25 @@ TREND_ALPHA = 0.5
 # 0.8-0.95, different requests about the same product 0.4-0.7.
 REPEAT_COSINE = 0.82
 REPEAT_MIN_WORDS = 3
+# Cues of speech that a phone channel measures and hands over in the message's meta
+# (`channels/calls`, docs/calls.md): timing from the transcript, voice from the recording, each
+# against the caller's own start of the call. Modest: a voice can be loud or fast by nature.
+SPEECH_CUE_WEIGHTS: dict[str, float] = {
+    "long_silence": 0.1,
+    "interruption": 0.15,
+    "rising_pace": 0.1,
+    "raised_pitch": 0.15,
+    "louder": 0.15,
+    "faster_speech": 0.1,
+}
 # How much each conversation cue alone lifts the turn's frustration (noisy-or weights).
 CUE_WEIGHTS: dict[str, float] = {
     "repeated_message": 0.5,
     "shorter_sharper": 0.35,
     "fast_reply": 0.3,
+    **SPEECH_CUE_WEIGHTS,
 }
+SPEECH_CUES_KEY = "speech_cues"
 FAST_REPLY_SECONDS = 20.0
 SHORTER_RATIO = 0.4
 SHORTER_MIN_AVERAGE_WORDS = 8.0
@@ -215,6 +228,24 @@ def conversation_signals(
     return tuple(found)
 
 
+def speech_signals(meta: Mapping[str, Any] | None) -> tuple[Signal, ...] | None:
+    """The speech cues a channel measured (`meta["speech_cues"]`: name, evidence, strength),
+    or None when the message was not spoken. Unknown names and bad values are dropped."""
+    if not isinstance(meta, Mapping) or not isinstance(meta.get(SPEECH_CUES_KEY), list):
+        return None
+    found: list[Signal] = []
+    for item in meta[SPEECH_CUES_KEY]:
+        if not isinstance(item, Mapping) or item.get("name") not in SPEECH_CUE_WEIGHTS:
+            continue
+        strength = item.get("strength", 1.0)
+        if isinstance(strength, bool) or not isinstance(strength, int | float):
+            continue
+        found.append(
+            Signal(str(item["name"]), str(item.get("evidence", ""))[:300], _clip(strength))
+        )
+    return tuple(found)
+
+
 def _is_sharp(reading: EmotionReading, previous_level: float) -> bool:
     if any(signal.name in _SHARP_SIGNALS for signal in reading.signals):
         return True
@@ -300,24 +331,29 @@ class ConversationEmotionTracker:
         ts: float | datetime | None = None,
         *,
         reply_to_ts: float | datetime | None = None,
+        speech: tuple[Signal, ...] | None = None,
     ) -> tuple[Trajectory, tuple[Signal, ...]]:
         """Add one customer turn; return the new trajectory and this turn's conversation cues.
 
         `ts` is when the turn was sent (epoch seconds or a datetime); `reply_to_ts` when the
-        agent message it answers was sent, if known.
+        agent message it answers was sent, if known. `speech` are the cues of a spoken turn
+        (`speech_signals`); a spoken turn's timing is read from them, so the chat's fast-reply
+        cue (every spoken answer comes within seconds) is not computed for it.
         """
         text = text if isinstance(text, str) else ""
         seconds = _seconds(ts)
         cues = conversation_signals(
             text,
             embedding,
-            seconds,
+            seconds if speech is None else None,
             self._history,
             reading=reading,
             average_words=self.average_words,
             previous_level=self.trajectory.level,
-            reply_to_ts=_seconds(reply_to_ts),
+            reply_to_ts=_seconds(reply_to_ts) if speech is None else None,
         )
+        if speech:
+            cues = (*cues, *(cue for cue in speech if cue.name in SPEECH_CUE_WEIGHTS))
         self.trajectory = update_trajectory(
             self.trajectory, effective_frustration(reading.frustration, cues)
         )

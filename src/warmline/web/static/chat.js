@@ -414,6 +414,7 @@
     const body = { user_id: identity.user_id, user_hash: identity.user_hash };
     if (identity.name) body.name = identity.name;
     if (identity.email) body.email = identity.email;
+    if (identity.email && identity.email_signature) body.email_signature = identity.email_signature;
     let res = null;
     try {
       res = await fetch(`${API}/widget/session`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body) });
@@ -842,7 +843,7 @@
   function cleanIdentity(raw) {
     const out = {};
     if (!raw || typeof raw !== 'object') return out;
-    for (const key of ['user_id', 'user_hash', 'name', 'email']) {
+    for (const key of ['user_id', 'user_hash', 'name', 'email', 'email_signature']) {
       if (typeof raw[key] === 'string' && raw[key] && raw[key].length <= 1000) out[key] = raw[key];
     }
     return out;

@@ -18,7 +18,8 @@
   var Z = '2147483000';
 
   var identity = {};
-  [['userId', 'user_id'], ['userHash', 'user_hash'], ['name', 'name'], ['email', 'email']]
+  [['userId', 'user_id'], ['userHash', 'user_hash'], ['name', 'name'], ['email', 'email'],
+   ['emailSignature', 'email_signature']]
     .forEach(function (pair) {
       if (data[pair[0]]) identity[pair[1]] = data[pair[0]];
     });
