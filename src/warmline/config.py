@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     email_max_message_bytes: int = Field(default=40_000_000, ge=64 * 1024)
     email_max_attachment_bytes: int = Field(default=10_000_000, ge=1)
     email_max_recipients: int = Field(default=100, ge=1, le=10_000)
+    # The email outbox (docs/email.md, "When the relay is down"): the first retry after
+    # `email_retry_seconds`, then twice as long each time up to `email_retry_max_seconds`; an
+    # email not sent within `email_give_up_hours` of being queued is dead-lettered.
+    email_retry_seconds: float = Field(default=30.0, gt=0, le=3600)
+    email_retry_max_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    email_give_up_hours: float = Field(default=24.0, gt=0, le=24 * 14)
     imap_url: str | None = None
     imap_password: SecretStr | None = None
     imap_poll_seconds: float = Field(default=60.0, ge=0.1, le=86_400)

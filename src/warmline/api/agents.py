@@ -39,7 +39,7 @@ from warmline.api.schemas import (
     ResolveIn,
 )
 from warmline.api.services import Services
-from warmline.channels.email.outbound import deliver_or_note
+from warmline.channels.email.outbox import EmailSender, queue_latest, send_or_note
 from warmline.domain.conversation import Conversation
 from warmline.domain.events import DecisionMade, HandedOff, SlaBreached
 from warmline.handoff import learning, service
@@ -282,12 +282,15 @@ def agent_message(
     agent = _agent_id(caller)
     conversation = _run(
         services,
-        lambda s: service.send_agent_message(
-            s, conversation_id=conversation_id, agent=agent, text=body.text
+        lambda s: queue_latest(  # in an email conversation, queued with the message
+            s,
+            service.send_agent_message(
+                s, conversation_id=conversation_id, agent=agent, text=body.text
+            ),
         ),
     )
-    if conversation.channel == "email":  # after the commit: the message is stored first
-        deliver_or_note(services, conversation_id=conversation.id, seq=conversation.seq)
+    if conversation.channel == "email":  # sent at once after the commit, retried if need be
+        send_or_note(services, conversation_id=conversation.id, seq=conversation.seq)
     return _state(conversation)
 
 
@@ -486,10 +489,11 @@ def resolve(
     ended (`disposition`, default solved) and an internal note; the survey goes out."""
     by = _agent_id(caller)
     how = body or ResolveIn()
-    return _state(
-        _run(
-            services,
-            lambda s: service.resolve(
+    conversation = _run(
+        services,
+        lambda s: queue_latest(  # an email conversation's survey is queued with it
+            s,
+            service.resolve(
                 s,
                 conversation_id=conversation_id,
                 by=by,
@@ -498,8 +502,11 @@ def resolve(
                 disposition=how.disposition,
                 note=how.note or None,
             ),
-        )
+        ),
     )
+    if conversation.channel == "email":
+        EmailSender(services).send_now(conversation_id=conversation.id, seq=conversation.seq)
+    return _state(conversation)
 
 
 @router.post(

@@ -8,6 +8,7 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Response
 from fastapi.staticfiles import StaticFiles
@@ -45,6 +46,9 @@ from warmline.bootstrap import (
 )
 from warmline.config import Settings, get_settings
 from warmline.outbound.webhooks import WebhookDispatcher
+
+if TYPE_CHECKING:
+    from warmline.channels.email.outbox import EmailSender
 from warmline.policy.loader import PolicyError
 from warmline.storage.broadcast import EVENTS, TYPING
 from warmline.storage.conversations import queue_waits
@@ -77,7 +81,10 @@ def create_app(
         built.broadcast.subscribe(TYPING, built.watchers.typing_notice)
         follow_policy_reloads(built)
         dispatcher = _webhooks(built)
+        emails = _email_sender(built)
         yield
+        if emails is not None:
+            emails.stop()
         if dispatcher is not None:
             dispatcher.stop()
         built.broadcast.close()
@@ -166,6 +173,19 @@ def _webhooks(services: Services) -> WebhookDispatcher | None:
     services.broadcast.subscribe(EVENTS, dispatcher.wake)
     dispatcher.start()
     return dispatcher
+
+
+def _email_sender(services: Services) -> EmailSender | None:
+    """Retry the email outbox from this process (each worker takes its share), when the
+    email channel is on (docs/email.md)."""
+    from warmline.channels.email.outbox import EmailSender
+    from warmline.channels.email.runtime import email_wanted
+
+    if not email_wanted(services.settings):
+        return None
+    sender = EmailSender(services)
+    sender.start()
+    return sender
 
 
 def _queue_now(services: Services) -> tuple[int, float, float]:

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 EVENTS = "warmline_events"
 POLICY = "warmline_policy"
 TYPING = "warmline_typing"
+EMAIL = "warmline_email"  # the email outbox has work due now
 Listener = Callable[[str], None]
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 

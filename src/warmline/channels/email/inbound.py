@@ -13,8 +13,12 @@
 3. The newest text goes through the engine as a customer message on channel "email", with the
    `Message-ID` and what else is kept (subject; attachments' names, types and sizes); the
    `Message-ID` is also its idempotency key, so a redelivery stores nothing twice.
-4. The bot's reply, if any, goes out threaded (`outbound.deliver`), with a P.S. when
-   attachments over the limit were refused. An email with no readable text is not stored: the
+4. The bot's reply, if any, is queued in the email outbox with a P.S. when attachments over
+   the limit were refused, and sent at once, threaded (`outbox.py`); when the relay is down it
+   stays queued and the background sender retries it. It is queued right after the commit that
+   stored the message (the engine's write is one statement on PostgreSQL); the email is
+   acknowledged (SMTP 250, IMAP `\\Seen`) only after that, and a redelivery of an email whose
+   reply was never queued queues it then. An email with no readable text is not stored: the
    customer is told so.
 
 `receive` raises `TryLater` when the email could not be stored now (the sender's server retries:
@@ -26,8 +30,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import make_msgid
 from typing import Literal
 
@@ -43,14 +48,14 @@ from warmline.channels.email.outbound import (
     NotDeliverable,
     Postman,
     customer_address,
-    deliver,
 )
+from warmline.channels.email.outbox import EmailSender, queue
 from warmline.channels.email.parsing import Attachment, InboundEmail, parse_email
 from warmline.channels.service import CustomerDetails, start_conversation
 from warmline.customers import service as identity
 from warmline.customers import store as customer_records
 from warmline.domain.customer import Identity
-from warmline.domain.events import BotReply
+from warmline.domain.events import AnyEvent, BotReply, CustomerMessage
 from warmline.engine import ConversationBusy, InboundMessage, Outcome
 from warmline.storage import conversations as store
 from warmline.storage.customers import get_customer
@@ -66,8 +71,8 @@ __all__ = ["EmailReceiver", "Receipt", "TryLater", "Unreadable"]
 @dataclass(frozen=True)
 class Receipt:
     """What became of one email: `answered` (stored, and the bot's reply sent), `stored` (no
-    reply: a person has the conversation, the reply could not be sent, or it was a
-    redelivery), `ignored` (automatic mail) or `refused` (the customer was told why)."""
+    reply: a person has the conversation, the reply is queued because the relay failed, or it
+    was a redelivery), `ignored` (automatic mail) or `refused` (the customer was told why)."""
 
     status: Literal["answered", "stored", "ignored", "refused"]
     detail: str
@@ -77,10 +82,17 @@ class Receipt:
 class EmailReceiver:
     """Takes inbound emails into conversations. Thread-safe: one per process."""
 
-    def __init__(self, services: Services, postman: Postman | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        postman: Postman | None = None,
+        sender: EmailSender | None = None,
+    ) -> None:
         settings = services.settings
         self.services = services
         self.postman = postman or Postman(settings, services.engine.pipeline.composer.phrasing)
+        # Sends the queued reply at once; the background sender (`warmline serve`) retries.
+        self.sender = sender or EmailSender(services, self.postman)
         self.max_chars = settings.max_message_chars
         self.max_attachment_bytes = settings.email_max_attachment_bytes
         self.own_addresses = frozenset({settings.mail_from.strip().casefold()})
@@ -106,6 +118,7 @@ class EmailReceiver:
         conversation_id = self._thread(email) or self._start(email)
         outcome = self._handle(conversation_id, email)
         if outcome.replayed:
+            self._requeue(conversation_id, email)
             return Receipt("stored", "a redelivery; nothing new stored", conversation_id)
         refused = email.refused_attachments
         reply = next((e for e in outcome.events if isinstance(e, BotReply)), None)
@@ -113,32 +126,71 @@ class EmailReceiver:
             if refused:
                 self._notify(email, "attachments", refused)
             return Receipt("stored", "no reply", conversation_id)
-        # From here on the message is stored: nothing may make its sender deliver it again.
+        # From here on the message is stored: a redelivery stores nothing twice, and queues
+        # the reply if this did not get that far (the database went away meanwhile).
         try:
             seq, recent = self._seq_of(conversation_id, reply)
             if recent > MAX_BOT_EMAILS_PER_HOUR:
                 # A robot that does not say it is one, answering every email: stop the loop.
                 log.warning("conversation %s: too many automatic emails this hour", conversation_id)
                 return Receipt("stored", "reply not sent: too many this hour", conversation_id)
-            postscript = (
-                self.postman.notice("attachments", refused=refused, postscript=True)
-                if refused
-                else None
-            )
-            deliver(
-                self.services,
-                conversation_id=conversation_id,
-                seq=seq,
-                postscript=postscript,
-                postman=self.postman,
-            )
-        except (MailError, NotDeliverable) as error:
+            self._queue(conversation_id, seq, refused)
+        except SQLAlchemyError as error:
+            raise TryLater("the reply could not be queued") from error
+        except NotDeliverable as error:
             log.error("the reply to an email could not be sent: %s", error)
             return Receipt("stored", f"reply not sent: {error}", conversation_id)
-        except Exception:
-            log.exception("the reply to an email could not be sent")
+        except Exception:  # e.g. the P.S. could not be written: the message stays stored
+            log.exception("the reply to an email could not be queued")
             return Receipt("stored", "reply not sent", conversation_id)
+        attempt = self.sender.send_now(conversation_id=conversation_id, seq=seq)
+        if attempt.status == "retrying":
+            return Receipt("stored", f"reply queued: {attempt.error}", conversation_id)
+        if attempt.status == "dead":
+            return Receipt("stored", f"reply not sent: {attempt.error}", conversation_id)
         return Receipt("answered", "answered", conversation_id)
+
+    def _queue(self, conversation_id: str, seq: int, refused: Sequence[Attachment]) -> bool:
+        """Put the reply (event `seq`) in the email outbox, with a P.S. about `refused`
+        attachments; False when it was there already."""
+        postscript = (
+            self.postman.notice("attachments", refused=refused, postscript=True)
+            if refused
+            else None
+        )
+        with self.services.sessions() as session, session.begin():
+            return queue(session, conversation_id=conversation_id, seq=seq, postscript=postscript)
+
+    def _requeue(self, conversation_id: str, email: InboundEmail) -> None:
+        """A redelivered email: queue its reply if the first delivery stored the message but
+        never queued the reply (it went away in between, so its sender was never told the
+        email was taken). A reply older than the outbox's retry window is left alone (it was
+        sent, or given up, before the outbox existed)."""
+        if not email.message_id:
+            return
+        try:
+            with self.services.reading() as session, session.begin():
+                events = store.load_events(session, conversation_id=conversation_id)
+            seq = reply_to_email(events, email.message_id)
+            if seq is None:
+                return
+            reply = events[seq - 1]
+            window = timedelta(hours=self.services.settings.email_give_up_hours)
+            if reply.ts < _now_like(reply.ts) - window:
+                return
+            since = reply.ts - timedelta(hours=1)
+            recent = sum(isinstance(e, BotReply) and e.ts > since for e in events[:seq])
+            if recent > MAX_BOT_EMAILS_PER_HOUR:
+                return
+            if not self._queue(conversation_id, seq, email.refused_attachments):
+                return
+        except SQLAlchemyError as error:
+            raise TryLater("the reply could not be queued") from error
+        except Exception:  # never make a redelivery fail for its reply
+            log.exception("the reply to a redelivered email could not be queued")
+            return
+        log.warning("conversation %s: the reply to a redelivered email was queued", conversation_id)
+        self.sender.send_now(conversation_id=conversation_id, seq=seq)
 
     def refuse_too_large(self, header: bytes, size: int, limit: int) -> Receipt:
         """An email of `size` bytes, over the `limit`, of which only the header was read
@@ -299,3 +351,23 @@ class EmailReceiver:
             self.postman.send(letter)
         except MailError as error:
             log.error("a notice about an email could not be sent: %s", error)
+
+
+def reply_to_email(events: list[AnyEvent], message_id: str) -> int | None:
+    """The seq of the bot's reply to the customer's email `message_id` (the first bot reply
+    after it, before the customer wrote again), if there is one."""
+    found = False
+    for seq, event in enumerate(events, start=1):
+        if isinstance(event, CustomerMessage):
+            if found:
+                return None
+            found = event.message_id == message_id
+        elif found and isinstance(event, BotReply):
+            return seq
+    return None
+
+
+def _now_like(moment: datetime) -> datetime:
+    """Now, aware or naive as `moment` is (UTC either way)."""
+    now = datetime.now(UTC)
+    return now if moment.tzinfo else now.replace(tzinfo=None)

@@ -10,8 +10,9 @@ far. The bot's emails say they are automatic (`Auto-Submitted: auto-replied`, RF
 well-behaved robots never answer them.
 
 `deliver` sends one stored event of a conversation (a bot reply, a survey, an agent's message);
-it is the one function any delivery path calls, now right after the commit that stored the
-event, later perhaps from a durable outbox.
+it is the one function any delivery path calls: the durable outbox (`outbox.py`) calls it for
+the first attempt right after the commit and for every retry, and the same event always makes
+the same `Message-ID`.
 """
 
 from __future__ import annotations
@@ -186,23 +187,6 @@ def deliver(
         letter = replace(letter, text=f"{letter.text}\n\n{postscript}")
     postman.send(letter)
     return letter.message_id
-
-
-def deliver_or_note(services: Services, *, conversation_id: str, seq: int) -> bool:
-    """`deliver`, for a delivery path that has no retry of its own (an agent's message sent
-    right after its commit): when the email cannot be sent, an internal note says so in the
-    conversation, so the agent knows the customer did not get it. True when it was sent."""
-    try:
-        deliver(services, conversation_id=conversation_id, seq=seq)
-        return True
-    except (MailError, NotDeliverable) as error:
-        log.error("conversation %s event %d was not emailed: %s", conversation_id, seq, error)
-        text = f"This message was not emailed to the customer: {error}"
-    from warmline.handoff.service import add_note
-
-    with services.sessions() as session, session.begin():
-        add_note(session, conversation_id=conversation_id, author="warmline", text=text)
-    return False
 
 
 def _letter(
