@@ -26,6 +26,10 @@ from warmline.channels.calls import CallRefused, acoustics, read_call
 from warmline.channels.calls.formats import parse_json, parse_webvtt, read_transcript
 from warmline.channels.calls.segments import check_segments, group_turns, resolve_roles
 from warmline.channels.calls.timing import timing_cues
+from warmline.domain.conversation import Conversation
+from warmline.domain.events import AnalysisRecorded
+from warmline.replay import ReplayInputError, replay_conversation
+from warmline.storage.conversations import recent_transcripts
 from warmline.understanding.emotion.trajectory import (
     CUE_WEIGHTS,
     SPEECH_CUE_WEIGHTS,
@@ -645,6 +649,41 @@ def test_api_imports_a_call_as_json_and_multipart(client: TestClient, call: dict
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["recording_seconds"] > 20 and {"raised_pitch", "louder"} <= set(body["cues"])
+
+
+def test_a_stored_call_replays_with_its_speech_cues(client: TestClient, services: Services) -> None:
+    """What-if and replay read a stored call as it was read live: its turns keep their cues."""
+    response = client.post(
+        IMPORT, json={"transcript": ANGRY_CALL, "resolved": False}, headers=API_KEY_HEADERS
+    )
+    assert response.status_code == 201, response.text
+    with services.reading() as session:
+        (record,) = [
+            r for r in recent_transcripts(session, limit=5) if r["id"] == response.json()["id"]
+        ]
+    cued = [t for t in record["turns"] if t.get("speech_cues")]
+    assert cued and all(t["speaker"] == "customer" for t in cued)
+    pipeline = services.engine.pipeline
+    _, replayed = replay_conversation(pipeline, record)
+    bare = {
+        **record,
+        "turns": [{k: v for k, v in t.items() if k != "speech_cues"} for t in record["turns"]],
+    }
+    _, chat_like = replay_conversation(pipeline, bare)
+    assert {"long_silence", "interruption"} <= _cues_read(replayed)
+    assert not {"long_silence", "interruption"} & _cues_read(chat_like)
+    bad = {**record, "turns": [{**record["turns"][0], "speech_cues": "loud"}]}
+    with pytest.raises(ReplayInputError, match="speech_cues"):
+        replay_conversation(pipeline, bad)
+
+
+def _cues_read(conversation: Conversation) -> set[str]:
+    return {
+        signal["name"]
+        for event in conversation.events
+        if isinstance(event, AnalysisRecorded)
+        for signal in event.analysis["conversation_signals"]
+    }
 
 
 def test_api_refusals_are_problems(client: TestClient, services: Services) -> None:

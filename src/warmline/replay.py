@@ -11,6 +11,7 @@ from warmline.domain.conversation import Conversation
 from warmline.domain.events import AgentMessage, AnalysisRecorded, CustomerMessage, HandedOff
 from warmline.engine import Analyzer, InboundMessage, Pipeline
 from warmline.handoff.packet import build_packet
+from warmline.understanding.emotion.trajectory import SPEECH_CUES_KEY
 from warmline.understanding.serialize import analysis_to_dict
 from warmline.understanding.types import Trajectory
 
@@ -37,7 +38,17 @@ def parse_turns(record: dict[str, Any]) -> list[dict[str, Any]]:
             raise ReplayInputError(f'turn {number}: "speaker" must be "customer" or "agent"')
         if not isinstance(text, str):
             raise ReplayInputError(f'turn {number}: "text" must be a string')
-        parsed.append({"speaker": speaker, "text": text, "ts": _timestamp(turn.get("ts"), number)})
+        cues = turn.get(SPEECH_CUES_KEY)
+        if cues is not None and not isinstance(cues, list):
+            raise ReplayInputError(f'turn {number}: "{SPEECH_CUES_KEY}" must be a list')
+        parsed.append(
+            {
+                "speaker": speaker,
+                "text": text,
+                "ts": _timestamp(turn.get("ts"), number),
+                SPEECH_CUES_KEY: cues or None,
+            }
+        )
     return parsed
 
 
@@ -79,9 +90,15 @@ def replay_conversation(
             conversation.apply(AgentMessage(agent="agent", text=turn["text"], **_ts(turn)))
             continue
         number += 1
-        outcome = pipeline.process(
-            conversation, InboundMessage(conversation_id, turn["text"], ts=turn["ts"]), None
+        # A phone call's turn carries its speech cues (docs/calls.md), as it did live.
+        cues = turn[SPEECH_CUES_KEY]
+        message = InboundMessage(
+            conversation_id,
+            turn["text"],
+            ts=turn["ts"],
+            meta={SPEECH_CUES_KEY: cues} if cues else None,
         )
+        outcome = pipeline.process(conversation, message, None)
         for event in outcome.events:
             conversation.apply(event)
         decision = outcome.decision
@@ -111,8 +128,8 @@ def replay_conversation(
         "escalated": escalated_at is not None,
         "escalated_at_turn": escalated_at,
         "reasons": reasons,
-        # The conversation's frustration as a whole (peak-end), its most upset turn and its end;
-        # null without customer turns.
+        # The conversation's frustration as a whole (the mean of its customer turns), its most
+        # upset turn and its end; null without customer turns.
         "frustration": trajectory.remembered if number else None,
         "frustration_peak": trajectory.maximum if number else None,
         "frustration_end": trajectory.last if number else None,

@@ -524,11 +524,14 @@ def recent_transcripts(session: Session, *, limit: int) -> list[dict[str, Any]]:
     )
     for cid, kind, ts, data in rows:
         moment = _aware(ts)
-        turns[cid].append(
-            {
-                "speaker": speakers[kind],
-                "text": str(data.get("text", "")),
-                "ts": moment.isoformat() if moment else None,
-            }
-        )
+        turn: dict[str, Any] = {
+            "speaker": speakers[kind],
+            "text": str(data.get("text", "")),
+            "ts": moment.isoformat() if moment else None,
+        }
+        meta = data.get("meta")
+        if isinstance(meta, dict) and meta.get("speech_cues"):
+            # A phone call's turn replays with its speech cues (`trajectory.SPEECH_CUES_KEY`).
+            turn["speech_cues"] = meta["speech_cues"]
+        turns[cid].append(turn)
     return [{"id": cid, "turns": found} for cid, found in turns.items()]
