@@ -5,15 +5,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
 from warmline.cli.app import eval_app, train_app
-from warmline.cli.jsonl import fail, progress_bar
-
-if TYPE_CHECKING:
-    from rich.progress import TaskID
+from warmline.cli.jsonl import fail, progress_bar, stage_progress
 
 
 def default_goemotions_dir() -> Path:
@@ -54,17 +50,7 @@ def train_emotion(
     out_dir = out if out is not None else WEIGHTS_DIR
     if not (data_dir / "original" / "train.tsv").is_file():
         raise fail(f"{data_dir}: no GoEmotions data (expected original/train.tsv)")
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done)
-
+    with stage_progress() as progress:
         try:
             report = train(
                 data_dir,
@@ -122,17 +108,7 @@ def train_frustration(
         emotion_model = EmotionModel.load(model_dir, with_customer=False)
     except (OSError, ValueError, KeyError) as error:
         raise fail(f"{model_dir}: not an emotion model ({error})") from None
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done)
-
+    with stage_progress() as progress:
         try:
             report = train(
                 data_dir,

@@ -89,6 +89,24 @@ def progress_bar(total: int, label: str) -> Iterator[Callable[[], None]]:
         yield lambda: progress.advance(task)
 
 
+@contextmanager
+def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """Progress bars on stderr, one per stage of a long job; yields `progress(stage, done,
+    total)`, the callback the trainers take."""
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        yield progress
+
+
 def read_conversations(source: str) -> list[dict[str, Any]]:
     """Read and validate conversation records (`{"id", "turns": [...]}`); exit 2 if malformed."""
     from warmline.replay import ReplayInputError, parse_turns

@@ -81,16 +81,7 @@ def attach(
     for identity in _distinct(identities):
         owner = records.owner_of(session, identity)
         if owner is None:
-            customer_store.add_identity(
-                session, customer_id=customer_id, identity=identity, source=source
-            )
-            records.record(
-                session,
-                customer_id=customer_id,
-                kind="identity_verified",
-                actor=SYSTEM,
-                detail=_identity_detail(identity, source),
-            )
+            _add_verified(session, customer_id, identity, source, actor=SYSTEM)
         elif owner != customer_id:
             _conflict(
                 session, customer_id=customer_id, identity=identity, held_by=owner, source=source
@@ -140,15 +131,7 @@ def confirm(
     if owner == customer_id:
         return customer_id
     if owner is None:
-        customer_store.add_identity(session, customer_id=customer_id, identity=norm, source=source)
-        records.record(
-            session,
-            customer_id=customer_id,
-            kind="identity_verified",
-            actor=actor,
-            reason=reason,
-            detail=_identity_detail(norm, source),
-        )
+        _add_verified(session, customer_id, norm, source, actor=actor, reason=reason)
         return customer_id
     rows = {row.id: row for row in records.customer_rows(session, [customer_id, owner], lock=True)}
     mine, theirs = rows.get(customer_id), rows.get(owner)
@@ -290,15 +273,7 @@ def mark_verified(
             "they are the same person.",
             held_by=owner,
         )
-    customer_store.add_identity(session, customer_id=customer_id, identity=norm, source=ADMIN)
-    records.record(
-        session,
-        customer_id=customer_id,
-        kind="identity_verified",
-        actor=actor,
-        reason=reason,
-        detail=_identity_detail(norm, ADMIN),
-    )
+    _add_verified(session, customer_id, norm, ADMIN, actor=actor, reason=reason)
     return True
 
 
@@ -392,6 +367,27 @@ def _valid(identity: Identity) -> bool:
     if identity.kind == "phone":
         return 5 <= sum(ch.isdigit() for ch in value) <= 20
     return len(value) <= 200
+
+
+def _add_verified(
+    session: Session,
+    customer_id: str,
+    identity: Identity,
+    source: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+) -> None:
+    """Attach a verified identifier nobody holds, with its `identity_verified` audit event."""
+    customer_store.add_identity(session, customer_id=customer_id, identity=identity, source=source)
+    records.record(
+        session,
+        customer_id=customer_id,
+        kind="identity_verified",
+        actor=actor,
+        reason=reason,
+        detail=_identity_detail(identity, source),
+    )
 
 
 def _identity_detail(identity: Identity, source: str) -> dict[str, str]:
