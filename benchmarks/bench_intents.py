@@ -2,13 +2,21 @@
 
     python benchmarks/bench_intents.py [--no-doc] [--features-cache DIR]
 
-Reads ../shared/data/banking77 (or $WARMLINE_SHARED_DATA/banking77). Targets (issue 3):
-- closed-set accuracy on test >= 94.5% after training on train;
-- out-of-scope rehearsal: train without the ten HELD_OUT intents, test on all of test:
-  in-scope accuracy >= 93% and out-of-scope recall >= 90% at the model's own threshold;
-- training on BANKING77 (encoding included) <= 180 s.
-A further rehearsal (every eighth intent held out) is reported without a target: it holds out
-intents with close siblings that stay in scope, which no threshold separates well.
+Reads ../shared/data/banking77 (or $WARMLINE_SHARED_DATA/banking77). Targets (issue 19):
+- closed-set accuracy on test >= 95.5% after training on train;
+- training on BANKING77 (10,003 examples, encoding included) <= 300 s.
+
+Random-split rehearsal of out-of-scope detection (issue 19), fixed before it was first run and
+reported without a target (nothing is tuned on it): for each seed in REHEARSAL_SEEDS, hold out
+a random 25% of the intents (19 of 77; `numpy.random.default_rng(seed).choice`), train on the
+training examples of the other intents with the shipped defaults (reject rate 5%), test on
+the whole test split with the held-out intents' examples labelled `oos`. Reported: mean and
+standard deviation over the five splits of in-scope accuracy (accepted and right), out-of-scope
+recall, AUROC and the share of in-scope test examples rejected. BANKING77's intents are fine
+siblings of one another (a held-out `card_arrival` still has `card_delivery_estimate` in scope),
+so this rehearsal is much harder than out-of-domain messages; its numbers must not fall when
+the in-scope model improves. The fixed identity/account-area rehearsal of issue 3 and the
+far out-of-scope check (other companies' customer messages) are reported too, without target.
 Prints PASS/FAIL per target, writes docs/performance.md, exits 1 when a target is missed.
 """
 
@@ -20,7 +28,6 @@ import json
 import os
 import sys
 import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from perfdoc import MACHINE, update_subsection  # noqa: E402
+from perfdoc import record_measurement  # noqa: E402
 from warmline.cli.intents import evaluate_model  # noqa: E402
 from warmline.understanding.encoder import get_encoder  # noqa: E402
 from warmline.understanding.intents import IntentClassifier, Settings  # noqa: E402
@@ -51,11 +58,11 @@ HELD_OUT = [
     "lost_or_stolen_phone",
 ]
 TARGETS = {
-    "accuracy": 0.945,
-    "rehearsal_in_scope_accuracy": 0.93,
-    "rehearsal_oos_recall": 0.90,
-    "training_seconds": 180.0,
+    "accuracy": 0.955,
+    "training_seconds": 300.0,
 }
+REHEARSAL_SEEDS = (0, 1, 2, 3, 4)
+REHEARSAL_SHARE = 0.25
 
 
 def data_dir() -> Path:
@@ -80,7 +87,8 @@ def features(texts: list[str], cache: Path | None, name: str) -> np.ndarray[Any,
         return None
     path = cache / f"banking77_{name}_{get_encoder().backend}.npy"
     if path.is_file():
-        return np.load(path)
+        loaded: np.ndarray[Any, Any] = np.load(path)
+        return loaded
     vectors = get_encoder().encode_pooled_uncached(texts)
     cache.mkdir(parents=True, exist_ok=True)
     np.save(path, vectors)
@@ -143,19 +151,15 @@ def main() -> int:
     )
     far = far_out_of_scope(model, directory.parent)
     held = rehearsal(train, test, HELD_OUT, train_features)
-    looser = rehearsal(train, test, HELD_OUT, train_features, Settings(reject_rate=0.02))
-    spread_intents = sorted(set(train[1]))[::8][:10]
-    spread = rehearsal(train, test, spread_intents, train_features)
+    intents = sorted(set(train[1]))
+    splits = []
+    for seed in REHEARSAL_SEEDS:
+        rng = np.random.default_rng(seed)
+        chosen = rng.choice(len(intents), round(REHEARSAL_SHARE * len(intents)), replace=False)
+        splits.append(rehearsal(train, test, [intents[i] for i in sorted(chosen)], train_features))
 
     checks = [
         ("BANKING77 accuracy", full["accuracy"], TARGETS["accuracy"], ">="),
-        (
-            "OOS rehearsal in-scope accuracy",
-            held["in_scope_accuracy"],
-            TARGETS["rehearsal_in_scope_accuracy"],
-            ">=",
-        ),
-        ("OOS rehearsal oos recall", held["oos_recall"], TARGETS["rehearsal_oos_recall"], ">="),
         ("training time (s)", training_seconds, TARGETS["training_seconds"], "<="),
     ]
     lines = [
@@ -164,16 +168,29 @@ def main() -> int:
         f"closed set: accuracy {full['accuracy']:.4f}  macro-F1 {full['macro_f1']:.4f}  "
         f"ECE {full['ece']:.4f}  "
         f"in-scope rejected at threshold {full['in_scope_rejection_rate']:.4f}  "
-        f"(threshold {full['threshold']:.3f}, temperature {model.temperature:.3f})",
+        f"(shipped reject rate {model.settings.reject_rate}, threshold {full['threshold']:.3f}, "
+        f"temperature {model.temperature:.3f})",
         f"training time: {training_seconds:.1f} s"
         + (
             " (features from cache: encoding excluded)"
             if cached is not None
             else " (encoding included)"
         ),
-        _rehearsal_line("rehearsal (identity/account area held out)", held),
-        _rehearsal_line("same, --reject-rate 0.02 (other operating point, no target)", looser),
-        _rehearsal_line("rehearsal (every 8th intent held out, no target)", spread),
+        f"random-split rehearsal ({len(splits)} seeds {list(REHEARSAL_SEEDS)}, "
+        f"{REHEARSAL_SHARE:.0%} of intents held out, reject rate {model.settings.reject_rate}), "
+        "mean +- std:",
+        *(
+            f"  {label:22s} {_mean_std([r[key] for r in splits])}   per split: "
+            + " ".join(f"{r[key]:.4f}" for r in splits)
+            for label, key in (
+                ("in-scope accuracy", "in_scope_accuracy"),
+                ("oos recall", "oos_recall"),
+                ("AUROC", "oos_auroc"),
+                ("in-scope rejected", "in_scope_rejection_rate"),
+                ("accuracy w/o rejection", "accuracy"),
+            )
+        ),
+        _rehearsal_line("rehearsal (identity/account area held out, no target)", held),
         far,
         "worst confusions (closed set): "
         + "; ".join(
@@ -189,14 +206,11 @@ def main() -> int:
         lines.append(f"{'PASS' if ok else 'FAIL'}: {name} = {value:.4f} (target {op} {target})")
     print("\n".join(lines))
     if not args.no_doc:
-        body = (
-            f"Measured {date.today().isoformat()} on {MACHINE} "
-            "by `python benchmarks/bench_intents.py`.\n"
-            f"Held-out intents of the rehearsal: {', '.join(HELD_OUT)}.\n\n```\n"
-            + "\n".join(lines)
-            + "\n```"
+        record_measurement(
+            [f"Held-out intents of the identity/account rehearsal: {', '.join(HELD_OUT)}.", *lines],
+            command="python benchmarks/bench_intents.py",
+            subsection="BANKING77 (bench_intents.py)",
         )
-        update_subsection("BANKING77 (bench_intents.py)", body)
     return 1 if failed else 0
 
 
@@ -207,6 +221,10 @@ def _confidences(
     predictions = model.predictions(scores)
     top = model.top_intents(scores)
     return [p.confidence for p in predictions], [t == g for t, g in zip(top, labels, strict=True)]
+
+
+def _mean_std(values: list[float]) -> str:
+    return f"{np.mean(values):.4f} +- {np.std(values):.4f}"
 
 
 def _rehearsal_line(name: str, result: dict[str, Any]) -> str:

@@ -321,12 +321,35 @@ def test_cli_train_and_eval_json(cli: object, tmp_path: Path) -> None:
     result = json.loads(evaluated.stdout)
     for key in ("accuracy", "in_scope_accuracy", "oos_recall", "oos_precision", "macro_f1", "ece"):
         assert key in result
+    for key in ("oos_auroc", "threshold", "in_scope_rejection_rate", "per_intent"):
+        assert key in result  # the keys of issue 3 stay
+    # issue 19: AUROC under its own name and the operating point of the threshold
+    assert result["auroc"] == result["oos_auroc"] and 0.0 <= result["auroc"] <= 1.0
+    assert result["reject_rate"] == 0.05 and result["threshold_source"] == "reject rate"
     assert result["accuracy"] == 1.0
     assert result["oos_recall"] == 1.0
     text_report = runner.invoke(
         cli, ["eval", "intents", "--model", str(tmp_path / "m"), "--test", str(test)]
     )  # type: ignore[arg-type]
     assert "worst confusions" in text_report.stdout
+    assert "rejects 5.0% of held-out in-scope training examples" in text_report.stdout
+
+
+def test_cli_eval_json_reject_rate_is_none_when_oos_examples_set_the_threshold(
+    cli: object, model_with_oos: IntentClassifier, tmp_path: Path
+) -> None:
+    model_with_oos.save(tmp_path / "m")
+    test = _write_csv(
+        tmp_path / "test.csv",
+        ["text", "label"],
+        [["where is my order", "track_order"], ["tell me a joke please", "oos"]],
+    )
+    evaluated = CliRunner().invoke(  # type: ignore[arg-type]
+        cli, ["eval", "intents", "--model", str(tmp_path / "m"), "--test", str(test), "--json"]
+    )
+    result = json.loads(evaluated.stdout)
+    assert result["reject_rate"] is None and result["threshold_source"] == "oos examples"
+    assert "auroc" in result
 
 
 def test_cli_bad_csv_exits_2_naming_the_row(cli: object, tmp_path: Path) -> None:
@@ -424,3 +447,185 @@ def test_threshold_with_oos_examples_maximises_accuracy_plus_recall() -> None:
     caught = np.array([False, False, False])
     # 0.7 keeps the three correct examples and rejects all three oos examples.
     assert _best_threshold(in_domain, correct, oos, caught) == pytest.approx(0.7)
+
+
+# -- out-of-scope calibration (issue 19) -----------------------------------------------------
+
+
+def _synthetic(
+    rng: np.random.Generator, centres: np.ndarray, per_class: int, spread: float = 0.35
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Texts and encode_pooled-like features (two L2-normalised halves) around `centres`."""
+    labels = np.repeat(np.arange(len(centres)), per_class)
+    halves = []
+    for half in range(2):
+        noisy = centres[labels, half] + spread * rng.standard_normal((len(labels), 384))
+        halves.append(noisy / np.linalg.norm(noisy, axis=1, keepdims=True))
+    features = np.concatenate(halves, axis=1).astype(np.float32)
+    words = ["order", "parcel", "refund", "login", "invoice", "plan", "card", "delivery"]
+    texts = [
+        " ".join(rng.choice(words, 4)) + f" {label} {i}" for i, label in enumerate(labels.tolist())
+    ]
+    return texts, features, labels
+
+
+def test_synthetic_end_to_end_threshold_comes_from_held_out_training_examples() -> None:
+    rng = np.random.default_rng(3)
+    centres = rng.standard_normal((12, 2, 384))
+    texts, features, y = _synthetic(rng, centres[:8], 40)
+    model = IntentClassifier().fit(texts, [f"intent_{i}" for i in y], features=features)
+    assert model.scope is not None and model.settings.reject_rate == 0.05
+    test_texts, test_features, test_y = _synthetic(rng, centres, 25)
+    result = model.scores(test_texts, test_features)
+    known = test_y < 8
+    rejected_in_scope = float(result.out_of_scope[known].mean())
+    # The threshold was set to reject 5% of held-out in-scope training examples; new in-scope
+    # messages are rejected at about that rate.
+    assert 0.0 < rejected_in_scope < 0.15
+    assert float(result.out_of_scope[~known].mean()) > 0.9  # unseen intents are rejected
+    assert auroc(~known, 1.0 - result.in_scope.astype(np.float64)) > 0.97
+    top = np.array(model.top_intents(result))[known]
+    assert np.mean(top == np.array([f"intent_{i}" for i in test_y[known]])) > 0.95
+
+
+def test_reject_rate_moves_the_threshold() -> None:
+    from warmline.understanding.intents import Settings
+
+    rng = np.random.default_rng(4)
+    texts, features, y = _synthetic(rng, rng.standard_normal((5, 2, 384)), 30)
+    labels = [f"intent_{i}" for i in y]
+    strict = IntentClassifier(Settings(reject_rate=0.2)).fit(texts, labels, features=features)
+    lenient = IntentClassifier(Settings(reject_rate=0.01)).fit(texts, labels, features=features)
+    assert strict.threshold > lenient.threshold
+
+
+def test_format_1_models_still_load_and_predict(model: IntentClassifier, tmp_path: Path) -> None:
+    model.save(tmp_path)
+    meta = json.loads((tmp_path / "model.json").read_text(encoding="utf-8"))
+    meta["format"] = 1
+    meta.pop("scope")
+    meta["settings"].pop("reject_rate")
+    (tmp_path / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    old = IntentClassifier.load(tmp_path)
+    assert old.scope is None
+    assert old.predict("where is my order").intent == "track_order"
+
+
+def test_cli_default_reject_rate_is_the_classifier_default() -> None:
+    from warmline.cli.intents import DEFAULT_REJECT_RATE
+    from warmline.understanding.intents import Settings
+
+    assert Settings().reject_rate == DEFAULT_REJECT_RATE
+
+
+# -- bad training data (issue 19) -------------------------------------------------------------
+
+
+def _train(cli: object, path: Path, out: Path) -> object:
+    return CliRunner().invoke(cli, ["train", "intents", "--data", str(path), "--out", str(out)])  # type: ignore[arg-type]
+
+
+def test_cli_one_example_for_an_intent_trains_and_names_the_row(
+    cli: object, tmp_path: Path
+) -> None:
+    texts, labels = _rows(TRAIN)
+    rows = [[t, y] for t, y in zip(texts, labels, strict=True)] + [["hello there", "greet"]]
+    path = _write_csv(tmp_path / "train.csv", ["text", "label"], rows)
+    result = _train(cli, path, tmp_path / "m")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert f"row {len(rows) + 1}: label 'greet' has only this one example" in result.stderr  # type: ignore[attr-defined]
+    assert "greet" in IntentClassifier.load(tmp_path / "m").intents
+
+
+def test_too_many_intents_is_refused_naming_the_row(cli: object, tmp_path: Path) -> None:
+    rows = [[f"question number {i}", f"intent_{i}"] for i in range(5000)]
+    path = _write_csv(tmp_path / "many.csv", ["text", "label"], rows)
+    result = _train(cli, path, tmp_path / "m")
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert "5000 intents: at most 1000" in result.stderr  # type: ignore[attr-defined]
+    assert "example 1001" in result.stderr and "'intent_1000'" in result.stderr  # type: ignore[attr-defined]
+    assert not (tmp_path / "m").exists()
+
+
+def test_conflicting_duplicates_are_left_out_and_named(cli: object, tmp_path: Path) -> None:
+    texts, labels = _rows(TRAIN)
+    rows = [[t, y] for t, y in zip(texts, labels, strict=True)]
+    rows += [["Where is my order", "refund"], ["where is my order", "track_order"]]
+    path = _write_csv(tmp_path / "train.csv", ["text", "label"], rows)
+    examples = load_examples(path)
+    conflict = [w for w in examples.warnings if "different labels" in w]
+    n = len(texts)
+    assert conflict == [
+        f"{path}: rows 2, {n + 2}, {n + 3}: the same text with different labels "
+        "(refund, track_order); left out of training"
+    ]
+    result = _train(cli, path, tmp_path / "m")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert "the same text with different labels" in result.stderr  # type: ignore[attr-defined]
+    model = IntentClassifier.load(tmp_path / "m")
+    assert model.info["examples"] == n - 1
+    # The library drops them too, when called directly.
+    direct = IntentClassifier().fit([r[0] for r in rows], [r[1] for r in rows])
+    assert direct.info["conflicting_examples_left_out"] == 3
+
+
+def test_only_conflicting_examples_is_refused() -> None:
+    with pytest.raises(IntentDataError, match="after leaving out texts with conflicting labels"):
+        IntentClassifier().fit(["hi", "hi", "bye"], ["a", "b", "c"])
+
+
+def test_labels_with_spaces_and_non_ascii_round_trip(cli: object, tmp_path: Path) -> None:
+    names = {
+        "track_order": "suivi de commande",
+        "reset_password": "réinitialiser mot de passe",
+        "cancel": "解約",
+        "refund": "Rückerstattung 💶",
+    }
+    texts, labels = _rows(TRAIN)
+    rows = [[t, names[y]] for t, y in zip(texts, labels, strict=True)]
+    path = _write_csv(tmp_path / "train.csv", ["text", "label"], rows)
+    result = _train(cli, path, tmp_path / "m")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    model = IntentClassifier.load(tmp_path / "m")
+    assert sorted(model.intents) == sorted(names.values())
+    assert model.predict("where is my parcel").intent == "suivi de commande"
+    test = _write_csv(
+        tmp_path / "test.csv", ["text", "label"], [["please refund me", "Rückerstattung 💶"]]
+    )
+    evaluated = CliRunner().invoke(  # type: ignore[arg-type]
+        cli, ["eval", "intents", "--model", str(tmp_path / "m"), "--test", str(test), "--json"]
+    )
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "Rückerstattung 💶" in json.loads(evaluated.stdout)["per_intent"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", "", "missing column 'text'"),
+        ("header.csv", "text,label\n", "no examples"),
+        ("empty.yaml", "", "expected a mapping of intents"),
+    ],
+)
+def test_empty_training_file_is_refused(
+    cli: object, tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    result = _train(cli, path, tmp_path / "m")
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert message in result.stderr  # type: ignore[attr-defined]
+    assert str(path) in result.stderr  # type: ignore[attr-defined]
+
+
+def test_yaml_conflicting_examples_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "pack.yaml"
+    path.write_text(
+        "intents:\n  a:\n    examples: [one thing, two]\n  b:\n    examples: [three, One  thing]\n",
+        encoding="utf-8",
+    )
+    warnings = [w for w in load_examples(path).warnings if "different intents" in w]
+    assert warnings == [
+        f"{path}: 'a' example 1, 'b' example 2: the same text under different intents; "
+        "left out of training"
+    ]

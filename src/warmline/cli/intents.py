@@ -13,6 +13,11 @@ import typer
 from warmline.cli.app import eval_app, models_app, train_app
 from warmline.cli.jsonl import fail
 
+# The shipped default of `Settings.reject_rate`, repeated here so that `--help` does not import
+# the classifier (and NumPy); tests check the two agree.
+DEFAULT_REJECT_RATE = 0.05
+MAX_WARNINGS = 20  # data warnings printed by `train intents` (the rest are counted)
+
 if TYPE_CHECKING:
     from rich.progress import Progress
 
@@ -26,12 +31,13 @@ def train_intents(
     ),
     out: Path = typer.Option(..., "--out", help="Directory to write the model to."),
     reject_rate: float = typer.Option(
-        0.015,
+        DEFAULT_REJECT_RATE,
         "--reject-rate",
         min=0.0,
         max=0.5,
-        help="Share of in-domain training examples the out-of-scope threshold may reject "
-        "(used when the data has no `oos` examples).",
+        help="Share of held-out in-scope training examples the out-of-scope threshold rejects "
+        "(used when the data has no `oos` examples); higher catches more out-of-scope messages "
+        "and rejects more in-scope ones.",
     ),
     include_corrections: bool = typer.Option(
         False,
@@ -46,6 +52,7 @@ def train_intents(
         Settings,
         load_examples,
     )
+    from warmline.understanding.intents.data import conflicting_examples
 
     try:
         examples = load_examples(data)
@@ -53,8 +60,16 @@ def train_intents(
         raise fail(str(error)) from None
     if include_corrections:
         _add_corrections(examples)
-    for warning in examples.warnings:
+    for warning in examples.warnings[:MAX_WARNINGS]:
         typer.echo(f"warning: {warning}", err=True)
+    if len(examples.warnings) > MAX_WARNINGS:
+        typer.echo(f"warning: ... and {len(examples.warnings) - MAX_WARNINGS} more", err=True)
+    conflicts = conflicting_examples(examples.texts, examples.labels)
+    if conflicts:  # named by the warnings above; left out here so training does not repeat them
+        dropped = {i for rows in conflicts.values() for i in rows}
+        keep = [i for i in range(len(examples.texts)) if i not in dropped]
+        examples.texts = [examples.texts[i] for i in keep]
+        examples.labels = [examples.labels[i] for i in keep]
     started = time.perf_counter()
     with _progress() as progress:
         try:
@@ -140,6 +155,7 @@ def models_build(
 
 def evaluate_model(model: IntentClassifier, texts: list[str], labels: list[str]) -> dict[str, Any]:
     """Predict every test text and compute the metrics (shared with the benchmarks)."""
+    from warmline.understanding.intents.data import OOS_LABEL
     from warmline.understanding.intents.metrics import evaluate
 
     scores = model.scores(texts)
@@ -156,6 +172,13 @@ def evaluate_model(model: IntentClassifier, texts: list[str], labels: list[str])
         top_intent=top,
     )
     result["threshold"] = model.threshold
+    # The same number under the name the issue tracker uses, and the operating point: the share
+    # of held-out in-scope training examples the threshold was set to reject (None when `oos`
+    # examples set it instead).
+    result["auroc"] = result["oos_auroc"]
+    has_oos = OOS_LABEL in model.classes
+    result["reject_rate"] = None if has_oos else model.settings.reject_rate
+    result["threshold_source"] = "oos examples" if has_oos else "reject rate"
     return result
 
 
@@ -175,6 +198,7 @@ def format_report(result: dict[str, Any]) -> str:
         f"oos recall           {pct(result['oos_recall'])}",
         f"in-scope rejected    {pct(result['in_scope_rejection_rate'])}",
         f"oos AUROC            {_fixed(result['oos_auroc'])}",
+        f"threshold            {result['threshold']:.4f}  ({_operating_point(result)})",
         f"ECE                  {result['ece']:.4f}",
         "",
         "per intent                         precision  recall      f1  support",
@@ -189,6 +213,13 @@ def format_report(result: dict[str, Any]) -> str:
         f"  {c['gold']} -> {c['predicted']}: {c['count']}" for c in result["worst_confusions"]
     ]
     return "\n".join(lines) + "\n"
+
+
+def _operating_point(result: dict[str, Any]) -> str:
+    rate = result.get("reject_rate")
+    if rate is None:
+        return "set by the training data's oos examples"
+    return f"rejects {100 * rate:.1f}% of held-out in-scope training examples"
 
 
 def _fixed(value: float | None) -> str:

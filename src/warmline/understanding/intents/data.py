@@ -76,6 +76,11 @@ def load_csv(path: Path | str) -> Examples:
         raise IntentDataError(f"{path}: no examples")
     examples = Examples(texts, labels)
     examples.warnings.extend(_rare_label_warnings(path, labels, first_row=2))
+    examples.warnings.extend(
+        f"{path}: rows {', '.join(str(i + 2) for i in rows)}: the same text with different "
+        f"labels ({', '.join(sorted({labels[i] for i in rows}))}); left out of training"
+        for rows in conflicting_examples(texts, labels).values()
+    )
     return examples
 
 
@@ -93,16 +98,25 @@ def load_yaml(path: Path | str) -> Examples:
         raise IntentDataError(f"{path}: expected a mapping of intents to their examples")
     texts: list[str] = []
     labels: list[str] = []
+    where: list[str] = []
     for name, spec in intents.items():
         examples = spec.get("examples") if isinstance(spec, dict) else spec
         if not isinstance(examples, list) or not examples:
             raise IntentDataError(f"{path}: intent {name!r}: no examples")
+        if not str(name).strip():
+            raise IntentDataError(f"{path}: an intent has an empty name")
         for number, example in enumerate(examples, start=1):
             if not isinstance(example, str) or not example.strip():
                 raise IntentDataError(f"{path}: intent {name!r}: example {number} is empty")
             texts.append(example.strip())
-            labels.append(str(name))
+            labels.append(str(name).strip())
+            where.append(f"{name!r} example {number}")
     result = Examples(texts, labels)
+    result.warnings.extend(
+        f"{path}: {', '.join(where[i] for i in rows)}: the same text under different intents; "
+        "left out of training"
+        for rows in conflicting_examples(texts, labels).values()
+    )
     counts = Counter(labels)
     result.warnings.extend(
         f"{path}: intent {name!r} has only {count} example(s)"
@@ -122,6 +136,22 @@ def load_pack_descriptions(path: Path | str) -> dict[str, str]:
         str(name): str(spec.get("description", ""))
         for name, spec in intents.items()
         if isinstance(spec, dict)
+    }
+
+
+def conflicting_examples(texts: list[str], labels: list[str]) -> dict[str, list[int]]:
+    """Texts that occur with more than one label (compared as the model sees them: cleaned
+    and lowercased), mapped to the 0-based positions of all their copies. Such examples teach
+    nothing but noise, so training leaves every copy out and says which rows they were."""
+    from warmline.understanding.encoder import clean_text
+
+    positions: dict[str, list[int]] = {}
+    for index, text in enumerate(texts):
+        positions.setdefault(clean_text(text).lower(), []).append(index)
+    return {
+        key: rows
+        for key, rows in positions.items()
+        if len(rows) > 1 and len({labels[i] for i in rows}) > 1
     }
 
 
