@@ -150,7 +150,14 @@ class ReplyComposer:
     def _clarify(
         self, decision: Decision, analysis: Analysis, knowledge: KnowledgeAnswer | None
     ) -> str:
-        if any("answer confidence" in reason.detail for reason in decision.reasons):
+        # A question the help centre was searched for and has no fair answer to is told so
+        # honestly, whether the intent model knew the request or read it as out of scope.
+        searched_in_vain = (
+            analysis.intent.out_of_scope
+            and knowledge is not None
+            and knowledge.confidence < PLAUSIBLE
+        )
+        if searched_in_vain or any("answer confidence" in r.detail for r in decision.reasons):
             if knowledge is None or knowledge.confidence < PLAUSIBLE:
                 lead = self.phrasing.choices("no_answer")[0]
                 return _join(lead, self.phrasing.phrase("clarify", "open"))
