@@ -339,6 +339,35 @@ def test_someone_elses_order_is_not_found_and_the_policy_hears_it(
     assert "PW5187700245GB" in right["reply"]
 
 
+def test_a_time_that_is_not_free_is_said_at_once_not_after_the_identity_check(
+    client: TestClient, desk: ActionDesk
+) -> None:
+    day = ahead(10)
+    with backend_of(desk).engine.begin() as connection:  # someone else has 10:00 that day
+        connection.execute(
+            sa.text(
+                "insert into demo_appointments (id, customer_id, date, time, topic, status,"
+                " created_at) values ('A-TAKEN-1', 'C-1002', :day, '10:00', 'repair', 'booked',"
+                " :now)"
+            ),
+            {"day": day, "now": dt.datetime.now(dt.UTC)},
+        )
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    first = say(client, conversation_id, headers, f"I'd like an appointment on {spoken(day)}")
+    assert first["action"]["asking"] == ["time"] and "Free times:" in first["reply"]
+    assert "10:00" not in first["reply"].split("Free times:")[1]
+    taken = say(client, conversation_id, headers, "10am please")
+    assert taken["action"] == {
+        "name": "book_appointment",
+        "status": "collecting",
+        "asking": ["time"],
+    }
+    assert "10:00 is not free on" in taken["reply"] and "Free times:" in taken["reply"]
+    offered = re.findall(r"\d\d:\d\d", first["reply"].split("Free times:")[1])
+    free = say(client, conversation_id, headers, f"{offered[0]} then")  # free: on to the check
+    assert free["action"]["asking"] == ["verification_code"]
+
+
 def test_a_customer_who_changes_their_mind_three_times_gets_one_booking(
     client: TestClient, desk: ActionDesk
 ) -> None:

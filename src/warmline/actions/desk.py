@@ -22,10 +22,11 @@ from warmline.actions import verification as codes
 from warmline.actions.connectors.base import Connector, ConnectorError, CustomerRef
 from warmline.actions.mail import Mailer, MailError
 from warmline.actions.recognise import ActionRecogniser, Embed, Recognised, asks_how, clauses
-from warmline.actions.spec import ActionsFile, ActionSpec, SlotSpec
+from warmline.actions.spec import ActionsFile, ActionSpec, OfferSpec, SlotSpec
 from warmline.actions.state import ASKING_CODE, ASKING_EMAIL, OPEN, ActionState, Verification
 from warmline.actions.values import (
     Problem,
+    human_date,
     part_of_day,
     read_value,
     validate,
@@ -341,7 +342,7 @@ class ActionDesk:
                 if hint and slot.type == "time" and slot.name not in state.slots:
                     state.hints[slot.name] = hint
                 continue
-            problem = validate(slot, value, today)
+            problem = validate(slot, value, today) or _not_free(state, spec, slot, value)
             if problem is not None:
                 problems.append(problem)
                 state.slots.pop(slot.name, None)
@@ -448,6 +449,8 @@ class ActionDesk:
             return True  # ask without offering
         listed = result.get(offer.key)
         values = [str(v) for v in listed] if isinstance(listed, list) else []
+        state.free[offer.slot] = values  # all of them: a value picked outside the offer is
+        state.free_for[offer.slot] = _needs_key(offer, state.slots)  # checked against them
         values = within_part_of_day(values, state.hints.get(offer.slot))
         if not values:
             day = state.slots.get(offer.needs[0], "") if offer.needs else ""
@@ -751,3 +754,24 @@ def _system(spec: ActionSpec) -> str:
         "start_return": "returns system",
         "reset_password": "account system",
     }.get(spec.name, "systems")
+
+
+def _needs_key(offer: OfferSpec, slots: dict[str, str]) -> str:
+    """The values of the offer's needs, as one key ("date=2026-12-03")."""
+    return "&".join(f"{need}={slots.get(need, '')}" for need in offer.needs)
+
+
+def _not_free(state: ActionState, spec: ActionSpec, slot: SlotSpec, value: str) -> Problem | None:
+    """A value of the offered slot that the backend did not list as free for the same needs
+    ("10am" when 10:00 is booked): said at once, not after the identity check and the
+    confirmation. Unknown (nothing listed, or listed for another day): no problem."""
+    offer = spec.offer
+    if offer is None or slot.name != offer.slot or slot.name not in state.free:
+        return None
+    if state.free_for.get(slot.name) != _needs_key(offer, state.slots):
+        return None
+    if value in state.free[slot.name]:
+        return None
+    day = next((state.slots[need] for need in offer.needs if need in state.slots), None)
+    when = f" on {human_date(day)}" if day else ""
+    return Problem(slot.name, value, f"{value} is not free{when}")

@@ -27,8 +27,10 @@ class Verification:
 class ActionState:
     """Where one action stands. `asking` are the slots the last reply asked for (a bare
     answer fills them), `questions` how many questions this action has asked (the loop
-    trigger's count), `offered` values the bot proposed per slot, `hints` what narrows an
-    offer ("afternoon"), `key` the idempotency key every try of the call carries."""
+    trigger's count), `offered` values the bot proposed per slot, `free` every value the
+    backend listed as free for a slot and `free_for` the values of the offer's needs it was
+    listed for ("date=2026-12-03"), `hints` what narrows an offer ("afternoon"), `key` the
+    idempotency key every try of the call carries."""
 
     action: str
     status: Status = "collecting"
@@ -36,6 +38,8 @@ class ActionState:
     asking: list[str] = field(default_factory=list)
     questions: int = 0
     offered: dict[str, list[str]] = field(default_factory=dict)
+    free: dict[str, list[str]] = field(default_factory=dict)
+    free_for: dict[str, str] = field(default_factory=dict)
     hints: dict[str, str] = field(default_factory=dict)
     key: str = ""
     verification: Verification | None = None
