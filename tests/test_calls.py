@@ -38,6 +38,9 @@ from warmline.understanding.emotion.trajectory import (
 )
 from warmline.understanding.types import EmotionReading, Signal
 
+# One worker runs every audio test: librosa's numba cache must not be compiled by two
+# processes at once (see `acoustics.warm_up`).
+pytestmark = pytest.mark.xdist_group("calls")
 WARMLINE = [sys.executable, "-m", "warmline"]
 IMPORT = "/api/v1/admin/calls/import"
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -157,8 +158,30 @@ def read_recording(raw: bytes, *, name: str = "") -> Recording:
     return Recording(samples=mono, seconds=len(mono) / RATE)
 
 
+# librosa's pitch tracker runs numba code; calls from several threads at once (API requests
+# in the thread pool) are not safe in numba's default threading layer, so one at a time.
+_MEASURING = threading.Lock()
+
+
+def warm_up() -> bool:
+    """Compile librosa's numba code once and write its cache, before anything measures in
+    parallel: two processes compiling the same cached gufunc at once can write a mismatched
+    pair of cache files and crash (numba issue #10128). `make install` and `serve` with
+    several workers call it. False when the acoustic libraries are not installed."""
+    if not available():
+        return False
+    tone = 0.3 * np.sin(2 * np.pi * 140.0 * np.arange(RATE) / RATE).astype(np.float32)
+    measure(tone)
+    return True
+
+
 def measure(samples: Audio) -> Voice | None:
     """Pitch, loudness and rate of a stretch of speech; None when it is too short or silent."""
+    with _MEASURING:
+        return _measure(samples)
+
+
+def _measure(samples: Audio) -> Voice | None:
     import librosa
 
     seconds = len(samples) / RATE
