@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -124,9 +125,13 @@ def conversation_id_of(frame: Frame) -> str:
     """The conversation the widget is in (it keeps it for the next visit). A message is shown
     before the conversation it opens exists, so this waits (up to 10 s) for the widget to keep
     it."""
-    stored = frame.wait_for_function(
-        "localStorage.getItem('warmline.conversation')", timeout=10_000
-    ).json_value()
+    # Polled from here: `wait_for_function` would evaluate its predicate with `eval`, which
+    # the widget's CSP (no 'unsafe-eval') refuses.
+    deadline = time.monotonic() + 10
+    stored = frame.evaluate("localStorage.getItem('warmline.conversation')")
+    while not stored and time.monotonic() < deadline:
+        frame.page.wait_for_timeout(100)
+        stored = frame.evaluate("localStorage.getItem('warmline.conversation')")
     assert stored, "the widget keeps no conversation"
     import json
 
