@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 from emotion_sanity import CALM_MESSAGES, SANITY, UPSET_MESSAGES
 from warmline.understanding.emotion.features import char_ngrams, tfidf_vector, word_ngrams
-from warmline.understanding.emotion.finetune import FinetuneSettings
 from warmline.understanding.emotion.labels import WARMLINE_EMOTIONS
 from warmline.understanding.emotion.model import EmotionModel
 from warmline.understanding.emotion.signals import detect_signals
@@ -24,6 +23,7 @@ from warmline.understanding.emotion.trajectory import (
     update_trajectory,
 )
 from warmline.understanding.encoder import default_model_dir, get_encoder
+from warmline.understanding.finetune import FinetuneSettings
 from warmline.understanding.types import EmotionReading, Trajectory
 
 

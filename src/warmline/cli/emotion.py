@@ -40,9 +40,9 @@ def train_emotion(
     ),
 ) -> None:
     """Fine-tune the emotion branch and train the heads on GoEmotions; write the weights."""
-    from warmline.understanding.emotion.finetune import TorchUnavailableError
     from warmline.understanding.emotion.model import WEIGHTS_DIR
     from warmline.understanding.emotion.training import TrainingDataError, train
+    from warmline.understanding.finetune import TorchUnavailableError
 
     if branch not in ("finetune", "shipped"):
         raise fail("--branch must be finetune or shipped")
@@ -61,8 +61,10 @@ def train_emotion(
                 progress=progress,
                 branch=branch,
             )
-        except (TrainingDataError, TorchUnavailableError) as error:
+        except TrainingDataError as error:
             raise fail(str(error)) from None
+        except TorchUnavailableError as error:
+            raise fail(f"{error} (or reuse the shipped branch with --branch shipped)") from None
     typer.echo(json.dumps(report, indent=2))
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from warmline.understanding.emotion.model import EmotionModel
 from warmline.understanding.emotion.trajectory import ConversationEmotionTracker
-from warmline.understanding.encoder import Encoder, get_encoder
+from warmline.understanding.encoder import Encoder
 from warmline.understanding.entities import extract_entities
 from warmline.understanding.escape_hatch import detect_human_request
 from warmline.understanding.intents import IntentClassifier, load_default_classifier
@@ -40,7 +40,9 @@ class DefaultAnalyzer:
             if intent_model_dir is not None
             else load_default_classifier()
         )
-        return cls(encoder=get_encoder(), intents=intents, emotion=EmotionModel.load_default())
+        # The intent model's encoder is the process-wide one, with its intent branch if it has
+        # one: a single pass per message then serves intents, emotion and the tracker.
+        return cls(encoder=intents.encoder, intents=intents, emotion=EmotionModel.load_default())
 
     def analyze(
         self,

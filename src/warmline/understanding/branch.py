@@ -1,9 +1,9 @@
 """A task branch of the encoder: fine-tuned copies of the top transformer layers.
 
-The encoder's layers below `start` are shared; from `start` upwards it runs two stacks side by
-side: the original layers (the sentence embedding the intent classifier and the conversation
-tracker read) and the branch layers (fine-tuned for emotion, see `emotion/finetune.py`). Both
-come out of one pass, so the branch costs only its own layers.
+The encoder's layers below `start` are shared; from `start` upwards it runs the original layers
+(the sentence embedding the intent classifier and the conversation tracker read) and, side by
+side, each branch's layers (fine-tuned for emotion, or for a trained model's intents; see
+`finetune.py`). All come out of one pass, so a branch costs only its own layers.
 
 On disk a branch is one `.npz` of the layer tensors under their safetensors names
 ("encoder.layer.{i}.<tensor>") in float16, plus `start`. Its digest keys the int8 graph cache.

@@ -12,7 +12,10 @@ normalisation (`benchmarks/compare_encoder_reference.py` checks both backends).
 
 With a `Branch` (the shipped emotion branch by default, see `branch.py`), the layers from the
 branch's start run twice side by side, original and fine-tuned, in the same pass: one message
-yields the sentence embedding and the emotion embedding (`encode_branch`).
+yields the sentence embedding and the emotion embedding (`encode_branch`). A trained intent
+model may bring a second branch (`intent_branch`, fine-tuned for its intents), computed in the
+same pass too (`encode_intent_features`); `use_intent_branch` gives it to the process-wide
+encoder.
 
 Every encoding is cached per text (bounded LRU), so the intent classifier, the emotion model,
 the knowledge base and any later stage that needs the vectors of the same message pay once.
@@ -48,6 +51,12 @@ MAX_TOKENS = 256
 # ordinary text need far fewer than this many characters.
 MAX_CHARS = 8192
 TOKENS_PER_BATCH = 256
+# The cached vectors of a text: mean and max pooling of the last layer, then one block per
+# branch slot (zeros when the encoder has no branch in that slot).
+BRANCH_SLOTS = ("emotion", "intents")
+WIDTH = (2 + len(BRANCH_SLOTS)) * DIM
+_EMOTION = slice(2 * DIM, 3 * DIM)
+_INTENTS = slice(3 * DIM, 4 * DIM)
 _LAYER_NORM_EPS = 1e-12
 _WHITESPACE = re.compile(r"\s+")
 
@@ -132,6 +141,7 @@ class Encoder:
         backend: str | None = None,
         threads: int | None = None,
         branch: Branch | str | None = "default",
+        intent_branch: Branch | None = None,
     ) -> None:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
@@ -139,6 +149,12 @@ class Encoder:
         directory = Path(model_dir) if model_dir is not None else default_model_dir()
         self.model_dir = directory
         self.branch: Branch | None = load_default() if isinstance(branch, str) else branch
+        self.intent_branch = intent_branch
+        self._branches: dict[str, Branch] = {
+            slot: chosen
+            for slot, chosen in zip(BRANCH_SLOTS, (self.branch, intent_branch), strict=True)
+            if chosen is not None
+        }
         weights = load_file(str(directory / "model.safetensors"))
         self._tokenizer: Tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self._tokenizer.no_padding()
@@ -156,18 +172,18 @@ class Encoder:
             raise ValueError(f"unknown encoder backend {choice!r}: use auto, onnx or numpy")
         if choice != "numpy":
             try:
-                self._session = _onnx_session(directory, threads, self.branch)
+                self._session = _onnx_session(directory, threads, self.branch, intent_branch)
             except ImportError:
                 if choice == "onnx":
                     raise
                 logger.warning("onnxruntime is not installed: using the slower NumPy encoder")
-        self._branch_layers: list[_Layer] = []
+        self._branch_layers: dict[str, list[_Layer]] = {}
         if self._session is None:
             self._layers = [_load_layer(weights, i) for i in range(6)]
-            if self.branch is not None:
-                self._branch_layers = [
-                    _load_layer(self.branch.weights, i) for i in self.branch.layers
-                ]
+            self._branch_layers = {
+                slot: [_load_layer(chosen.weights, i) for i in chosen.layers]
+                for slot, chosen in self._branches.items()
+            }
         self.backend = "onnx" if self._session is not None else "numpy"
         self._cache: OrderedDict[str, FloatArray] = OrderedDict()
         self._cache_size = cache_size
@@ -193,17 +209,17 @@ class Encoder:
     def encode_branch(self, texts: Sequence[str], batch_size: int = 32) -> FloatArray:
         """The branch's mean-pooled, L2-normalised embeddings: shape (n, 384), cached like the
         sentence embedding (zeros when the encoder has no branch)."""
-        return np.ascontiguousarray(self._cached(texts, batch_size)[:, 2 * DIM :])
+        return np.ascontiguousarray(self._cached(texts, batch_size)[:, _EMOTION])
 
     def encode_branch_one(self, text: str) -> FloatArray | None:
         """The branch embedding of one text, or None when the encoder has no branch."""
         if self.branch is None:
             return None
-        return self._cached([text])[0, 2 * DIM :].copy()
+        return self._cached([text])[0, _EMOTION].copy()
 
     def encode_branch_uncached(self, texts: Sequence[str], batch_size: int = 32) -> FloatArray:
         """Like `encode_branch` without touching the cache (bulk work such as training)."""
-        return np.ascontiguousarray(self._uncached(texts, batch_size)[:, 2 * DIM :])
+        return np.ascontiguousarray(self._uncached(texts, batch_size)[:, _EMOTION])
 
     def encode_emotion_one(self, text: str) -> FloatArray | None:
         """The branch embedding and the sentence embedding of one text side by side (768), from
@@ -211,13 +227,13 @@ class Encoder:
         if self.branch is None:
             return None
         full = self._cached([text])[0]
-        return np.concatenate([full[2 * DIM :], full[:DIM]])
+        return np.concatenate([full[_EMOTION], full[:DIM]])
 
     def encode_emotion_uncached(self, texts: Sequence[str], batch_size: int = 32) -> FloatArray:
         """The branch embedding and the sentence embedding side by side, (n, 768), from one
         pass and without the cache: what the emotion model reads (bulk work such as training)."""
         full = self._uncached(texts, batch_size)
-        return np.ascontiguousarray(np.concatenate([full[:, 2 * DIM :], full[:, :DIM]], axis=1))
+        return np.ascontiguousarray(np.concatenate([full[:, _EMOTION], full[:, :DIM]], axis=1))
 
     def encode_pooled(self, texts: Sequence[str], batch_size: int = 32) -> FloatArray:
         """Mean-pooled and max-pooled token states, each L2-normalised: shape (n, 768).
@@ -228,10 +244,27 @@ class Encoder:
         """
         return np.ascontiguousarray(self._cached(texts, batch_size)[:, : 2 * DIM])
 
+    def encode_intent_features(self, texts: Sequence[str], batch_size: int = 32) -> FloatArray:
+        """What the intent classifier reads, through the cache: `encode_pooled`'s 768 columns,
+        then the intent branch's mean-pooled embedding when the encoder has one (1152)."""
+        return self._intent_view(self._cached(texts, batch_size))
+
+    def encode_intent_features_uncached(
+        self, texts: Sequence[str], batch_size: int = 32
+    ) -> FloatArray:
+        """Like `encode_intent_features` without touching the cache (training)."""
+        return self._intent_view(self._uncached(texts, batch_size))
+
+    def _intent_view(self, full: FloatArray) -> FloatArray:
+        if self.intent_branch is None:
+            return np.ascontiguousarray(full[:, : 2 * DIM])
+        return np.ascontiguousarray(np.concatenate([full[:, : 2 * DIM], full[:, _INTENTS]], 1))
+
     def _cached(self, texts: Sequence[str], batch_size: int = 32) -> FloatArray:
-        """Every vector of each text (mean, max, branch: (n, 1152)), through the cache."""
+        """Every vector of each text (mean, max, one per branch slot: (n, WIDTH)), through the
+        cache."""
         cleaned = [clean_text(text) for text in texts]
-        out = np.zeros((len(cleaned), 3 * DIM), dtype=np.float32)
+        out = np.zeros((len(cleaned), WIDTH), dtype=np.float32)
         missing: dict[str, list[int]] = {}
         with self._lock:
             for index, text in enumerate(cleaned):
@@ -264,7 +297,7 @@ class Encoder:
     def _uncached(
         self, texts: Sequence[str], batch_size: int = 32, tokens_per_batch: int = TOKENS_PER_BATCH
     ) -> FloatArray:
-        """Every vector of each text (mean, max, branch), computed in length-sorted batches.
+        """Every vector of each text (mean, max, branches), computed in length-sorted batches.
 
         Texts are sorted by length and grouped so that a batch holds at most `batch_size`
         texts and about TOKENS_PER_BATCH padded tokens: larger batches spill the CPU caches
@@ -281,7 +314,7 @@ class Encoder:
         special = self._special_ids()
         known = [any(i not in special for i in sequence) for sequence in ids]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        out = np.zeros((len(ids), 3 * DIM), dtype=np.float32)
+        out = np.zeros((len(ids), WIDTH), dtype=np.float32)
         start = 0
         while start < len(order):
             end = start + 1
@@ -319,18 +352,19 @@ class Encoder:
             self._known.pop(evicted, None)
 
     def _forward(self, batch_ids: Sequence[Sequence[int]]) -> FloatArray:
-        """Transformer, then masked mean and max pooling and the branch's mean pooling, each
-        L2-normalised: (batch, 1152); the branch part is zero without a branch."""
-        hidden, branch, mask = self.hidden_states(batch_ids)
+        """Transformer, then masked mean and max pooling and each branch's mean pooling, each
+        L2-normalised: (batch, WIDTH); a slot without a branch is zero."""
+        hidden, branches, mask = self.hidden_states(batch_ids)
         peak = np.where(mask[..., None] > 0, hidden, np.float32(-1e9)).max(axis=1)
-        branch_mean = (
-            _normalise(_mean_pool(branch, mask))
-            if branch is not None
-            else np.zeros((len(batch_ids), DIM), dtype=np.float32)
-        )
-        return np.concatenate(
-            [_normalise(_mean_pool(hidden, mask)), _normalise(peak), branch_mean], axis=1
-        )
+        blocks = [_normalise(_mean_pool(hidden, mask)), _normalise(peak)]
+        for slot in BRANCH_SLOTS:
+            states = branches.get(slot)
+            blocks.append(
+                _normalise(_mean_pool(states, mask))
+                if states is not None
+                else np.zeros((len(batch_ids), DIM), dtype=np.float32)
+            )
+        return np.concatenate(blocks, axis=1)
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Word-piece ids (with [CLS] and [SEP], at most 256) of each cleaned text."""
@@ -339,23 +373,19 @@ class Encoder:
 
     def activation_ranges(
         self, texts: Sequence[str]
-    ) -> tuple[list[dict[str, FloatArray]], list[dict[str, FloatArray]]]:
+    ) -> tuple[list[dict[str, FloatArray]], dict[str, list[dict[str, FloatArray]]]]:
         """Per-layer, per-channel maximum |activation| at the input of each linear map, over
-        the real tokens of `texts`, for the main layers and the branch layers (NumPy backend
-        only): calibration for int8 quantization."""
+        the real tokens of `texts`, for the main layers and each branch's layers (NumPy
+        backend only): calibration for int8 quantization."""
         if not self._layers:
             raise RuntimeError("activation ranges need the NumPy backend")
         ranges: list[dict[str, FloatArray]] = [{} for _ in self._layers]
-        branch_ranges: list[dict[str, FloatArray]] = [{} for _ in self._branch_layers]
-        start = self.branch.start if self.branch is not None else len(self._layers)
+        branch_ranges: dict[str, list[dict[str, FloatArray]]] = {
+            slot: [{} for _ in layers] for slot, layers in self._branch_layers.items()
+        }
         for sequence in self.tokenize(texts):
             hidden, _ = self._embed([sequence])
-            for index, layer in enumerate(self._layers):
-                if index == start:
-                    tapped = hidden
-                hidden = self._layer(hidden, layer, None, _recorder(ranges[index]))
-            for index, layer in enumerate(self._branch_layers):
-                tapped = self._layer(tapped, layer, None, _recorder(branch_ranges[index]))
+            self._run_layers(hidden, None, [_recorder(seen) for seen in ranges], branch_ranges)
         return ranges, branch_ranges
 
     def informative(self, texts: Sequence[str]) -> list[bool]:
@@ -380,30 +410,42 @@ class Encoder:
 
     def hidden_states(
         self, batch_ids: Sequence[Sequence[int]]
-    ) -> tuple[FloatArray, FloatArray | None, FloatArray]:
-        """Last-layer token states (batch, length, 384), the branch's last-layer states (None
-        without a branch) and the 0/1 mask of real tokens."""
-        batch = len(batch_ids)
+    ) -> tuple[FloatArray, dict[str, FloatArray], FloatArray]:
+        """Last-layer token states (batch, length, 384), each branch's last-layer states by
+        slot ("emotion", "intents") and the 0/1 mask of real tokens."""
         x, mask = self._embed(batch_ids)
-        # Additive attention mask: padded keys get a large negative score.
-        bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
         if self._session is not None:
             inputs = {
                 "hidden": x.astype(np.float32, copy=False),
                 "key_padding_mask": mask.astype(np.int32),
             }
-            outputs = self._session.run(None, inputs)
-            return outputs[0], (outputs[1] if self.branch is not None else None), mask
-        start = self.branch.start if self.branch is not None else len(self._layers)
-        branch: FloatArray | None = None
+            names = ["last_hidden", *(f"{slot}_hidden" for slot in self._branches)]
+            outputs = self._session.run(names, inputs)
+            return outputs[0], dict(zip(self._branches, outputs[1:], strict=True)), mask
+        # Additive attention mask: padded keys get a large negative score.
+        bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :] if len(batch_ids) > 1 else None
+        hidden, branches = self._run_layers(x, bias)
+        return hidden, branches, mask
+
+    def _run_layers(
+        self,
+        x: FloatArray,
+        bias: FloatArray | None,
+        records: Sequence[Callable[[str, FloatArray], None]] | None = None,
+        branch_ranges: dict[str, list[dict[str, FloatArray]]] | None = None,
+    ) -> tuple[FloatArray, dict[str, FloatArray]]:
+        """The NumPy layers: each branch starts from the shared states at its start layer."""
+        taps: dict[str, FloatArray] = {}
         for index, layer in enumerate(self._layers):
-            if index == start:
-                branch = x
-            x = self._layer(x, layer, bias if batch > 1 else None)
-        if branch is not None:
-            for layer in self._branch_layers:
-                branch = self._layer(branch, layer, bias if batch > 1 else None)
-        return x, branch, mask
+            for slot, chosen in self._branches.items():
+                if index == chosen.start:
+                    taps[slot] = x
+            x = self._layer(x, layer, bias, records[index] if records else None)
+        for slot, layers in self._branch_layers.items():
+            for offset, layer in enumerate(layers):
+                record = _recorder(branch_ranges[slot][offset]) if branch_ranges else None
+                taps[slot] = self._layer(taps[slot], layer, bias, record)
+        return x, taps
 
     def _embed(self, batch_ids: Sequence[Sequence[int]]) -> tuple[FloatArray, FloatArray]:
         """Padded word + position + type embeddings after LayerNorm, and the token mask."""
@@ -463,13 +505,15 @@ class Encoder:
         return _layer_norm(outer, layer.ln2_g, layer.ln2_b).reshape(batch, length, DIM)
 
 
-def _onnx_session(model_dir: Path, threads: int | None, branch: Branch | None) -> Any:
+def _onnx_session(
+    model_dir: Path, threads: int | None, branch: Branch | None, intent_branch: Branch | None
+) -> Any:
     """An ONNX Runtime session on the cached int8 graph (built on first use)."""
     import onnxruntime
 
     from warmline.understanding.encoder_onnx import ensure_onnx
 
-    path = ensure_onnx(model_dir, branch=branch)
+    path = ensure_onnx(model_dir, branch=branch, intent_branch=intent_branch)
     options = onnxruntime.SessionOptions()
     if threads is None:
         threads = int(os.environ.get("WARMLINE_ENCODER_THREADS", "1"))
@@ -554,3 +598,19 @@ def get_encoder() -> Encoder:
             if _default is None:
                 _default = Encoder()
     return _default
+
+
+def use_intent_branch(branch: Branch) -> Encoder:
+    """The process-wide encoder with `branch` (a trained intent model's) in its intent slot.
+
+    Loading an intent model that has a branch calls this, so that one pass per message serves
+    the intent model, the emotion model and the tracker. A process that loads a model with
+    another intent branch replaces the shared encoder; what already holds the old one keeps
+    working with it (correct, but that part pays its own pass).
+    """
+    global _default
+    with _default_lock:
+        current = _default.intent_branch if _default is not None else None
+        if _default is None or current is None or current.digest != branch.digest:
+            _default = Encoder(intent_branch=branch)
+        return _default

@@ -11,10 +11,10 @@ The graph is written by hand with `onnx.helper` (no PyTorch, no export step), qu
 `warmline models build` makes it, and the first `Encoder` that needs it makes it too. Word
 embeddings and the first LayerNorm stay in NumPy (a table lookup), so the graph takes the
 embedded tokens and the 0/1 token mask, and returns the last hidden states; with a
-`Branch` it also returns the branch's last hidden states, computed from the shared layers' output
-in the same run. Attention is ONNX Runtime's fused `MultiHeadAttention` (com.microsoft): one
-kernel per layer instead of a dozen reshapes, transposes and matmuls (measured about 0.2 ms
-faster per message of 27 tokens with nine layers).
+`Branch` (emotion) and an intent branch it also returns each branch's last hidden states,
+computed from the shared layers' output in the same run. Attention is ONNX Runtime's fused
+`MultiHeadAttention` (com.microsoft): one kernel per layer instead of a dozen reshapes,
+transposes and matmuls (measured about 0.2 ms faster per message of 27 tokens with nine layers).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import logging
 import math
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Bump when the graph or the quantization recipe changes, so stale caches are rebuilt.
-GRAPH_VERSION = "minilm-l6-int8-v4"
+GRAPH_VERSION = "minilm-l6-int8-v5"
 HEADS = 12
 HIDDEN = 384
 SMOOTHING = 0.75  # SmoothQuant's alpha: share of the activation range moved into the weights
@@ -79,20 +80,29 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "warmline" / "models"
 
 
-def onnx_path(model_dir: Path, branch: Branch | None = None) -> Path:
-    """The cache file for this model's weights (keyed by the weights file, the branch and
+def onnx_path(
+    model_dir: Path, branch: Branch | None = None, intent_branch: Branch | None = None
+) -> Path:
+    """The cache file for this model's weights (keyed by the weights file, the branches and
     GRAPH_VERSION)."""
     weights = model_dir / "model.safetensors"
     stat = weights.stat()
-    branch_key = branch.digest if branch is not None else "none"
+    branch_key = "|".join(
+        chosen.digest if chosen is not None else "none" for chosen in (branch, intent_branch)
+    )
     key = f"{GRAPH_VERSION}|{weights.resolve()}|{stat.st_size}|{int(stat.st_mtime)}|{branch_key}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return cache_dir() / f"{GRAPH_VERSION}-{digest}.onnx"
 
 
-def ensure_onnx(model_dir: Path, force: bool = False, branch: Branch | None = None) -> Path:
+def ensure_onnx(
+    model_dir: Path,
+    force: bool = False,
+    branch: Branch | None = None,
+    intent_branch: Branch | None = None,
+) -> Path:
     """Return the path of the quantized graph, building it first when it is missing."""
-    path = onnx_path(model_dir, branch)
+    path = onnx_path(model_dir, branch, intent_branch)
     if path.is_file() and not force:
         return path
     try:
@@ -103,11 +113,13 @@ def ensure_onnx(model_dir: Path, force: bool = False, branch: Branch | None = No
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
     logger.info("building the int8 encoder graph (once): %s", path)
-    build_quantized(model_dir, path, branch)
+    build_quantized(model_dir, path, branch, intent_branch)
     return path
 
 
-def build_quantized(model_dir: Path, out: Path, branch: Branch | None = None) -> None:
+def build_quantized(
+    model_dir: Path, out: Path, branch: Branch | None = None, intent_branch: Branch | None = None
+) -> None:
     """Write the int8 graph to `out` atomically (concurrent builders cannot leave half a file)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -116,9 +128,16 @@ def build_quantized(model_dir: Path, out: Path, branch: Branch | None = None) ->
     from warmline.understanding.encoder import Encoder
 
     weights = load_file(str(model_dir / "model.safetensors"))
-    reference = Encoder(model_dir, cache_size=0, backend="numpy", branch=branch)
+    reference = Encoder(
+        model_dir, cache_size=0, backend="numpy", branch=branch, intent_branch=intent_branch
+    )
     ranges, branch_ranges = reference.activation_ranges(CALIBRATION)
-    model = _float_graph(weights, ranges, branch, branch_ranges)
+    slots = {"emotion": branch, "intents": intent_branch}
+    model = _float_graph(
+        weights,
+        ranges,
+        [(slot, chosen, branch_ranges[slot]) for slot, chosen in slots.items() if chosen],
+    )
     with tempfile.TemporaryDirectory() as scratch:
         float_path = Path(scratch) / "float.onnx"
         onnx.save(model, str(float_path))
@@ -170,12 +189,12 @@ def _smoothing(activation: Any, weight: Any) -> Any:
 def _float_graph(
     weights: dict[str, Any],
     ranges: list[dict[str, Any]],
-    branch: Branch | None = None,
-    branch_ranges: list[dict[str, Any]] | None = None,
+    branches: Sequence[tuple[str, Branch, list[dict[str, Any]]]] = (),
 ) -> Any:
-    """The six BERT layers (and the branch layers) as a float32 ONNX graph (opset 20:
-    LayerNormalization, Gelu), with SmoothQuant scales folded in so that the int8 version stays
-    close to float32."""
+    """The six BERT layers (and each branch's layers, as (slot, branch, activation ranges)) as
+    a float32 ONNX graph (opset 20: LayerNormalization, Gelu), with SmoothQuant scales folded
+    in so that the int8 version stays close to float32. Outputs: `last_hidden` and
+    `{slot}_hidden` per branch."""
     from onnx import TensorProto, helper, numpy_helper
 
     nodes: list[Any] = []
@@ -192,20 +211,21 @@ def _float_graph(
         return outputs[0]
 
     const("split_qkv", np.array([HIDDEN, HIDDEN, HIDDEN], dtype=np.int64))
-    start = branch.start if branch is not None else 6
     x = "hidden"
-    tapped = x
+    taps: dict[str, str] = {}
     for i in range(6):
-        if i == start:
-            tapped = x
+        for slot, branch, _ in branches:
+            if i == branch.start:
+                taps[slot] = x
         x = _layer_nodes(node, const, x, f"l{i}", _layer_tensors(weights, i), ranges[i])
     outputs = [("last_hidden", x)]
-    if branch is not None:
+    for slot, branch, branch_ranges in branches:
+        tapped = taps[slot]
         for offset, i in enumerate(branch.layers):
             tensors = _layer_tensors(branch.weights, i)
-            assert branch_ranges is not None
-            tapped = _layer_nodes(node, const, tapped, f"b{i}", tensors, branch_ranges[offset])
-        outputs.append(("branch_hidden", tapped))
+            prefix = f"{slot[0]}{i}"
+            tapped = _layer_nodes(node, const, tapped, prefix, tensors, branch_ranges[offset])
+        outputs.append((f"{slot}_hidden", tapped))
     shape: list[str | int] = ["batch", "length", HIDDEN]
     for name, source in outputs:
         nodes.append(helper.make_node("Identity", [source], [name], name=name))

@@ -39,7 +39,6 @@ from warmline.understanding.emotion.features import (
     char_ngrams,
     word_ngrams,
 )
-from warmline.understanding.emotion.finetune import FinetuneSettings, finetune_branch
 from warmline.understanding.emotion.labels import EKMAN, GOEMOTIONS, UPSET_SOURCES
 from warmline.understanding.emotion.model import (
     EMBEDDING_DIM,
@@ -47,6 +46,7 @@ from warmline.understanding.emotion.model import (
     WEIGHTS_NAME,
     OutputCombiner,
 )
+from warmline.understanding.finetune import FinetuneSettings, finetune_branch
 
 if TYPE_CHECKING:
     from warmline.understanding.encoder import Encoder

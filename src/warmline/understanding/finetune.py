@@ -1,17 +1,18 @@
-"""Fine-tune the emotion branch of the encoder on GoEmotions (training only; needs PyTorch).
+"""Fine-tune a branch of the encoder for one task (training only; needs PyTorch).
 
 Why a branch: frozen MiniLM features with linear heads top out near 0.49 macro-F1 on the 28
-GoEmotions labels. Fine-tuning the top transformer layers lifts that, but the intent classifier
-needs the original sentence embedding. So the encoder's lower layers stay shared and frozen,
-and a copy of the layers from `start` upwards is fine-tuned for emotion; at inference the same
-int8 graph computes both branches from one pass through the shared layers.
+GoEmotions labels, and fine-tuning the top layers lifts intents too; but the other readers
+need the original sentence embedding. So the encoder's lower layers stay shared and frozen,
+and a copy of the layers from `start` upwards is fine-tuned for the task; at inference the same
+int8 graph computes every branch from one pass through the shared layers.
 
-The model here is a small PyTorch re-implementation of the BERT layers (the same maths as the
-NumPy reference in `encoder.py`), loaded from the shipped safetensors, trained with binary
-cross-entropy on every emotion head (28 labels, Ekman's 7, upset) through a mean-pooled linear
-head. Deterministic: fixed seed, fixed batch order, deterministic kernels, one thread count.
-Only the branch layers are returned; the linear head is refitted with the n-gram features by
-`training.train`.
+Two tasks use it: emotion (binary cross-entropy on every emotion head: 28 labels, Ekman's 7,
+upset; `emotion/training.py`) and a trained model's intents (softmax cross-entropy;
+`intents/classifier.py`). The model is a small PyTorch re-implementation of the BERT layers
+(the same maths as the NumPy reference in `encoder.py`), loaded from the shipped safetensors,
+trained through a mean-pooled linear head. The frozen layers' output is computed once per text,
+not once per step. Deterministic: fixed seed, fixed batch order, deterministic kernels, one
+thread count. Only the branch layers are returned; each task refits its own head afterwards.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class FinetuneSettings:
     dropout: float = 0.1
     threads: int = 2
     seed: int = 0
+    # Upper bound on optimiser steps (0: none), so that training time stays bounded on large
+    # training sets: the schedule ends after min(epochs x batches, max_steps) steps.
+    max_steps: int = 0
 
 
 class TorchUnavailableError(RuntimeError):
@@ -68,8 +72,7 @@ def _torch() -> Any:
         import torch
     except ImportError:
         raise TorchUnavailableError(
-            "fine-tuning the emotion branch needs PyTorch: pip install 'warmline[train]' "
-            "(or reuse the shipped branch with --branch shipped)"
+            "fine-tuning an encoder branch needs PyTorch: pip install 'warmline[train]'"
         ) from None
     return torch
 
@@ -77,13 +80,15 @@ def _torch() -> Any:
 def finetune_branch(
     model_dir: Path,
     texts: Sequence[str],
-    targets: NDArray[np.float32],
+    targets: NDArray[np.float32] | NDArray[np.int64],
     settings: FinetuneSettings,
     echo: Callable[[str], None] = lambda message: None,
     progress: Callable[[str, int, int], None] = lambda stage, done, total: None,
 ) -> dict[str, NDArray[np.float32]]:
-    """Fine-tune layers `settings.start`..5 on (texts, multi-hot targets); return their weights
-    under the safetensors names ("encoder.layer.{i}.<tensor>"), float32."""
+    """Fine-tune layers `settings.start`..5 on (texts, targets); return their weights under the
+    safetensors names ("encoder.layer.{i}.<tensor>"), float32. Multi-hot `targets` (n, labels)
+    train with binary cross-entropy (emotion); class indices (n,) with softmax cross-entropy
+    (intents)."""
     torch = _torch()
     from safetensors.numpy import load_file
     from tokenizers import Tokenizer
@@ -142,7 +147,8 @@ def finetune_branch(
     embed_norm.bias.data = tensor("embeddings.LayerNorm.bias")
     frozen = [Layer(i) for i in range(settings.start)]
     branch = nn.ModuleList([Layer(i) for i in range(settings.start, LAYER_COUNT)])
-    head = nn.Linear(HIDDEN, targets.shape[1])
+    single_label = targets.ndim == 1
+    head = nn.Linear(HIDDEN, int(targets.max()) + 1 if single_label else targets.shape[1])
     nn.init.normal_(head.weight, std=0.02)
     nn.init.zeros_(head.bias)
     for layer in frozen:
@@ -159,12 +165,28 @@ def finetune_branch(
             mask[position_in_batch, : len(sequence)] = 1.0
         return token_ids, mask
 
-    def pooled(token_ids: Any, mask: Any) -> Any:
-        bias = ((1.0 - mask) * -1e9)[:, None, None, :]
-        with torch.no_grad():
+    def attention_bias(mask: Any) -> Any:
+        return ((1.0 - mask) * -1e9)[:, None, None, :]
+
+    # The frozen layers' output of every text, once (their weights never change).
+    shared: list[Any] = [None] * len(ids)
+    with torch.no_grad():
+        order = sorted(range(len(ids)), key=lambda row: len(ids[row]))
+        for first in range(0, len(order), 64):
+            rows = order[first : first + 64]
+            token_ids, mask = batch_tensors(rows)
             x = embed_norm(word[token_ids] + position[: token_ids.shape[1]] + token_type)
             for layer in frozen:
-                x = layer(x, bias)
+                x = layer(x, attention_bias(mask))
+            for offset, row in enumerate(rows):
+                shared[row] = x[offset, : len(ids[row])].clone()
+
+    def pooled(rows: Sequence[int]) -> Any:
+        _, mask = batch_tensors(rows)
+        x = torch.zeros(len(rows), mask.shape[1], HIDDEN)
+        for offset, row in enumerate(rows):
+            x[offset, : len(ids[row])] = shared[row]
+        bias = attention_bias(mask)
         for layer in branch:
             x = layer(x, bias)
         weights_ = mask[..., None]
@@ -172,6 +194,8 @@ def finetune_branch(
 
     batches = _length_bucketed_batches(ids, settings.batch_size, rng)
     steps = math.ceil(len(batches) * settings.epochs)
+    if settings.max_steps > 0:
+        steps = min(steps, settings.max_steps)
     optimiser = torch.optim.AdamW(
         [
             {"params": list(branch.parameters()), "lr": settings.learning_rate},
@@ -185,7 +209,14 @@ def finetune_branch(
         return min(1.0, step / warmup) * max(0.0, (steps - step) / max(1, steps - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, schedule)
-    target_tensor = torch.tensor(np.asarray(targets, dtype=np.float32))
+    target_tensor = (
+        torch.tensor(np.asarray(targets, dtype=np.int64))
+        if single_label
+        else torch.tensor(np.asarray(targets, dtype=np.float32))
+    )
+    criterion = (
+        functional.cross_entropy if single_label else functional.binary_cross_entropy_with_logits
+    )
     branch.train()
     started = time.perf_counter()
     queue: list[list[int]] = []
@@ -193,9 +224,8 @@ def finetune_branch(
         if not queue:
             queue = _length_bucketed_batches(ids, settings.batch_size, rng)
         rows = queue.pop()
-        token_ids, mask = batch_tensors(rows)
-        features = functional.dropout(pooled(token_ids, mask), settings.dropout, True)
-        loss = functional.binary_cross_entropy_with_logits(head(features), target_tensor[rows])
+        features = functional.dropout(pooled(rows), settings.dropout, True)
+        loss = criterion(head(features), target_tensor[rows])
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
