@@ -4,7 +4,7 @@ Reproducible by construction: fixed data splits (the published train/dev/test fi
 seeds, deterministic kernels and a deterministic optimiser (full-batch L-BFGS). Steps:
 
 1. Fine-tune the encoder's emotion branch (the top MiniLM layers) on the training split
-   (`finetune.py`, needs PyTorch), or reuse the shipped branch (`branch="shipped"`).
+   (`understanding/finetune.py`, needs PyTorch), or reuse the shipped branch (`branch="shipped"`).
 2. Encode every text with the branch, through the same int8 graph as at inference (cached on
    disk by content hash and branch digest).
 3. Fit word and character n-gram TF-IDF vocabularies on the training split.
