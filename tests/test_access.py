@@ -41,6 +41,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/v1/agents/me/password"): {"current": "wrong", "password": "a-new-password"},
     ("PUT", "/api/v1/agents/{agent_id}/password"): {"password": "a-new-password"},
     ("POST", "/api/v1/admin/webhooks"): {"url": "http://127.0.0.1:9/hooks"},
+    ("POST", "/api/v1/admin/email/outbox/replay"): {"all": True},
     ("POST", "/api/v1/admin/webhooks/{endpoint_id}/replay"): {"ids": [1]},
     ("POST", "/api/v1/customers/{customer_id}/merge"): {"from": "c-other", "reason": "same"},
     ("POST", "/api/v1/customers/{customer_id}/identities"): {

@@ -27,7 +27,16 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from helpers import TEST_ENVIRONMENT, add_agent, make_test_settings, open_conversation, say
+from helpers import (
+    API_KEY_HEADERS,
+    TEST_ENVIRONMENT,
+    add_agent,
+    assert_problem,
+    make_test_settings,
+    open_conversation,
+    say,
+    wait_until,
+)
 from servers import free_port
 from warmline.api.app import create_app
 from warmline.api.services import Services
@@ -40,6 +49,7 @@ from warmline.domain.events import AgentMessage, BotReply, CustomerMessage, Note
 from warmline.engine import Pipeline
 from warmline.storage import conversations as store
 from warmline.storage import email_outbox as outbox
+from warmline.storage.broadcast import EMAIL
 from warmline.storage.models import EmailOutboxRow
 
 pytestmark = pytest.mark.xdist_group("email")
@@ -329,6 +339,63 @@ def test_a_relay_down_for_good_leaves_a_dead_letter_and_a_note_and_a_replay_send
     assert sender.run_once() == 1
     assert len(relay.to(eli)) == 1
     assert rows(services)[0].status == "sent"
+
+
+def test_administrators_see_and_replay_the_outbox_over_http(
+    client: TestClient,
+    services: Services,
+    receiver: EmailReceiver,
+    sender: EmailSender,
+    relay: Relay,
+) -> None:
+    fay = "fay@example.com"
+    ask(receiver, fay, "How do I reset my password?", "<q1.fay@mail.example.com>")
+    assert sender.run_once(later(timedelta(hours=25))) == 1  # down for good: dead
+    [row] = rows(services)
+    admin = API_KEY_HEADERS
+    listed = client.get("/api/v1/admin/email/outbox?status=dead", headers=admin)
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    assert body["counts"] == {"pending": 0, "sent": 0, "dead": 1}
+    [dead] = body["emails"]
+    assert (dead["id"], dead["seq"], dead["status"]) == (row.id, row.seq, "dead")
+    assert dead["attempts"] == row.attempts >= 1
+    assert "refused or failed" in dead["last_error"] and fay not in json.dumps(body)
+    assert (
+        client.get("/api/v1/admin/email/outbox?status=sent", headers=admin).json()["emails"] == []
+    )
+
+    agent = add_agent(client, "ada")
+    assert_problem(client.get("/api/v1/admin/email/outbox", headers=agent), 403)
+    assert_problem(
+        client.post("/api/v1/admin/email/outbox/replay", json={"all": True}, headers=agent), 403
+    )
+    for bad in ("status=lost", "limit=0", "limit=10001"):
+        assert_problem(client.get(f"/api/v1/admin/email/outbox?{bad}", headers=admin), 422)
+    for bad_body in ({}, {"ids": [row.id], "all": True}, {"ids": []}, {"ids": ["x"]}, {"every": 1}):
+        response = client.post("/api/v1/admin/email/outbox/replay", json=bad_body, headers=admin)
+        assert_problem(response, 422)
+    assert rows(services)[0].status == "dead"  # nothing changed by the refused requests
+
+    woken = threading.Event()
+    services.broadcast.subscribe(EMAIL, lambda _payload: woken.set())
+
+    def listening() -> bool:  # PostgreSQL's LISTEN starts in the listener's next round
+        services.broadcast.publish(EMAIL, "probe")
+        return woken.wait(0.2)
+
+    assert wait_until(listening, 10)
+    woken.clear()
+    relay.up()
+    replayed = client.post(
+        "/api/v1/admin/email/outbox/replay", json={"ids": [row.id]}, headers=admin
+    )
+    assert replayed.status_code == 200 and replayed.json() == {"replayed": 1}
+    assert woken.wait(10), "the replay did not wake the senders"
+    again = client.post("/api/v1/admin/email/outbox/replay", json={"all": True}, headers=admin)
+    assert again.json() == {"replayed": 0}  # nothing dead any more
+    assert sender.run_once() == 1
+    assert len(relay.to(fay)) == 1 and rows(services)[0].status == "sent"
 
 
 def test_a_relay_refusing_for_good_dead_letters_at_once(

@@ -24,6 +24,7 @@ from warmline.api import (
     conversations,
     customers,
     dashboard,
+    email_outbox,
     exports,
     knowledge,
     live,
@@ -133,6 +134,7 @@ def create_app(
     app.include_router(widget.router)
     app.include_router(dashboard.router)
     app.include_router(webhooks.router)
+    app.include_router(email_outbox.router)
     app.include_router(chatwoot.router)
     app.include_router(pages.router)
     app.add_exception_handler(pages.SignInNeeded, pages.sign_in_redirect)  # type: ignore[arg-type]

@@ -1,0 +1,98 @@
+"""Administering the email outbox over HTTP: what waits for the relay, what was given up, and
+sending dead letters again (the same as `warmline email outbox|replay`, docs/email.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from warmline.api.access import ADMIN_ONLY, allow
+from warmline.api.deps import ServicesDep
+from warmline.api.openapi import problems
+from warmline.api.problems import Problem
+from warmline.api.schemas import RequestBody
+from warmline.storage import email_outbox as outbox
+from warmline.storage.broadcast import EMAIL
+from warmline.storage.models import EmailOutboxRow
+
+router = APIRouter(
+    prefix="/api/v1/admin/email/outbox", tags=["email"], dependencies=[allow(ADMIN_ONLY)]
+)
+
+
+class OutboxEmail(BaseModel):
+    """One queued email: the reply or agent message (event `seq`) and where its sending stands."""
+
+    id: int
+    conversation_id: str
+    seq: int
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    message_id: str | None
+    last_error: str | None
+
+
+class Outbox(BaseModel):
+    """How many emails are in each status, and the newest ones."""
+
+    counts: dict[str, int]
+    emails: list[OutboxEmail]
+
+
+class ReplayIn(RequestBody):
+    """Dead-lettered emails to send again: their ids, or `all`."""
+
+    ids: list[int] | None = Field(default=None, min_length=1, max_length=10_000)
+    all: bool = False
+
+
+@router.get("", response_model=Outbox, responses=problems())
+def list_outbox(
+    services: ServicesDep,
+    state: Annotated[Literal["pending", "sent", "dead"] | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
+) -> Outbox:
+    """The counts by status, then the newest emails (`status=dead`: the dead letters, with
+    their last error)."""
+    with services.reading() as session:
+        counts = outbox.counts(session)
+        rows = outbox.listing(session, status=state, limit=limit)
+        return Outbox(counts=counts, emails=[_email(row) for row in rows])
+
+
+@router.post("/replay", responses=problems())
+def replay_outbox(body: ReplayIn, services: ServicesDep) -> dict[str, int]:
+    """Send dead-lettered emails again: pending, due now, with a fresh retry window. The
+    server's senders are woken at once."""
+    if (body.ids is not None) == body.all:
+        raise Problem(422, "Give the ids of dead emails, or all: true (not both).")
+    with services.sessions() as session, session.begin():
+        count = outbox.replay(session, ids=body.ids, now=datetime.now(UTC))
+        if count:
+            services.broadcast.publish_in(session, EMAIL, "due")
+    return {"replayed": count}
+
+
+def _email(row: EmailOutboxRow) -> OutboxEmail:
+    return OutboxEmail(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        seq=row.seq,
+        status=row.status,
+        attempts=row.attempts,
+        created_at=_aware(row.created_at),
+        next_attempt_at=_aware(row.next_attempt_at),
+        sent_at=_aware(row.sent_at) if row.sent_at else None,
+        message_id=row.message_id,
+        last_error=row.last_error,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
