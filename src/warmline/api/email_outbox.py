@@ -12,12 +12,12 @@ from pydantic import BaseModel, Field
 from warmline.api.access import ADMIN_ONLY, allow
 from warmline.api.deps import ServicesDep
 from warmline.api.openapi import problems
-from warmline.api.problems import Problem
 from warmline.api.schemas import RequestBody
 from warmline.storage import email_outbox as outbox
 from warmline.storage.broadcast import EMAIL
 from warmline.storage.models import EmailOutboxRow
 
+MAX_ID = 2**31 - 1  # the table's integer key
 router = APIRouter(
     prefix="/api/v1/admin/email/outbox", tags=["email"], dependencies=[allow(ADMIN_ONLY)]
 )
@@ -45,11 +45,16 @@ class Outbox(BaseModel):
     emails: list[OutboxEmail]
 
 
-class ReplayIn(RequestBody):
-    """Dead-lettered emails to send again: their ids, or `all`."""
+class ReplayIds(RequestBody):
+    """These dead-lettered emails (ids from the listing)."""
 
-    ids: list[int] | None = Field(default=None, min_length=1, max_length=10_000)
-    all: bool = False
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=1000)
+
+
+class ReplayAll(RequestBody):
+    """Every dead-lettered email."""
+
+    all: Literal[True]
 
 
 @router.get("", response_model=Outbox, responses=problems())
@@ -67,13 +72,12 @@ def list_outbox(
 
 
 @router.post("/replay", responses=problems())
-def replay_outbox(body: ReplayIn, services: ServicesDep) -> dict[str, int]:
-    """Send dead-lettered emails again: pending, due now, with a fresh retry window. The
-    server's senders are woken at once."""
-    if (body.ids is not None) == body.all:
-        raise Problem(422, "Give the ids of dead emails, or all: true (not both).")
+def replay_outbox(body: ReplayIds | ReplayAll, services: ServicesDep) -> dict[str, int]:
+    """Send dead-lettered emails again (`{"ids": [...]}` or `{"all": true}`): pending, due now,
+    with a fresh retry window. The server's senders are woken at once."""
+    ids = body.ids if isinstance(body, ReplayIds) else None
     with services.sessions() as session, session.begin():
-        count = outbox.replay(session, ids=body.ids, now=datetime.now(UTC))
+        count = outbox.replay(session, ids=ids, now=datetime.now(UTC))
         if count:
             services.broadcast.publish_in(session, EMAIL, "due")
     return {"replayed": count}
