@@ -51,10 +51,9 @@ MAX_TOKENS = 256
 # ordinary text need far fewer than this many characters.
 MAX_CHARS = 8192
 TOKENS_PER_BATCH = 256
-# The cached vectors of a text: mean and max pooling of the last layer, then one block per
-# branch slot (zeros when the encoder has no branch in that slot).
-BRANCH_SLOTS = ("emotion", "intents")
-WIDTH = (2 + len(BRANCH_SLOTS)) * DIM
+# The cached vectors of a text: mean and max pooling of the last layer, the emotion branch's
+# mean pooling (zeros without one), then the intent branch's when the encoder has one (an
+# encoder without it, the default, stores and copies no block for it).
 _EMOTION = slice(2 * DIM, 3 * DIM)
 _INTENTS = slice(3 * DIM, 4 * DIM)
 _LAYER_NORM_EPS = 1e-12
@@ -152,9 +151,10 @@ class Encoder:
         self.intent_branch = intent_branch
         self._branches: dict[str, Branch] = {
             slot: chosen
-            for slot, chosen in zip(BRANCH_SLOTS, (self.branch, intent_branch), strict=True)
+            for slot, chosen in (("emotion", self.branch), ("intents", intent_branch))
             if chosen is not None
         }
+        self._width = (4 if intent_branch is not None else 3) * DIM
         weights = load_file(str(directory / "model.safetensors"))
         self._tokenizer: Tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self._tokenizer.no_padding()
@@ -261,10 +261,10 @@ class Encoder:
         return np.ascontiguousarray(np.concatenate([full[:, : 2 * DIM], full[:, _INTENTS]], 1))
 
     def _cached(self, texts: Sequence[str], batch_size: int = 32) -> FloatArray:
-        """Every vector of each text (mean, max, one per branch slot: (n, WIDTH)), through the
-        cache."""
+        """Every vector of each text (mean, max, emotion branch and, with one, intent branch:
+        (n, 1152 or 1536)), through the cache."""
         cleaned = [clean_text(text) for text in texts]
-        out = np.zeros((len(cleaned), WIDTH), dtype=np.float32)
+        out = np.zeros((len(cleaned), self._width), dtype=np.float32)
         missing: dict[str, list[int]] = {}
         with self._lock:
             for index, text in enumerate(cleaned):
@@ -314,7 +314,7 @@ class Encoder:
         special = self._special_ids()
         known = [any(i not in special for i in sequence) for sequence in ids]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        out = np.zeros((len(ids), WIDTH), dtype=np.float32)
+        out = np.zeros((len(ids), self._width), dtype=np.float32)
         start = 0
         while start < len(order):
             end = start + 1
@@ -353,17 +353,20 @@ class Encoder:
 
     def _forward(self, batch_ids: Sequence[Sequence[int]]) -> FloatArray:
         """Transformer, then masked mean and max pooling and each branch's mean pooling, each
-        L2-normalised: (batch, WIDTH); a slot without a branch is zero."""
+        L2-normalised: (batch, 1152), or 1536 with an intent branch; the emotion block is zero
+        without an emotion branch."""
         hidden, branches, mask = self.hidden_states(batch_ids)
         peak = np.where(mask[..., None] > 0, hidden, np.float32(-1e9)).max(axis=1)
-        blocks = [_normalise(_mean_pool(hidden, mask)), _normalise(peak)]
-        for slot in BRANCH_SLOTS:
-            states = branches.get(slot)
-            blocks.append(
-                _normalise(_mean_pool(states, mask))
-                if states is not None
-                else np.zeros((len(batch_ids), DIM), dtype=np.float32)
-            )
+        emotion = branches.get("emotion")
+        blocks = [
+            _normalise(_mean_pool(hidden, mask)),
+            _normalise(peak),
+            _normalise(_mean_pool(emotion, mask))
+            if emotion is not None
+            else np.zeros((len(batch_ids), DIM), dtype=np.float32),
+        ]
+        if "intents" in branches:
+            blocks.append(_normalise(_mean_pool(branches["intents"], mask)))
         return np.concatenate(blocks, axis=1)
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
