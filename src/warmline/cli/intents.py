@@ -43,8 +43,8 @@ def train_intents(
         False,
         "--finetune/--no-finetune",
         help="Also fine-tune an intent branch of the encoder (needs PyTorch, the `train` extra, "
-        "and at least 1,000 examples; otherwise training goes on without one). It adds about "
-        "1 ms to every message; see docs/intents.md for what it gained and lost.",
+        "and at least 1,000 examples; otherwise training goes on without one). It adds three "
+        "encoder layers to every message; see docs/intents.md for what it gained and lost.",
     ),
     include_corrections: bool = typer.Option(
         False,
