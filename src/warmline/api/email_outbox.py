@@ -15,7 +15,6 @@ from warmline.api.openapi import problems
 from warmline.api.schemas import RequestBody
 from warmline.storage import email_outbox as outbox
 from warmline.storage.broadcast import EMAIL
-from warmline.storage.models import EmailOutboxRow
 
 MAX_ID = 2**31 - 1  # the table's integer key
 router = APIRouter(
@@ -68,7 +67,7 @@ def list_outbox(
     with services.reading() as session:
         counts = outbox.counts(session)
         rows = outbox.listing(session, status=state, limit=limit)
-        return Outbox(counts=counts, emails=[_email(row) for row in rows])
+        return Outbox(counts=counts, emails=[OutboxEmail(**outbox.describe(row)) for row in rows])
 
 
 @router.post("/replay", responses=problems())
@@ -81,22 +80,3 @@ def replay_outbox(body: ReplayIds | ReplayAll, services: ServicesDep) -> dict[st
         if count:
             services.broadcast.publish_in(session, EMAIL, "due")
     return {"replayed": count}
-
-
-def _email(row: EmailOutboxRow) -> OutboxEmail:
-    return OutboxEmail(
-        id=row.id,
-        conversation_id=row.conversation_id,
-        seq=row.seq,
-        status=row.status,
-        attempts=row.attempts,
-        created_at=_aware(row.created_at),
-        next_attempt_at=_aware(row.next_attempt_at),
-        sent_at=_aware(row.sent_at) if row.sent_at else None,
-        message_id=row.message_id,
-        last_error=row.last_error,
-    )
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

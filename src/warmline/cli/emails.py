@@ -4,6 +4,7 @@ what waits for the relay, what was given up, and sending dead letters again."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import typer
@@ -34,7 +35,10 @@ def outbox_list(
     sessions = _sessions()
     with sessions() as session:
         counts = outbox.counts(session)
-        found = [_row(row) for row in outbox.listing(session, status=status, limit=limit)]
+        found = [
+            _as_json(outbox.describe(row))
+            for row in outbox.listing(session, status=status, limit=limit)
+        ]
     if as_json:
         for item in found:
             typer.echo(json.dumps(item, ensure_ascii=False))
@@ -69,16 +73,6 @@ def outbox_replay(
     typer.echo(f"{done} email(s) queued again")
 
 
-def _row(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "conversation_id": row.conversation_id,
-        "seq": row.seq,
-        "status": row.status,
-        "attempts": row.attempts,
-        "created_at": row.created_at.isoformat(),
-        "next_attempt_at": row.next_attempt_at.isoformat(),
-        "sent_at": row.sent_at.isoformat() if row.sent_at else None,
-        "message_id": row.message_id,
-        "last_error": row.last_error,
-    }
+def _as_json(described: dict[str, Any]) -> dict[str, Any]:
+    """Times as ISO 8601 text."""
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in described.items()}

@@ -232,5 +232,22 @@ def replay(session: Session, *, ids: Sequence[int] | None, now: datetime) -> int
     return int(getattr(done, "rowcount", 0) or 0)
 
 
+def describe(row: EmailOutboxRow) -> dict[str, Any]:
+    """One row as the administrators see it (`warmline email outbox`, the admin API); times
+    are timezone-aware."""
+    return {
+        "id": row.id,
+        "conversation_id": row.conversation_id,
+        "seq": row.seq,
+        "status": row.status,
+        "attempts": row.attempts,
+        "created_at": _aware(row.created_at),
+        "next_attempt_at": _aware(row.next_attempt_at),
+        "sent_at": _aware(row.sent_at) if row.sent_at else None,
+        "message_id": row.message_id,
+        "last_error": row.last_error,
+    }
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
