@@ -355,6 +355,8 @@ def test_the_index_finds_exactly_what_scanning_every_rule_finds() -> None:
     """Word salads from the rules' own words, with hostile spacing and punctuation."""
     words = sorted({w for rule in RULES for w in re.findall(r"[a-z']{2,}", rule.regex)})
     glue = [" ", "  ", ", ", ". ", "\n", "'", "-", "! ", "?? ", " NOW ", " 3 ", "\u2019"]
+    # Digits of another script start a word too; a digit inside a word does not.
+    glue += [" \u0663\u0664 ", " 2nd ", "x4 ", " \U0001f621 "]
     generator = random.Random(17)
     index = PACK.emotion_index
     for _ in range(300):

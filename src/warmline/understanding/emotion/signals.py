@@ -70,12 +70,15 @@ def match_rules(text: str, pack: Pack | None = None, scan: Scan | None = None) -
     pack = pack or active()
     scan = scan or pack.emotion_index.scan(text)
     rules = pack.rules["emotion"]
+    possible = scan.possible
     found: dict[str, Signal] = {}
     for name, numbers in pack.by_signal.items():
         remaining = 1.0  # the noisy-or, multiplied in the order of the matches
         evidence = interplay.Evidence()
         matched = False
         for number in numbers:
+            if number not in possible:
+                continue
             rule = rules[number]
             keep = 1.0 - interplay.clip(rule.strength)
             check = rule.negatable or rule.factual

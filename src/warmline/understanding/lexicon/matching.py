@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from itertools import accumulate, pairwise
+from itertools import accumulate, chain, compress, count, pairwise
 
 from warmline.understanding.lexicon.regexplan import FOLD, SPACES, Plan, plan
 
@@ -78,8 +78,10 @@ class Index:
             (prefix, re.compile(re.escape(prefix)), tuple(numbers))
             for prefix, numbers in prefixes.items()
         )
-        self._pairs = {key: tuple(numbers) for key, numbers in pairs.items()}
-        self._bigrams = frozenset((first, second) for first, _, second in pairs)
+        # (first word, second word) -> separator -> rules: looked up for every pair of words.
+        self._pairs: dict[tuple[str, str], dict[str, tuple[int, ...]]] = {}
+        for (first, sep, second), numbers in pairs.items():
+            self._pairs.setdefault((first, second), {})[sep] = tuple(numbers)
         self._digit = tuple(digit)
         self._start = tuple(start)
         self._chars = tuple(chars)
@@ -94,6 +96,15 @@ class Index:
     def scan(self, text: str) -> Scan:
         """The matches of every pattern in `text`, computed as they are asked for."""
         return Scan(self, text)
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _last(folded: str, gates: tuple[str, ...]) -> int:
+    """Where a branch gated by `gates` can start at the latest: the gate is part of its match."""
+    return max(folded.rfind(gate) for gate in gates) + 1 if gates else len(folded)
 
 
 def _find_all(text: str, ch: str) -> list[int]:
@@ -119,6 +130,7 @@ class Scan:
         self.text = text
         self._done: dict[int, list[re.Match[str]]] = {}
         self._starts: dict[int, list[int]] = {}
+        self._pieces: dict[int, list[list[int]]] = {}
         # More starts than this and one scan of the text is cheaper than trying each.
         self._many = len(text) // 25 + 8
         # Lower case with the few case-insensitive equivalences `lower` misses; the same
@@ -129,6 +141,7 @@ class Scan:
             folded = text.translate(FOLD).lower()
         if len(folded) != len(text):  # pragma: no cover - no such character is known
             self._whole = set(range(len(index.patterns)))
+            self.possible = frozenset(self._whole)
             return
         self._whole = set(index._scan)
         for number, anchors, exact, only_non_ascii in index._anchored:
@@ -141,89 +154,128 @@ class Scan:
         parts = _WORDS.split(folded)
         words = parts[1::2]
         distinct = set(words)
-        word_keys = index._words
-        hits: dict[str, tuple[int, ...]] = {w: word_keys[w] for w in distinct & word_keys.keys()}
-        if index._digit:
-            for word in distinct:
-                if word[0].isdigit():
-                    hits[word] = hits.get(word, ()) + index._digit
-        candidates: dict[int, list[int]] = {}
+        lists: dict[int, list[list[int]]] = {}
+        self._index_words(parts, words, distinct, lists)
         unsorted: set[int] = set()
-        pairs_found: list[tuple[int, tuple[str, str]]] = []
-        if index._bigrams:
-            bigrams = index._bigrams
-            pairs_found = [(k, pair) for k, pair in enumerate(pairwise(words)) if pair in bigrams]
-        if hits or pairs_found:
-            ends = list(accumulate(map(len, parts)))
-            found = [(k, hits[w]) for k, w in enumerate(words) if w in hits]
-            if pairs_found:
-                pairs = index._pairs
-                for k, (first, second) in pairs_found:
-                    between = parts[2 * k + 2]
-                    sep = SPACES if between.isspace() else between
-                    numbers = pairs.get((first, sep, second))
-                    if numbers:
-                        found.append((k, numbers))
-                found.sort()
-            for position, numbers in found:
-                start = ends[2 * position]
-                for number in numbers:
-                    where = candidates.get(number)
-                    if where is None:
-                        candidates[number] = [start]
-                    elif where[-1] != start:
-                        where.append(start)
-        for prefix, literal, numbers in index._prefixes:
-            # A word that starts with a prefix ("overcharg" of "overcharged"): a plain search
-            # for the prefix, kept where a word starts.
-            if prefix in folded:
+        if index._prefixes:
+            # Which words start with a prefix ("overcharg" of "overcharged"): searched among
+            # the distinct words, short and usually ASCII, then found in the text.
+            joined = " " + " ".join(distinct)
+            for prefix, literal, numbers in index._prefixes:
+                if " " + prefix not in joined:
+                    continue
                 for match in literal.finditer(folded):
                     at = match.start()
-                    if at == 0 or not (folded[at - 1].isalnum() or folded[at - 1] == "_"):
+                    if at == 0 or not _is_word_char(folded[at - 1]):
                         for number in numbers:
-                            candidates.setdefault(number, []).append(at)
+                            lists.setdefault(number, []).append([at])
                             unsorted.add(number)
         for number, pattern, chars, gates, only_non_ascii in index._chars:
             if (ascii_text and only_non_ascii) or (gates and not any(g in folded for g in gates)):
                 continue
             if only_non_ascii:  # emoji: rare in most texts, found fastest one by one
-                if sum(text.count(ch) for ch in chars) > self._many:
+                counts = [text.count(ch) for ch in chars]
+                if sum(counts) > self._many:
                     self._whole.add(number)
                     continue
-                positions = [at for ch in chars for at in _find_all(text, ch)]
+                positions = [
+                    at
+                    for ch, n in zip(chars, counts, strict=True)
+                    if n
+                    for at in _find_all(text, ch)
+                ]
             else:
-                positions = [m.start() for m in pattern.finditer(text)]
+                positions = [m.start() for m in pattern.finditer(text, 0, _last(folded, gates))]
             if positions:
-                candidates.setdefault(number, []).extend(positions)
+                lists.setdefault(number, []).append(positions)
                 unsorted.add(number)
         for number in index._start:
-            candidates.setdefault(number, []).append(0)
+            lists.setdefault(number, []).append([0])
             unsorted.add(number)
-        for number in unsorted:
-            candidates[number] = sorted(set(candidates[number]))
-        self._starts = candidates
+        # One ascending list per rule, or several to merge when the rule is tried.
+        for number, found in lists.items():
+            if len(found) == 1 and number not in unsorted:
+                self._starts[number] = found[0]
+            else:
+                self._pieces[number] = found
+        # The patterns that may match: the others' `matches` are empty.
+        self.possible = frozenset(self._starts.keys() | self._pieces.keys() | self._whole)
+
+    def _index_words(
+        self,
+        parts: list[str],
+        words: list[str],
+        distinct: set[str],
+        lists: dict[int, list[list[int]]],
+    ) -> None:
+        """Where the rules' start words and pairs of words are, added to `lists` (rule number
+        -> lists of ascending positions). The lookups run in C (`map`, `compress`); Python
+        loops only over the words found."""
+        index = self.index
+        lookup = index._words
+        if index._digit:
+            # Words starting with a digit: below ":" (ASCII digits), or another script's digit.
+            digit_words = list(filter(":".__gt__, distinct))
+            digit_words += [w for w in filter("\x80".__le__, distinct) if w[0].isdigit()]
+            if digit_words:
+                lookup = dict(lookup)
+                for word in digit_words:
+                    lookup[word] = lookup.get(word, ()) + index._digit
+        word_hits = list(map(lookup.get, words))
+        found_words = list(compress(count(), word_hits))
+        found_pairs: list[int] = []
+        pair_hits: list[dict[str, tuple[int, ...]] | None] = []
+        if index._pairs and len(words) > 1:
+            pair_hits = list(map(index._pairs.get, pairwise(words)))
+            found_pairs = list(compress(count(), pair_hits))
+        if not found_words and not found_pairs:
+            return
+        ends = list(accumulate(map(len, parts)))
+        grouped: dict[tuple[int, ...], list[int]] = {}
+        for k in found_words:
+            numbers = word_hits[k]
+            assert numbers is not None
+            where = grouped.get(numbers)
+            if where is None:
+                grouped[numbers] = [ends[2 * k]]
+            else:
+                where.append(ends[2 * k])
+        by_pairs: dict[tuple[int, ...], list[int]] = {}
+        for k in found_pairs:
+            seps = pair_hits[k]
+            assert seps is not None
+            between = parts[2 * k + 2]
+            numbers = seps.get(SPACES if between.isspace() else between)
+            if numbers:
+                by_pairs.setdefault(numbers, []).append(ends[2 * k])
+        for positions_of in (grouped, by_pairs):
+            for numbers, positions in positions_of.items():
+                for number in numbers:
+                    lists.setdefault(number, []).append(positions)
 
     def matches(self, number: int) -> list[re.Match[str]]:
         """The non-overlapping matches of pattern `number`, left to right."""
         done = self._done.get(number)
         if done is not None:
             return done
+        where = self._starts.get(number)
+        if where is None and number in self._pieces:
+            where = sorted(set(chain.from_iterable(self._pieces[number])))
         pattern = self.index.patterns[number]
         found: list[re.Match[str]] = []
-        where = self._starts.get(number)
-        if number in self._whole or (where and len(where) > self._many):
+        if number in self._whole or (where is not None and len(where) > self._many):
             # Starts everywhere (2,500 identical emoji, "i i i ..."): one scan is cheaper.
             found = list(pattern.finditer(self.text))
         elif where:
-            end = -1
+            match_at = pattern.match
             text = self.text
+            end = -1
             for position in where:
-                if position < end:
-                    continue
-                match = pattern.match(text, position)
-                if match is not None:
-                    found.append(match)
-                    end = max(match.end(), position + 1)
+                if position >= end:
+                    match = match_at(text, position)
+                    if match is not None:
+                        found.append(match)
+                        end = max(match.end(), position + 1)
         self._done[number] = found
         return found
 
