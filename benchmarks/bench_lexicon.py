@@ -37,6 +37,7 @@ from perfdoc import MACHINE, update_subsection  # noqa: E402
 SUBSECTION = "Text rules (bench_lexicon.py)"
 SHORT_MESSAGES = 2000
 LONG_RUNS = 30
+TARGET_RUNS = 200  # the 2 ms target: enough reads that one slow one does not decide it
 RULES_10K_MS = 2.0
 HOSTILE_MS = 250.0
 # Before the rule pack (signals.py with its rule tables and one-scan gates), same machine,
@@ -126,12 +127,14 @@ def main() -> int:
 
     complaints = " ".join(customers)[:10_000]
     answers = " ".join(turns("agent"))[:10_000]
-    rules_10k = timed(rules_alone, [complaints], LONG_RUNS)
+    timed(rules_alone, [complaints], 5)  # the first reads pay for allocation, not matching
+    rules_10k = timed(rules_alone, [complaints], TARGET_RUNS)
     full_10k = timed(detect_signals, [complaints], LONG_RUNS)
     check(
         "10,000 characters of customer complaints, rules alone",
         statistics.mean(rules_10k) <= RULES_10K_MS,
-        f"mean {statistics.mean(rules_10k):.2f} ms, p99 {percentile(rules_10k, 99):.2f} ms "
+        f"mean {statistics.mean(rules_10k):.2f} ms, median {statistics.median(rules_10k):.2f} ms, "
+        f"p99 {percentile(rules_10k, 99):.2f} ms over {TARGET_RUNS} reads "
         f"(target {RULES_10K_MS:.0f} ms; before the pack {BEFORE_10K_WITHOUT_VADER_MS:.0f} ms "
         f"without VADER); detect_signals with VADER mean {statistics.mean(full_10k):.1f} ms "
         f"(before {BEFORE_10K_MS:.0f} ms)",
@@ -171,8 +174,8 @@ def write_docs(lines: list[str]) -> None:
             "matching (normalisation, the word index, negation and wish checks) without the "
             "interplay and VADER; the 2 ms target is for it. On the densest text most of it "
             "is cutting the text into words and looking each one (and each pair) up among the "
-            "rules' start words; the rest is trying the rules where they can start. The "
-            "machine was shared with other jobs (load about 2).",
+            "rules' start words; the rest is trying the rules where they can start. Load "
+            f"average when written: {os.getloadavg()[0]:.1f}.",
             "",
             "```",
             *lines,
