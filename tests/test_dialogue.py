@@ -314,3 +314,83 @@ def test_values_said_with_the_words_of_their_slot(slot: str, text: str, value: s
     from warmline.dialogue.tracker import _cued_value
 
     assert _cued_value(slot, text) == value
+
+
+@pytest.mark.parametrize(
+    ("slot", "text", "value"),
+    [
+        ("to_location", "I am leaving from San Diego and traveling to Long Beach, CA.",
+         "Long Beach, CA"),
+        ("from_location", "I am leaving from San Diego and traveling to Long Beach, CA.",
+         "San Diego"),
+        ("destination_city", "I will be departing from LA and I'm going to SFO.", "SFO"),
+        ("origin_city", "I will be departing from LA and I'm going to SFO.", "LA"),
+        ("city_of_event", "Please look in Vancouver, BC.", "Vancouver, BC"),
+        ("city", "Somewhere in Seattle, please.", "Seattle"),  # "please" is no region
+        ("dropoff_date", "I want the car from 7th of March till the 10th.", "the 10th"),
+        ("pickup_date", "I want the car from 7th of March till the 10th.", "7th of March"),
+        ("departure_date", "I am departing Wednesday next week.", "Wednesday next week"),
+        ("return_date", "The 10th of this month.", "10th of this month"),
+    ],
+)  # fmt: skip
+def test_an_answer_fills_the_slot_its_words_point_at(slot: str, text: str, value: str) -> None:
+    """Of two places or dates in one answer, the one its preposition points at; a place keeps
+    its region; a date keeps "next week" and drops a leading "the" before "10th of"."""
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _free_value
+
+    assert _free_value(Slot(slot, "", False, ()), text) == value
+
+
+def test_dates_said_unasked_go_to_the_start_or_the_end_they_name() -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _dates
+
+    slots = [Slot("pickup_date", "", False, ()), Slot("dropoff_date", "", False, ())]
+    text = "I'll need it from Monday next week until the 7th of March."
+    found = _dates(text, slots, set(), set())
+    assert found == {"pickup_date": "Monday next week", "dropoff_date": "7th of March"}
+    # A date already given for one slot in this turn is not given to the other as well.
+    assert _dates("I'm returning on March 5th.", slots, {"March 5th"}, set()) == {}
+    # With the start known, a bare date is the end.
+    assert _dates("March 9th works.", slots, set(), {"pickup_date"}) == {
+        "dropoff_date": "March 9th"
+    }
+
+
+def test_agreeing_to_an_offer_takes_what_the_task_requires_not_its_details() -> None:
+    """ "How about a 4 star hotel called X?" - "Sounds good": the hotel, not the rating."""
+    hotels = {
+        "service_name": "Hotels_9",
+        "description": "Find and book hotels",
+        "slots": [
+            {"name": "city", "description": "City of the hotel", "is_categorical": False,
+             "possible_values": []},
+            {"name": "hotel_name", "description": "Name of the hotel", "is_categorical": False,
+             "possible_values": []},
+            {"name": "star_rating", "description": "Star rating", "is_categorical": True,
+             "possible_values": ["1", "2", "3", "4", "5"]},
+        ],
+        "intents": [
+            {"name": "SearchHotel", "description": "Find a hotel", "is_transactional": False,
+             "required_slots": ["city"], "optional_slots": {"star_rating": "dontcare"}},
+            {"name": "ReserveHotel", "description": "Book a hotel room", "is_transactional": True,
+             "required_slots": ["hotel_name"], "optional_slots": {}},
+        ],
+    }  # fmt: skip
+    encoder = get_encoder()
+    tracker = SchemaTracker(parse_services([hotels], "test"), lambda t: encoder.encode(list(t)))
+    record = {
+        "dialogue_id": "d4",
+        "turns": [
+            {"speaker": "USER", "utterance": "Find me a hotel in Oslo.",
+             "frames": [{"service": "Hotels_9"}]},
+            {"speaker": "SYSTEM", "utterance": "How about a 4 star hotel called Amerikalinjen?",
+             "frames": [{"service": "Hotels_9", "slots": [], "actions": [
+                 {"act": "OFFER", "slot": "hotel_name", "values": ["Amerikalinjen"]},
+                 {"act": "OFFER", "slot": "star_rating", "values": ["4"]}]}]},
+            {"speaker": "USER", "utterance": "Sounds good.", "frames": [{"service": "Hotels_9"}]},
+        ],
+    }  # fmt: skip
+    turns = list(tracker.track(tracker_view(record)))
+    assert turns[1]["slot_values"] == {"city": "Oslo", "hotel_name": "Amerikalinjen"}
