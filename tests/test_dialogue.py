@@ -358,28 +358,30 @@ def test_dates_said_unasked_go_to_the_start_or_the_end_they_name() -> None:
     }
 
 
+HOTELS = {
+    "service_name": "Hotels_9",
+    "description": "Find and book hotels",
+    "slots": [
+        {"name": "city", "description": "City of the hotel", "is_categorical": False,
+         "possible_values": []},
+        {"name": "hotel_name", "description": "Name of the hotel", "is_categorical": False,
+         "possible_values": []},
+        {"name": "star_rating", "description": "Star rating", "is_categorical": True,
+         "possible_values": ["1", "2", "3", "4", "5"]},
+    ],
+    "intents": [
+        {"name": "SearchHotel", "description": "Find a hotel", "is_transactional": False,
+         "required_slots": ["city"], "optional_slots": {"star_rating": "dontcare"}},
+        {"name": "ReserveHotel", "description": "Book a hotel room", "is_transactional": True,
+         "required_slots": ["hotel_name"], "optional_slots": {}},
+    ],
+}  # fmt: skip
+
+
 def test_agreeing_to_an_offer_takes_what_the_task_requires_not_its_details() -> None:
     """ "How about a 4 star hotel called X?" - "Sounds good": the hotel, not the rating."""
-    hotels = {
-        "service_name": "Hotels_9",
-        "description": "Find and book hotels",
-        "slots": [
-            {"name": "city", "description": "City of the hotel", "is_categorical": False,
-             "possible_values": []},
-            {"name": "hotel_name", "description": "Name of the hotel", "is_categorical": False,
-             "possible_values": []},
-            {"name": "star_rating", "description": "Star rating", "is_categorical": True,
-             "possible_values": ["1", "2", "3", "4", "5"]},
-        ],
-        "intents": [
-            {"name": "SearchHotel", "description": "Find a hotel", "is_transactional": False,
-             "required_slots": ["city"], "optional_slots": {"star_rating": "dontcare"}},
-            {"name": "ReserveHotel", "description": "Book a hotel room", "is_transactional": True,
-             "required_slots": ["hotel_name"], "optional_slots": {}},
-        ],
-    }  # fmt: skip
     encoder = get_encoder()
-    tracker = SchemaTracker(parse_services([hotels], "test"), lambda t: encoder.encode(list(t)))
+    tracker = SchemaTracker(parse_services([HOTELS], "test"), lambda t: encoder.encode(list(t)))
     record = {
         "dialogue_id": "d4",
         "turns": [
@@ -394,3 +396,28 @@ def test_agreeing_to_an_offer_takes_what_the_task_requires_not_its_details() -> 
     }  # fmt: skip
     turns = list(tracker.track(tracker_view(record)))
     assert turns[1]["slot_values"] == {"city": "Oslo", "hotel_name": "Amerikalinjen"}
+
+
+def test_a_turn_that_opens_another_service_leaves_the_first_as_it_was() -> None:
+    """ "Could you find me a restaurant in Bergen?" after a hotel in Oslo: the hotel's city
+    stays Oslo; the restaurant's is Bergen."""
+    encoder = get_encoder()
+    tracker = SchemaTracker(
+        parse_services([*SCHEMA, HOTELS], "test"), lambda t: encoder.encode(list(t))
+    )
+    record = {
+        "dialogue_id": "d5",
+        "turns": [
+            {"speaker": "USER", "utterance": "Find me a hotel in Oslo.",
+             "frames": [{"service": "Hotels_9"}]},
+            {"speaker": "SYSTEM", "utterance": "How about Amerikalinjen?",
+             "frames": [{"service": "Hotels_9", "slots": [], "actions": [
+                 {"act": "OFFER", "slot": "hotel_name", "values": ["Amerikalinjen"]}]}]},
+            {"speaker": "USER", "utterance": "Could you find me a restaurant in Bergen?",
+             "frames": [{"service": "Hotels_9"}, {"service": "Restaurants_9"}]},
+        ],
+    }  # fmt: skip
+    turns = list(tracker.track(tracker_view(record)))
+    assert [t["service"] for t in turns] == ["Hotels_9", "Hotels_9", "Restaurants_9"]
+    assert turns[1]["slot_values"] == {"city": "Oslo"}
+    assert turns[2]["slot_values"] == {"city": "Bergen"}

@@ -119,15 +119,19 @@ class SchemaTracker:
                         state.offered = offer
                 continue
             vector = self.embed([turn.utterance])[0]
+            # A turn that opens another service speaks about that one: the ones it leaves
+            # keep their state ("Could you find me a restaurant in Pleasanton?" after a hotel).
+            opening = {n for n in turn.services if n not in states or not states[n].values}
             for name in turn.services:
                 service = self.services[name]
-                fresh = name not in states or not states[name].values
+                fresh = name in opening
                 state = states.setdefault(name, ServiceState())
                 if fresh:
-                    state.values.update(_places_from(states, name, service))
+                    state.values.update(self._places_from(states, name, service))
                     state.values.update(_party_from(states, name, service))
                 acts = previous.acts.get(name, ()) if previous else ()
-                requested = self._update(state, service, turn.utterance, vector, acts)
+                listening = not opening or fresh
+                requested = self._update(state, service, turn.utterance, vector, acts, listening)
                 yield {
                     "dialogue_id": dialogue.id,
                     "turn_index": turn.index,
@@ -144,7 +148,10 @@ class SchemaTracker:
         text: str,
         vector: np.ndarray,
         acts: Sequence[SystemAct],
+        listening: bool = True,
     ) -> list[str]:
+        """Update `state` from one customer turn; with `listening` false (the turn speaks
+        about another service) only the system's acts and the intent move."""
         affirmed = bool(_AFFIRM.search(text)) and not _NEGATE.search(text)
         state.intent = self._intent(state.intent, service, text, vector, acts, affirmed)
         requested = self._requested(service, text, vector, state)
@@ -152,6 +159,8 @@ class SchemaTracker:
             state.values[slot] = value
         for slot, value in _earlier_offer(state, acts, text, affirmed, service).items():
             state.values[slot] = value
+        if not listening:
+            return requested
         for slot, value in _from_text(text, service, acts, state).items():
             state.values[slot] = value
         for slot, value in _named_again(text, service, state).items():
@@ -225,6 +234,34 @@ class SchemaTracker:
         if scores[best] < REQUEST_SIMILARITY or slots[best].name in state.values:
             return []
         return [slots[best].name]
+
+    def _places_from(
+        self, states: dict[str, ServiceState], name: str, service: Service
+    ) -> dict[str, str]:
+        """Where the customer was talking about in another service, for a new one (a hotel
+        after the flight, the weather "there"): of the latest other service with a place,
+        where the customer was going rather than coming from, into the place slot whose
+        description is closest to the value's own slot ("City of destination" -> "City to pick
+        up the rental car" rather than "Location of rental car pickup")."""
+        wanted = [s.name for s in service.slots if not s.categorical and _PLACE_SLOT.search(s.name)]
+        if not wanted:
+            return {}
+        slots, matrix = self._slot_vectors(service)
+        row = {slot.name: number for number, slot in enumerate(slots)}
+        for other in reversed([o for o in states if o != name]):
+            places = [(k, v) for k, v in states[other].values.items() if _PLACE_SLOT.search(k)]
+            if not places:
+                continue
+            going = [(k, v) for k, v in places if not _ORIGIN_SLOT.search(k)] or places
+            theirs, their_matrix = self._slot_vectors(self.services[other])
+            their_row = {slot.name: number for number, slot in enumerate(theirs)}
+            _closeness, slot, value = max(
+                (float(matrix[row[mine]] @ their_matrix[their_row[source]]), mine, value)
+                for source, value in going
+                for mine in wanted
+            )
+            return {slot: value}
+        return {}
 
     def _intent_vectors(self, service: Service) -> tuple[list[str], np.ndarray]:
         if service.name not in self._intents:
@@ -329,27 +366,6 @@ def _earlier_offer(
     taken = {slot: value for slot, value in state.offered.items() if slot in slots}
     state.offered = {}
     return taken
-
-
-def _places_from(states: dict[str, ServiceState], name: str, service: Service) -> dict[str, str]:
-    """Where the customer was talking about in another service, for a new one (a hotel after
-    the flight, the weather "there"): the latest place value fills this service's first place
-    slot until the customer names another."""
-    places = [
-        (bool(_ORIGIN_SLOT.search(slot)), value)
-        for other, state in states.items()
-        if other != name
-        for slot, value in state.values.items()
-        if _PLACE_SLOT.search(slot)
-    ]
-    if not places:
-        return {}
-    # Where the customer was going (or simply was), not where they came from ...
-    value = next((v for origin, v in reversed(places) if not origin), places[-1][1])
-    wanted = [s.name for s in service.slots if not s.categorical and _PLACE_SLOT.search(s.name)]
-    # ... is where they will be next: a destination rather than an origin.
-    wanted.sort(key=lambda slot: bool(_ORIGIN_SLOT.search(slot)))
-    return {slot: value for slot in wanted[:1]}
 
 
 def _party_from(states: dict[str, ServiceState], name: str, service: Service) -> dict[str, str]:
