@@ -331,6 +331,9 @@ def test_values_said_with_the_words_of_their_slot(slot: str, text: str, value: s
         ("pickup_date", "I want the car from 7th of March till the 10th.", "7th of March"),
         ("departure_date", "I am departing Wednesday next week.", "Wednesday next week"),
         ("return_date", "The 10th of this month.", "10th of this month"),
+        ("transfer_amount", "Send Yumi 80 bucks.", "80 bucks"),
+        ("amount", "Please send 1,490 bucks out of savings.", "1,490 bucks"),
+        ("property_name", "No, make it March 5th at Baycrest", "Baycrest"),  # March is a date
     ],
 )  # fmt: skip
 def test_an_answer_fills_the_slot_its_words_point_at(slot: str, text: str, value: str) -> None:

@@ -260,7 +260,18 @@ class SchemaTracker:
                 for source, value in going
                 for mine in wanted
             )
-            return {slot: value}
+            found = {slot: value}
+            # A trip after a trip ("a flight there too") starts where the other one did.
+            starts = [(k, v) for k, v in places if _ORIGIN_SLOT.search(k) and v != value]
+            mine_starts = [m for m in wanted if _ORIGIN_SLOT.search(m) and m != slot]
+            if starts and mine_starts and not _ORIGIN_SLOT.search(slot):
+                _closeness, start_slot, start = max(
+                    (float(matrix[row[mine]] @ their_matrix[their_row[source]]), mine, value)
+                    for source, value in starts
+                    for mine in mine_starts
+                )
+                found[start_slot] = start
+            return found
         return {}
 
     def _intent_vectors(self, service: Service) -> tuple[list[str], np.ndarray]:
@@ -595,11 +606,15 @@ def _free_value(slot: Slot, text: str) -> str | None:
         place = _place_value(name, text)
         if place:
             return place
-    proper = [_trimmed(m.group(1)) for m in _PROPER.finditer(text)]
+    if any(w in name for w in _MONEY_SLOT):
+        money = _MONEY.search(text)
+        if money:
+            return money.group(0)
+    proper = [_trimmed(m.group(1)) for m in _proper_names(text)]
     proper = [p for p in proper if p and p not in _PRONOUNS]
     if proper:
         return max(proper, key=len)
-    number = re.search(r"\$?\d[\d,.]*", text)
+    number = _MONEY.search(text)
     if number:
         return number.group(0)
     words = text.strip(" .!?").split()
@@ -624,11 +639,27 @@ def _direction(slot: str) -> set[str]:
     return set()
 
 
+_MONEY_SLOT = ("amount", "price", "fare", "balance", "cost", "rent", "fee")
+_MONEY = re.compile(r"\$?\d[\d,.]*(?:\s*(?:bucks|dollars|usd|euros?|pounds|quid)\b)?", re.I)
+_CALENDAR = {
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+    "Saturday", "Sunday", "Today", "Tomorrow",
+}  # fmt: skip
+
+
+def _proper_names(text: str) -> Iterator[re.Match[str]]:
+    """Capitalised names in `text`, not dates ("make it March 5th")."""
+    for match in _PROPER.finditer(text):
+        if match.group(1).split()[0] not in _CALENDAR:
+            yield match
+
+
 def _places(text: str) -> list[tuple[str, str]]:
     """Proper names with the word before each, a region kept ("Seattle, WA", "Paris,
     France": customers' states record the place as said)."""
     found = []
-    for match in _PROPER.finditer(text):
+    for match in _proper_names(text):
         value = _trimmed(match.group(1))
         if not value or value in _PRONOUNS:
             continue
