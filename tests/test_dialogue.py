@@ -424,3 +424,43 @@ def test_a_turn_that_opens_another_service_leaves_the_first_as_it_was() -> None:
     assert [t["service"] for t in turns] == ["Hotels_9", "Hotels_9", "Restaurants_9"]
     assert turns[1]["slot_values"] == {"city": "Oslo"}
     assert turns[2]["slot_values"] == {"city": "Bergen"}
+
+
+@pytest.mark.parametrize(
+    ("slot", "text", "named"),
+    [
+        ("good_for_kids", "can you find me a free child-friendly attraction?", True),
+        ("has_wifi", "a hotel with wifi please", True),
+        ("has_seating_outdoors", "somewhere with outdoor seating", True),
+        ("furnished", "find me a furnished apartment", True),
+        ("furnished", "what is their number and is the place furnished?", False),  # a question
+        ("furnished", "do you know whether it is furnished.", False),
+        ("pets_allowed", "a flat with two bedrooms", False),
+    ],
+)  # fmt: skip
+def test_a_yes_or_no_feature_is_taken_when_wanted_not_when_asked(
+    slot: str, text: str, named: bool
+) -> None:
+    from warmline.dialogue.tracker import _feature_named
+
+    assert _feature_named(slot, f" {text} ") is named
+
+
+@pytest.mark.parametrize(
+    ("slot", "text", "value"),
+    [
+        ("number_of_rooms", "can you find me 3 hotel rooms?", "3"),
+        ("number_of_rooms", "i also need a 2 star hotel room there.", None),  # stars
+        ("star_rating", "i also need a 2 star hotel room there.", "2"),
+        ("number_of_baths", "find me a one bed one bath apartment please", "1"),
+        ("number_of_beds", "find me a one bed one bath apartment please", "1"),
+        ("passengers", "can you help me find a one way flight?", None),
+    ],
+)  # fmt: skip
+def test_a_number_counts_the_noun_after_it(slot: str, text: str, value: str | None) -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _counted
+
+    descriptions = {"passengers": "Number of passengers in the flight booking"}
+    found = Slot(slot, descriptions.get(slot, ""), True, ("1", "2", "3", "4", "5"))
+    assert _counted(found, f" {text} ") == value

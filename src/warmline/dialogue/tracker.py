@@ -550,8 +550,7 @@ def _categorical(slot: Slot, lowered: str, asked: set[str]) -> str | None:
     if slot.name in asked and _ANY.search(lowered):
         return "dontcare"  # "any is fine" to a question about this slot
     if values <= {"True", "False"}:
-        named = _words(slot.name).replace("has ", "").replace("is ", "").strip()
-        if slot.name not in asked and not (len(named) > 4 and named in lowered):
+        if slot.name not in asked and not _feature_named(slot.name, lowered):
             return None
         if _NEGATE.search(lowered):
             return "False"
@@ -569,29 +568,64 @@ def _categorical(slot: Slot, lowered: str, asked: set[str]) -> str | None:
     return None
 
 
+_GENERIC = {"has", "is", "are", "good", "for", "allowed", "options", "available", "offers",
+            "in", "unit", "the", "a", "with", "serves"}  # fmt: skip
+_SYNONYMS = {"kids": ("kid", "child", "famil"), "wifi": ("wifi", "wi-fi", "internet")}
+
+
+def _feature_named(slot: str, lowered: str) -> bool:
+    """Whether the customer names a yes-or-no feature ("has_wifi", "good_for_kids",
+    "has_seating_outdoors") as something they want, not as a question about it ("is it
+    furnished?" asks; "a furnished apartment" says)."""
+    words = [w for w in _words(slot).split() if w not in _GENERIC] or _words(slot).split()
+    spans = []
+    for word in words:
+        keys = _SYNONYMS.get(word, (word[:5],))
+        found = re.search(rf"\b(?:{'|'.join(re.escape(k) for k in keys)})", lowered)
+        if found is None:
+            return False
+        spans.append(found.start())
+    asking = re.search(r"\b(is|are|does|do|whether|if)\b[^.?!]{0,30}$", lowered[: min(spans)])
+    return asking is None
+
+
 _PEOPLE = {"people", "person", "persons", "guests", "adults", "passengers", "travelers",
            "travellers", "riders", "tickets", "seats", "of us"}  # fmt: skip
 _PEOPLE_SLOTS = ("seats", "people", "passengers", "travelers", "riders", "party", "group",
                  "tickets", "guests", "adults")  # fmt: skip
 _COUNT = re.compile(
-    r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)[\s-]+(of us|\w+)"
+    r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\b"
+    r"(?=((?:[\s-]+(?:of us|[a-z']+)){1,3}))"  # what follows, left for the next number too
 )
+_UNITS = {"star", "stars", "bed", "beds", "bedroom", "bedrooms", "bath", "baths", "bathroom",
+          "bathrooms", "day", "days", "night", "nights", "way", "hour", "hours", "minute",
+          "minutes", "week", "weeks", "year", "years", "pm", "am"}  # fmt: skip
+_FILLER = {"of", "the", "in", "a", "an", "to", "for", "and", "or", "is", "are", "be", "on", "at",
+           "with", "by", "which", "that", "this"}  # fmt: skip
 
 
 def _counted(slot: Slot, lowered: str) -> str | None:
-    """A number the customer gave with what it counts ("for 3 people", "two rooms", "4 star"),
-    when that is what the slot counts."""
+    """A number the customer gave with what it counts ("for 3 people", "two rooms", "3 hotel
+    rooms", "4 star"), when that is what the slot counts."""
     name = slot.name.lower()
-    words = set(re.findall(r"[a-z]+", f"{name} {slot.description.lower()}"))
+    described = _stems(f"{name} {slot.description.lower()}")
+    named = _stems(name) - _FILLER  # a word further on must be the slot's own ("3 hotel rooms")
+    people_slot = any(w in name for w in _PEOPLE_SLOTS)
     for match in _COUNT.finditer(lowered):
         number = _NUMBER_WORDS.get(match.group(1), match.group(1))
-        noun = match.group(2)
-        singular = noun[:-1] if noun.endswith("s") else noun
-        people = noun in _PEOPLE and any(w in name for w in _PEOPLE_SLOTS)
-        stems = {w[:-1] if w.endswith("s") else w for w in words}
-        if (people or singular in stems) and number in slot.values:
-            return number
+        nouns = re.findall(r"of us|[a-z']+", match.group(2))
+        for position, noun in enumerate(nouns):
+            if noun in _NUMBER_WORDS or (position and nouns[0] in _UNITS):
+                break  # "1 four star hotel room", "a 2 star hotel room": not rooms
+            singular = noun[:-1] if noun.endswith("s") else noun
+            stems = described if position == 0 else named
+            if ((noun in _PEOPLE and people_slot) or singular in stems) and number in slot.values:
+                return number
     return None
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:-1] if w.endswith("s") else w for w in re.findall(r"[a-z]+", text)}
 
 
 def _free_value(slot: Slot, text: str) -> str | None:
