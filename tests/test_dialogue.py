@@ -464,3 +464,22 @@ def test_a_number_counts_the_noun_after_it(slot: str, text: str, value: str | No
     descriptions = {"passengers": "Number of passengers in the flight booking"}
     found = Slot(slot, descriptions.get(slot, ""), True, ("1", "2", "3", "4", "5"))
     assert _counted(found, f" {text} ") == value
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("I would really like some Latin American food.", "Latin American"),
+        ("I need to find a comic movie with Matt Walsh in it.", "comic"),
+        ("could you also help me find some interesting Baseball games?", "Baseball"),
+        ("I'd like to book at Lotus Cuisine.", None),  # a name
+        ("preferably something serving Diner.", "Diner"),
+        ("Is it an inexpensive restaurant?", None),  # a question about one already offered
+        ("I am looking for an inexpensive place to eat.", None),
+        ("Can you find me restaurants nearby?", None),
+    ],
+)
+def test_the_kind_of_thing_wanted_fills_a_genre_or_cuisine(text: str, kind: str | None) -> None:
+    from warmline.dialogue.tracker import _kind_value
+
+    assert _kind_value(text) == kind

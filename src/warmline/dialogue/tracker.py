@@ -508,6 +508,10 @@ def _unasked_values(
     if times and (match := _TIME.search(text)):
         found[times[0].name] = match.group(0)
     found.update(_dates(text, dates, taken, known))
+    kinds = [s for s in slots if _KIND_SLOT.search(s.name)]
+    if kinds and (kind := _kind_value(text)) and kind not in taken:
+        found[kinds[0].name] = kind
+        taken.add(kind)
     places = [s for s in slots if any(w in s.name for w in _PLACE)]
     names = [s for s in slots if any(w in s.name for w in _NAME) and s not in places]
     for before, value in _places(text):
@@ -640,6 +644,10 @@ def _free_value(slot: Slot, text: str) -> str | None:
         place = _place_value(name, text)
         if place:
             return place
+    if _KIND_SLOT.search(name):
+        kind = _kind_value(text)
+        if kind:
+            return kind
     if any(w in name for w in _MONEY_SLOT):
         money = _MONEY.search(text)
         if money:
@@ -671,6 +679,49 @@ def _direction(slot: str) -> set[str]:
     if any(h in slot for h in ("origin", "from_", "departure", "pickup", "leaving")):
         return _AWAY
     return set()
+
+
+_KIND_SLOT = re.compile(r"(^|_)(genre|category|cuisine|type|subcategory|kind|style)($|_)")
+# In lower case: a capitalised head is usually part of a name ("Lotus Cuisine").
+_KIND_HEADS = (
+    r"(?:food|cuisine|dishes|meals?|restaurants?|movies?|films?|flicks?|songs?|music|tracks?|"
+    r"events?|concerts?|games?|matches)"
+)
+_KIND = re.compile(
+    rf"\b((?:[A-Z][\w-]*\s+)?[A-Za-z][\w-]*)\s+{_KIND_HEADS}\b|\bserv(?:es|ing|e)\s+"
+    r"(?:some\s+)?([A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)"
+)
+_NOT_KINDS = {
+    "a", "an", "the", "some", "any", "good", "nice", "great", "other", "another", "new",
+    "different", "one", "few", "several", "interesting", "fun", "local", "nearby", "popular",
+    "cheap", "expensive", "moderate", "best", "decent", "specific", "particular", "kind",
+    "type", "sort", "kinds", "types", "sorts", "of", "to", "for", "in", "on", "at", "my",
+    "your", "their", "this", "that", "these", "those", "more", "less", "most", "really",
+    "very", "just", "also", "find", "search", "look", "looking", "want", "like", "love",
+    "watch", "see", "hear", "play", "eat", "get", "book", "buy", "try", "have", "has", "is",
+    "are", "be", "around", "near", "there", "here", "it", "its", "what", "which", "whatever",
+    "anything", "something", "everything", "nothing", "all", "every", "no", "not", "live",
+    "upcoming", "latest", "recent", "famous", "top", "favorite", "favourite", "certain",
+    "similar", "same", "such", "many", "much", "online", "inexpensive", "costly", "affordable",
+    "priced", "price", "pricey", "economical", "average", "intermediate", "eating", "dining",
+    "suitable", "perfect", "alternative", "me", "us", "you", "they", "them", "we", "i", "with",
+    "and", "or", "but", "so", "if", "then", "up", "out", "anymore", "else", "kid", "kids",
+    "family", "friendly", "outdoor", "vegetarian", "high", "low", "order",
+}  # fmt: skip
+
+
+def _kind_value(text: str) -> str | None:
+    """What kind of thing the customer wants, for a genre, cuisine or category slot: the word
+    before "food", "movies", "songs", "events"... ("some Latin American food", "a funny
+    movie", "Baseball games"), or what a restaurant should serve ("serving Diner")."""
+    if text.rstrip().endswith("?") and not _SEARCH.search(text):
+        return None  # "is it an inexpensive restaurant?" asks about one already found
+    for match in _KIND.finditer(text):
+        value = match.group(1) or match.group(2)
+        words = [w for w in value.split() if w.lower() not in _NOT_KINDS]
+        if words and words[-1] == value.split()[-1] and words[0][0].isalpha():
+            return " ".join(words)
+    return None
 
 
 _MONEY_SLOT = ("amount", "price", "fare", "balance", "cost", "rent", "fee")
