@@ -31,6 +31,13 @@ _AFFIRM = re.compile(
     re.IGNORECASE,
 )
 _NEGATE = re.compile(r"\b(no|nope|not|don'?t|nah|wrong|instead|change|actually)\b", re.IGNORECASE)
+# "Sounds good, but can you find me something else?" likes the offer and does not take it.
+_ANOTHER = re.compile(
+    r"\b(something|anything|any|some|what) (else|other)\b|\b(other|another|different|more) "
+    r"(ones?|options?|events?|places?|restaurants?|hotels?|movies?|songs?|flights?|buses|cars?|"
+    r"apartments?|houses?|attractions?|suggestions?|results?)\b|\bany others\b",
+    re.IGNORECASE,
+)
 _DECLINE = re.compile(
     r"^\W*(no|nope|nah|not (now|yet|right now|today|at the moment|at this time))\b", re.IGNORECASE
 )
@@ -152,7 +159,9 @@ class SchemaTracker:
     ) -> list[str]:
         """Update `state` from one customer turn; with `listening` false (the turn speaks
         about another service) only the system's acts and the intent move."""
-        affirmed = bool(_AFFIRM.search(text)) and not _NEGATE.search(text)
+        affirmed = (
+            bool(_AFFIRM.search(text)) and not _NEGATE.search(text) and not _ANOTHER.search(text)
+        )
         state.intent = self._intent(state.intent, service, text, vector, acts, affirmed)
         requested = self._requested(service, text, vector, state)
         for slot, value in _from_acts(acts, text, affirmed, service, state.intent).items():
