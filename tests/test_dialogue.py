@@ -483,3 +483,27 @@ def test_the_kind_of_thing_wanted_fills_a_genre_or_cuisine(text: str, kind: str 
     from warmline.dialogue.tracker import _kind_value
 
     assert _kind_value(text) == kind
+
+
+RESTAURANTS_1 = ("inexpensive", "moderate", "expensive", "very expensive")
+RESTAURANTS_2 = ("cheap", "moderate", "pricey", "ultra high-end")
+
+
+@pytest.mark.parametrize(
+    ("values", "text", "value"),
+    [
+        (RESTAURANTS_2, "something reasonably priced", "moderate"),
+        (RESTAURANTS_2, "a high-end place", "ultra high-end"),
+        (RESTAURANTS_1, "a cheap one", "inexpensive"),
+        (RESTAURANTS_1, "somewhere fancy", "expensive"),
+        (("cheap", "moderate", "pricey"), "i do not mind the price", "dontcare"),
+        (("cheap", "moderate", "pricey"), "a vegetarian place", None),
+    ],
+)  # fmt: skip
+def test_a_price_range_said_in_other_words(
+    values: tuple[str, ...], text: str, value: str | None
+) -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _categorical
+
+    assert _categorical(Slot("price_range", "", True, values), f" {text} ", set()) == value

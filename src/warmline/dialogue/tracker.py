@@ -70,8 +70,8 @@ _QUESTION = re.compile(
     re.IGNORECASE,
 )
 _NUMBER_WORDS = {
-    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-    "eight": "8", "nine": "9", "ten": "10",
+    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "ten": "10",
 }  # fmt: skip
 _HOUR = r"(\d{1,2}(:\d{2})?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
 _TIME = re.compile(
@@ -578,6 +578,30 @@ def _categorical(slot: Slot, lowered: str, asked: set[str]) -> str | None:
         spelled = [w for w, d in _NUMBER_WORDS.items() if d == value]
         if spelled and re.search(rf"\b{spelled[0]}\b", lowered):
             return value
+    return _price_tier(slot, lowered) if "price" in slot.name else None
+
+
+# How customers say a price range, from the most to the least specific, and which of a
+# slot's values each tier is (SGD's services call the middle "moderate" and the ends
+# "cheap"/"inexpensive" and "pricey"/"expensive"; its customers say "economical", "average"
+# or "reasonably priced" for the middle: counted on SGD train).
+_PRICE_TIERS = (
+    (r"\b(any price|(do not|don'?t) (mind|care about) the (price|cost)|price (does not|"
+     r"doesn'?t) matter)", r"^dontcare$"),
+    (r"\b(very expensive|extremely expensive|ultra|high[- ]end|luxur)", r"very|ultra|luxur"),
+    (r"\b(not too expensive|moderate|average|affordabl|economical|reasonabl|intermediate|"
+     r"mid[- ]range|costly)", r"moderate|medium|mid|average"),
+    (r"\b(cheap|inexpensive|budget|low[- ]cost)", r"cheap|inexpensive|budget|low"),
+    (r"\b(expensive|pricey|fancy|upscale)", r"^(expensive|pricey|high)"),
+)  # fmt: skip
+
+
+def _price_tier(slot: Slot, lowered: str) -> str | None:
+    """A price range said in other words ("reasonably priced" is "moderate")."""
+    for said, value in _PRICE_TIERS:
+        if re.search(said, lowered):
+            matching = [v for v in slot.values if re.search(value, v.lower())]
+            return matching[0] if matching else ("dontcare" if "dontcare" in value else None)
     return None
 
 
@@ -607,7 +631,7 @@ _PEOPLE = {"people", "person", "persons", "guests", "adults", "passengers", "tra
 _PEOPLE_SLOTS = ("seats", "people", "passengers", "travelers", "riders", "party", "group",
                  "tickets", "guests", "adults")  # fmt: skip
 _COUNT = re.compile(
-    r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\b"
+    r"\b(\d{1,2}|zero|one|two|three|four|five|six|seven|eight|nine|ten)\b"
     r"(?=((?:[\s-]+(?:of us|[a-z']+)){1,3}))"  # what follows, left for the next number too
 )
 _UNITS = {"star", "stars", "bed", "beds", "bedroom", "bedrooms", "bath", "baths", "bathroom",
