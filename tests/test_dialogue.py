@@ -507,3 +507,42 @@ def test_a_price_range_said_in_other_words(
     from warmline.dialogue.tracker import _categorical
 
     assert _categorical(Slot("price_range", "", True, values), f" {text} ", set()) == value
+
+
+def test_a_search_only_service_takes_what_its_agreed_offer_leads_with() -> None:
+    """No booking requires anything of a search-only service: "How about an American
+    Airlines flight?" - "Sounds good" takes the airline; "anything else?" does not."""
+    flights = {
+        "service_name": "Flights_9",
+        "description": "Find flights",
+        "slots": [
+            {"name": "destination_city", "description": "City of arrival",
+             "is_categorical": False, "possible_values": []},
+            {"name": "airlines", "description": "Airline", "is_categorical": True,
+             "possible_values": ["American Airlines", "Delta Airlines"]},
+        ],
+        "intents": [
+            {"name": "SearchOnewayFlight", "description": "Find a one way flight",
+             "is_transactional": False, "required_slots": ["destination_city"],
+             "optional_slots": {"airlines": "dontcare"}},
+        ],
+    }  # fmt: skip
+    encoder = get_encoder()
+    tracker = SchemaTracker(parse_services([flights], "test"), lambda t: encoder.encode(list(t)))
+
+    def dialogue(answer: str) -> list[dict[str, Any]]:
+        record = {
+            "dialogue_id": "d6",
+            "turns": [
+                {"speaker": "USER", "utterance": "Find me a one way flight to Oslo.",
+                 "frames": [{"service": "Flights_9"}]},
+                {"speaker": "SYSTEM", "utterance": "How about American Airlines at 9 am?",
+                 "frames": [{"service": "Flights_9", "slots": [], "actions": [
+                     {"act": "OFFER", "slot": "airlines", "values": ["American Airlines"]}]}]},
+                {"speaker": "USER", "utterance": answer, "frames": [{"service": "Flights_9"}]},
+            ],
+        }  # fmt: skip
+        return list(tracker.track(tracker_view(record)))
+
+    assert dialogue("Sounds good.")[1]["slot_values"].get("airlines") == "American Airlines"
+    assert "airlines" not in dialogue("Sounds good, any other options?")[1]["slot_values"]

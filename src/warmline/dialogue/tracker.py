@@ -437,6 +437,13 @@ def _from_acts(
         agreed = affirmed and (act.act == "REQUEST" or (act.act == "OFFER" and act.slot in slots))
         if confirmed or agreed:
             found[act.slot] = act.values[0]
+    # A service that only searches has no booking to require anything: what an offer leads
+    # with ("How about an American Airlines flight ...?") names the thing agreed to.
+    offers = [a for a in acts if a.act == "OFFER" and a.values and service.slot(a.slot)]
+    task = service.intent(intent)
+    searching = not any(other.transactional for other in service.intents)
+    if affirmed and searching and offers and task and offers[0].slot in task.optional:
+        found.setdefault(offers[0].slot, offers[0].values[0])
     return found
 
 
@@ -479,7 +486,15 @@ def _from_text(
 _NAME_WORDS = r"([A-Za-z][\w'.-]*(?: (?!and\b|in\b|on\b|with\b)[A-Za-z][\w'.-]*){0,3})"
 _CUES = (
     (("director", "directed"), re.compile(rf"\bdirected by {_NAME_WORDS}", re.I)),
-    (("starring", "actor", "cast"), re.compile(rf"\b(?:starring|stars) {_NAME_WORDS}", re.I)),
+    (
+        ("starring", "actor", "cast"),
+        re.compile(
+            rf"\b(?:starring|stars|featuring|the actor|the actress)(?: with)? {_NAME_WORDS}"
+            rf"|\b(?:with|has|have) {_NAME_WORDS} (?:starring |acting )?in it\b"
+            rf"|\b{_NAME_WORDS} (?:starring|acting) in it\b",
+            re.I,
+        ),
+    ),
     (
         ("stay_length", "number_of_days", "number_of_nights"),
         re.compile(
@@ -495,12 +510,14 @@ def _cued_value(slot: str, text: str) -> str | None:
     Burton", "starring Ruth Wilson", "for nine days"."""
     for names, cue in _CUES:
         if any(name in slot for name in names):
-            found = cue.search(text)
-            if found:
-                return found.group(1).rstrip(".,!?;:")
+            for found in cue.finditer(text):
+                value = next(g for g in found.groups() if g).rstrip(".,!?;:")
+                if value.split()[0].lower() not in _NOT_NAMES:
+                    return value
     return None
 
 
+_NOT_NAMES = {"in", "it", "a", "an", "the", "me", "my", "some", "any", "anyone", "someone"}
 _PLACE = ("location", "city", "area", "address", "destination", "origin", "where", "place")
 _NAME = ("name", "title", "artist", "song", "movie", "event", "album", "show", "restaurant")
 
