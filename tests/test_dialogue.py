@@ -473,6 +473,8 @@ def test_a_number_counts_the_noun_after_it(slot: str, text: str, value: str | No
         ("I need to find a comic movie with Matt Walsh in it.", "comic"),
         ("could you also help me find some interesting Baseball games?", "Baseball"),
         ("I'd like to book at Lotus Cuisine.", None),  # a name
+        ("Find some place that serves tacos.", "tacos"),
+        ("I'm looking for american type of food", "american"),
         ("preferably something serving Diner.", "Diner"),
         ("Is it an inexpensive restaurant?", None),  # a question about one already offered
         ("I am looking for an inexpensive place to eat.", None),
@@ -546,3 +548,18 @@ def test_a_search_only_service_takes_what_its_agreed_offer_leads_with() -> None:
 
     assert dialogue("Sounds good.")[1]["slot_values"].get("airlines") == "American Airlines"
     assert "airlines" not in dialogue("Sounds good, any other options?")[1]["slot_values"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Korean Barbeque in Newark.", "Korean Barbeque"),
+        ("Let's search in El Cerrito for Sushi please.", "Sushi"),
+        ("In Napa, thanks.", None),
+    ],
+)
+def test_an_answer_to_what_kind_names_it_without_a_place(text: str, kind: str | None) -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _free_value
+
+    assert _free_value(Slot("category", "", False, ()), text) == kind

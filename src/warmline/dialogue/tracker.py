@@ -694,10 +694,9 @@ def _free_value(slot: Slot, text: str) -> str | None:
         place = _place_value(name, text)
         if place:
             return place
-    if _KIND_SLOT.search(name):
-        kind = _kind_value(text)
-        if kind:
-            return kind
+    if _KIND_SLOT.search(name):  # a place or a number is not a kind of food or film
+        placed = re.search(r"\b(in|near|around|at|from|to)\s+[A-Z]", text, re.I)
+        return _kind_value(text) or _named_kind(text) or (None if placed else _short_answer(text))
     if any(w in name for w in _MONEY_SLOT):
         money = _MONEY.search(text)
         if money:
@@ -709,6 +708,11 @@ def _free_value(slot: Slot, text: str) -> str | None:
     number = _MONEY.search(text)
     if number:
         return number.group(0)
+    return _short_answer(text)
+
+
+def _short_answer(text: str) -> str | None:
+    """A whole answer of one to four words ("rock", "any is fine" is taken before)."""
     words = text.strip(" .!?").split()
     return " ".join(words) if 0 < len(words) <= 4 else None
 
@@ -738,8 +742,8 @@ _KIND_HEADS = (
     r"events?|concerts?|games?|matches)"
 )
 _KIND = re.compile(
-    rf"\b((?:[A-Z][\w-]*\s+)?[A-Za-z][\w-]*)\s+{_KIND_HEADS}\b|\bserv(?:es|ing|e)\s+"
-    r"(?:some\s+)?([A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)"
+    rf"\b((?:[A-Z][\w-]*\s+)?[A-Za-z][\w-]*)\s+(?:(?:type|kind|sort)\s+of\s+)?{_KIND_HEADS}\b"
+    r"|\bserv(?:es|ing|e)\s+(?:some\s+)?(?:fresh\s+|good\s+)?([A-Za-z][\w-]*(?:\s+[A-Z][\w-]*)?)"
 )
 _NOT_KINDS = {
     "a", "an", "the", "some", "any", "good", "nice", "great", "other", "another", "new",
@@ -756,8 +760,23 @@ _NOT_KINDS = {
     "priced", "price", "pricey", "economical", "average", "intermediate", "eating", "dining",
     "suitable", "perfect", "alternative", "me", "us", "you", "they", "them", "we", "i", "with",
     "and", "or", "but", "so", "if", "then", "up", "out", "anymore", "else", "kid", "kids",
-    "family", "friendly", "outdoor", "vegetarian", "high", "low", "order",
+    "family", "friendly", "outdoor", "vegetarian", "high", "low", "order", "let", "let's",
+    "please", "can", "could", "would", "yes", "okay", "ok", "sure", "maybe", "how", "hi",
+    "hello", "hey", "show", "thanks", "thank", "perhaps", "well",
 }  # fmt: skip
+
+
+def _named_kind(text: str) -> str | None:
+    """The answer to "what kind of food?" without a word such as "food": its first name that
+    is not a place ("Korean Barbeque in Newark", "Sushi bar or Chinese food")."""
+    for match in re.finditer(r"\b([A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)", text):
+        before = text[: match.start()].lower().split()[-1:] or [""]
+        first = match.group(1).split()[0].split("'")[0]
+        if before[0] in ("in", "near", "around", "at", "to", "from") or first in _CALENDAR:
+            continue
+        if first.lower() not in _NOT_KINDS and first not in _PRONOUNS:
+            return match.group(1)
+    return None
 
 
 def _kind_value(text: str) -> str | None:
