@@ -327,6 +327,7 @@ def test_values_said_with_the_words_of_their_slot(slot: str, text: str, value: s
         ("origin_city", "I will be departing from LA and I'm going to SFO.", "LA"),
         ("city_of_event", "Please look in Vancouver, BC.", "Vancouver, BC"),
         ("city", "Somewhere in Seattle, please.", "Seattle"),  # "please" is no region
+        ("city", "I need a Psychiatrist in Menlo Park", "Menlo Park"),  # the place, not the kind
         ("dropoff_date", "I want the car from 7th of March till the 10th.", "the 10th"),
         ("pickup_date", "I want the car from 7th of March till the 10th.", "7th of March"),
         ("departure_date", "I am departing Wednesday next week.", "Wednesday next week"),

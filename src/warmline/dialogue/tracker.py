@@ -465,7 +465,9 @@ def _from_text(
             if value is not None:
                 found[slot.name] = value
         elif slot.name in asked:
-            value = "dontcare" if _ANY.search(text) else _free_value(slot, text)
+            # "Philadelphia. The ticket class doesn't matter": the place is the answer.
+            indifferent = _ANY.search(text) and not _places(text)
+            value = "dontcare" if indifferent else _free_value(slot, text)
             if value:
                 found[slot.name] = value
     for slot in service.slots:
@@ -840,7 +842,11 @@ def _place_value(slot: str, text: str) -> str | None:
         neutral = [value for before, value in found if before not in against]
         if neutral:
             return max(neutral, key=len)
-    return max((value for _, value in found), key=len)
+    placed = [value for before, value in found if before in _AT_PLACE]
+    return placed[0] if placed else max((value for _, value in found), key=len)
+
+
+_AT_PLACE = {"in", "near", "around", "at", "to", "from"}  # "a Psychologist in Novato"
 
 
 _UNTIL = {"till", "until", "til", "to", "through", "thru", "returning", "return", "back", "by"}
