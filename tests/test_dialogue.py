@@ -476,6 +476,8 @@ def test_a_number_counts_the_noun_after_it(slot: str, text: str, value: str | No
         ("I'd like to book at Lotus Cuisine.", None),  # a name
         ("Find some place that serves tacos.", "tacos"),
         ("I'm looking for american type of food", "american"),
+        ("Preferably something in the drama genre.", "drama"),
+        ("I need to find a Bob Hastings adventure movie.", "adventure"),
         ("preferably something serving Diner.", "Diner"),
         ("Is it an inexpensive restaurant?", None),  # a question about one already offered
         ("I am looking for an inexpensive place to eat.", None),
@@ -557,6 +559,7 @@ def test_a_search_only_service_takes_what_its_agreed_offer_leads_with() -> None:
         ("Korean Barbeque in Newark.", "Korean Barbeque"),
         ("Let's search in El Cerrito for Sushi please.", "Sushi"),
         ("In Napa, thanks.", None),
+        ("Try the drama.", "drama"),
     ],
 )
 def test_an_answer_to_what_kind_names_it_without_a_place(text: str, kind: str | None) -> None:

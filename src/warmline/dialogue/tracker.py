@@ -715,8 +715,17 @@ def _free_value(slot: Slot, text: str) -> str | None:
 
 def _short_answer(text: str) -> str | None:
     """A whole answer of one to four words ("rock", "any is fine" is taken before)."""
-    words = text.strip(" .!?").split()
+    answer = _LEAD_IN.sub("", text.strip(" .!?"))
+    words = answer.split()
     return " ".join(words) if 0 < len(words) <= 4 else None
+
+
+# The words an answer may start with before what it says ("the place is concord").
+_LEAD_IN = re.compile(
+    r"^(?:(?:the|my) \w+ (?:is|will be|would be) |it'?s |it is |i'?m in |i am in |in |at |"
+    r"near |around |maybe |probably |let'?s say |say |how about |what about |try |the |an? )+",
+    re.IGNORECASE,
+)
 
 
 _TOWARD = {"to", "into", "towards", "for", "reach", "visit", "visiting"}
@@ -740,7 +749,7 @@ def _direction(slot: str) -> set[str]:
 _KIND_SLOT = re.compile(r"(^|_)(genre|category|cuisine|type|subcategory|kind|style)($|_)")
 # In lower case: a capitalised head is usually part of a name ("Lotus Cuisine").
 _KIND_HEADS = (
-    r"(?:food|cuisine|dishes|meals?|restaurants?|movies?|films?|flicks?|songs?|music|tracks?|"
+    r"(?:food|cuisine|dishes|meals?|restaurants?|movies?|films?|flicks?|genre|songs?|music|tracks?|"
     r"events?|concerts?|games?|matches)"
 )
 _KIND = re.compile(
@@ -790,6 +799,8 @@ def _kind_value(text: str) -> str | None:
     for match in _KIND.finditer(text):
         value = match.group(1) or match.group(2)
         words = [w for w in value.split() if w.lower() not in _NOT_KINDS]
+        if len(words) == 2 and words[0][0].isupper() and not words[1][0].isupper():
+            words = words[1:]  # "a Bob Hastings adventure movie": the name is not the kind
         if words and words[-1] == value.split()[-1] and words[0][0].isalpha():
             return " ".join(words)
     return None
