@@ -567,3 +567,37 @@ def test_an_answer_to_what_kind_names_it_without_a_place(text: str, kind: str | 
     from warmline.dialogue.tracker import _free_value
 
     assert _free_value(Slot("category", "", False, ()), text) == kind
+
+
+def test_an_answer_to_the_tasks_own_question_keeps_the_task() -> None:
+    """The system asked for the search's city; an answer that reads like booking (by the
+    encoder) does not turn the search into a booking. Embeddings are controlled here: the
+    answer is made to lie on the booking intent."""
+    import numpy as np
+
+    def embed(texts: Any) -> np.ndarray:
+        rows = []
+        for text in texts:
+            booking = "reserve" in text.lower() or "oslo" in text.lower()
+            rows.append([0.0, 1.0] if booking else [1.0, 0.0])
+        return np.asarray(rows, dtype=np.float32)
+
+    tracker = SchemaTracker(parse_services(SCHEMA, "test"), embed)
+
+    def dialogue(asked: str) -> list[dict[str, Any]]:
+        record = {
+            "dialogue_id": "d7",
+            "turns": [
+                {"speaker": "USER", "utterance": "Find me somewhere to eat.",
+                 "frames": [{"service": "Restaurants_9"}]},
+                {"speaker": "SYSTEM", "utterance": "Where?", "frames": [
+                    {"service": "Restaurants_9", "slots": [],
+                     "actions": [{"act": asked, "slot": "city", "values": []}]}]},
+                {"speaker": "USER", "utterance": "Somewhere in Oslo.",
+                 "frames": [{"service": "Restaurants_9"}]},
+            ],
+        }  # fmt: skip
+        return list(tracker.track(tracker_view(record)))
+
+    assert dialogue("REQUEST")[1]["active_intent"] == "FindRestaurants"
+    assert dialogue("REQ_MORE")[1]["active_intent"] == "ReserveTable"  # no question: it may move

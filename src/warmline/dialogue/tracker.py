@@ -200,8 +200,12 @@ class SchemaTracker:
         best = int(np.argmax(scores))
         if current == "NONE" or current not in names:
             return self._opening_intent(service, names, scores, text)
+        task = service.intent(current)
+        asked = {a.slot for a in acts if a.act == "REQUEST"}
+        answering = task is not None and bool(asked & {*task.required, *task.optional})
         if (
-            names[best] != current
+            not answering  # an answer to the task's own question does not change the task
+            and names[best] != current
             and scores[best] - scores[names.index(current)] > INTENT_SWITCH_MARGIN
         ):
             return names[best]
