@@ -308,6 +308,9 @@ def test_a_later_yes_takes_the_offer_and_a_new_service_keeps_the_place() -> None
         ("stay_length", "I will be there for nine days.", "nine"),
         ("stay_length", "a room for 7 nights please", "7"),
         ("director", "I want a film with Ruth Wilson", None),
+        ("director", "a movie directed by Elaine May to watch.", "Elaine May"),
+        ("director", "directed by Likarion Wainaina. Search something else", "Likarion Wainaina"),
+        ("director", "Is there anything from George Sidney?", "George Sidney"),
     ],
 )
 def test_values_said_with_the_words_of_their_slot(slot: str, text: str, value: str | None) -> None:

@@ -491,7 +491,14 @@ def _from_text(
 
 _NAME_WORDS = r"([A-Za-z][\w'.-]*(?: (?!and\b|in\b|on\b|with\b)[A-Za-z][\w'.-]*){0,3})"
 _CUES = (
-    (("director", "directed"), re.compile(rf"\bdirected by {_NAME_WORDS}", re.I)),
+    (
+        ("director", "directed"),
+        re.compile(
+            rf"\bdirected by {_NAME_WORDS}|\b(?:movies?|films?|something|anything) (?:by|from) "
+            rf"{_NAME_WORDS}",
+            re.I,
+        ),
+    ),
     (
         ("starring", "actor", "cast"),
         re.compile(
@@ -517,10 +524,23 @@ def _cued_value(slot: str, text: str) -> str | None:
     for names, cue in _CUES:
         if any(name in slot for name in names):
             for found in cue.finditer(text):
-                value = next(g for g in found.groups() if g).rstrip(".,!?;:")
-                if value.split()[0].lower() not in _NOT_NAMES:
+                value = _name_only(next(g for g in found.groups() if g))
+                if value and value.split()[0].lower() not in _NOT_NAMES:
                     return value
     return None
+
+
+def _name_only(value: str) -> str:
+    """A name as far as it goes: a capitalised name ends at the first word in lower case or
+    at a full stop ("Elaine May to watch", "Likarion Wainaina. Search something")."""
+    words: list[str] = []
+    for word in value.split():
+        if words and words[0][0].isupper() and not word[0].isupper():
+            break
+        words.append(word.rstrip(".,!?;:"))
+        if word[-1] in ".,!?;:":
+            break
+    return " ".join(words)
 
 
 _NOT_NAMES = {"in", "it", "a", "an", "the", "me", "my", "some", "any", "anyone", "someone"}
