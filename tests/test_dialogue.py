@@ -331,6 +331,9 @@ def test_values_said_with_the_words_of_their_slot(slot: str, text: str, value: s
         ("city_of_event", "Please look in Vancouver, BC.", "Vancouver, BC"),
         ("city", "Somewhere in Seattle, please.", "Seattle"),  # "please" is no region
         ("city", "I need a Psychiatrist in Menlo Park", "Menlo Park"),  # the place, not the kind
+        ("restaurant_name", "Can you look for Taverna restaurant in Sunnyvale?", "Taverna"),
+        ("restaurant_name", "Yes, That is correct, thank you so much.", None),  # no name
+        ("origin_city", "I'm looking for one way flights out of Mexico City.", "Mexico City"),
         ("dropoff_date", "I want the car from 7th of March till the 10th.", "the 10th"),
         ("pickup_date", "I want the car from 7th of March till the 10th.", "7th of March"),
         ("departure_date", "I am departing Wednesday next week.", "Wednesday next week"),
@@ -340,7 +343,9 @@ def test_values_said_with_the_words_of_their_slot(slot: str, text: str, value: s
         ("property_name", "No, make it March 5th at Baycrest", "Baycrest"),  # March is a date
     ],
 )  # fmt: skip
-def test_an_answer_fills_the_slot_its_words_point_at(slot: str, text: str, value: str) -> None:
+def test_an_answer_fills_the_slot_its_words_point_at(
+    slot: str, text: str, value: str | None
+) -> None:
     """Of two places or dates in one answer, the one its preposition points at; a place keeps
     its region; a date keeps "next week" and drops a leading "the" before "10th of"."""
     from warmline.dialogue.schema import Slot

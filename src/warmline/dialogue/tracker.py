@@ -712,8 +712,8 @@ def _free_value(slot: Slot, text: str) -> str | None:
     """The part of an answer that fills a free-text slot the system asked for."""
     name = slot.name.lower()
     if "time" in name:
-        found = _TIME.search(text)
-        return found.group(0) if found else None
+        time = _TIME.search(text)
+        return time.group(0) if time else None
     if "date" in name:
         return _asked_date(name, text)
     if any(w in name for w in _PLACE):
@@ -727,10 +727,11 @@ def _free_value(slot: Slot, text: str) -> str | None:
         money = _MONEY.search(text)
         if money:
             return money.group(0)
-    proper = [_trimmed(m.group(1)) for m in _proper_names(text)]
-    proper = [p for p in proper if p and p not in _PRONOUNS]
-    if proper:
-        return max(proper, key=len)
+    names = [(before, value) for before, value in _places(text) if value not in _PRONOUNS]
+    if names:
+        # A name rather than the place said with it ("Taverna restaurant in Sunnyvale").
+        unplaced = [value for before, value in names if before not in _AT_PLACE]
+        return max(unplaced or [value for _, value in names], key=len)
     number = _MONEY.search(text)
     if number:
         return number.group(0)
@@ -842,8 +843,20 @@ _CALENDAR = {
 def _proper_names(text: str) -> Iterator[re.Match[str]]:
     """Capitalised names in `text`, not dates ("make it March 5th")."""
     for match in _PROPER.finditer(text):
-        if match.group(1).split()[0] not in _CALENDAR:
+        words = match.group(1).split()
+        if words[0] not in _CALENDAR and not (len(words) == 1 and words[0] in _NOT_PROPER):
             yield match
+
+
+# Capitalised after a comma or in the middle of a sentence, and still not names ("Yes, That
+# is correct", "Can You help me").
+_NOT_PROPER = {
+    "That", "It", "It's", "This", "Yes", "No", "You", "One", "Can", "Could", "Would", "Please",
+    "Okay", "Ok", "Sure", "Thanks", "Thank", "What", "Where", "When", "How", "Why", "Is", "Are",
+    "Do", "Does", "Did", "Will", "Let's", "Let", "Hi", "Hello", "Hey", "Oh", "Wait", "Also",
+    "And", "But", "So", "Then", "The", "A", "An", "My", "We", "They", "He", "She", "There",
+    "Here", "Great", "Perfect", "Cool", "Nice", "Good", "Fine", "Actually", "Maybe",
+}  # fmt: skip
 
 
 def _places(text: str) -> list[tuple[str, str]]:
@@ -857,8 +870,8 @@ def _places(text: str) -> list[tuple[str, str]]:
         region = _REGION.match(text, match.end(1))
         if region and value == match.group(1) and region.group(1).split()[0] not in _NOT_REGIONS:
             value = f"{value}{region.group(0)}"
-        before = text[: match.start(1)].lower().split()[-1:] or [""]
-        found.append((before[0], value))
+        before = text[: match.start(1)].lower().split()[-2:] or [""]
+        found.append((before[0] if before[-1] == "of" else before[-1], value))  # "out of X"
     return found
 
 
