@@ -609,3 +609,24 @@ def test_an_answer_to_the_tasks_own_question_keeps_the_task() -> None:
 
     assert dialogue("REQUEST")[1]["active_intent"] == "FindRestaurants"
     assert dialogue("REQ_MORE")[1]["active_intent"] == "ReserveTable"  # no question: it may move
+
+
+def test_of_several_offered_the_one_named_is_taken() -> None:
+    """ "How about Maaemo, Kontrast or Hanami?" - "Kontrast sounds good": Kontrast."""
+    encoder = get_encoder()
+    tracker = SchemaTracker(parse_services(SCHEMA, "test"), lambda t: encoder.encode(list(t)))
+    record = {
+        "dialogue_id": "d8",
+        "turns": [
+            {"speaker": "USER", "utterance": "I want to book a table in Oslo.",
+             "frames": [{"service": "Restaurants_9"}]},
+            {"speaker": "SYSTEM", "utterance": "How about Maaemo, Kontrast or Hanami?",
+             "frames": [{"service": "Restaurants_9", "slots": [], "actions": [
+                 {"act": "OFFER", "slot": "restaurant_name",
+                  "values": ["Maaemo", "Kontrast", "Hanami"]}]}]},
+            {"speaker": "USER", "utterance": "Kontrast sounds good.",
+             "frames": [{"service": "Restaurants_9"}]},
+        ],
+    }  # fmt: skip
+    turns = list(tracker.track(tracker_view(record)))
+    assert turns[1]["slot_values"]["restaurant_name"] == "Kontrast"

@@ -434,8 +434,14 @@ def _from_acts(
     found: dict[str, str] = {}
     refused = bool(_NEGATE.search(text))
     slots = _bookable(service, intent)
+    lowered = text.lower()
     for act in acts:
         if not act.values or service.slot(act.slot) is None:
+            continue
+        # Of several offered ("Dogman, Hackers or High Life?"), the one the customer names.
+        named = [v for v in act.values if re.search(rf"\b{re.escape(v.lower())}\b", lowered)]
+        if act.act == "OFFER" and act.slot in slots and named and not refused:
+            found[act.slot] = max(named, key=len)
             continue
         confirmed = act.act == "CONFIRM" and not refused
         agreed = affirmed and (act.act == "REQUEST" or (act.act == "OFFER" and act.slot in slots))
