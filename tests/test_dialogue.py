@@ -568,6 +568,8 @@ def test_a_search_only_service_takes_what_its_agreed_offer_leads_with() -> None:
         ("Let's search in El Cerrito for Sushi please.", "Sushi"),
         ("In Napa, thanks.", None),
         ("Try the drama.", "drama"),
+        ("Something Jamaican would be great.", "Jamaican"),
+        ("I'd like somewhere with sushi.", "sushi"),
     ],
 )
 def test_an_answer_to_what_kind_names_it_without_a_place(text: str, kind: str | None) -> None:

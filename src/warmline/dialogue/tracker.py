@@ -813,11 +813,17 @@ def _named_kind(text: str) -> str | None:
     is not a place ("Korean Barbeque in Newark", "Sushi bar or Chinese food")."""
     for match in re.finditer(r"\b([A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)", text):
         before = text[: match.start()].lower().split()[-1:] or [""]
-        first = match.group(1).split()[0].split("'")[0]
-        if before[0] in ("in", "near", "around", "at", "to", "from") or first in _CALENDAR:
-            continue
-        if first.lower() not in _NOT_KINDS and first not in _PRONOUNS:
-            return match.group(1)
+        words = match.group(1).split()
+        lead = []
+        while words and words[0].split("'")[0].lower() in _NOT_KINDS:
+            lead.append(words.pop(0).lower())  # "Something Jamaican"
+        if {before[0], *lead} & _AT_PLACE or not words:
+            continue  # "In Napa"
+        if words[0] not in _CALENDAR and words[0] not in _PRONOUNS:
+            return " ".join(words)
+    found = re.search(r"\b(?:with|having)\s+(?:some\s+|good\s+)?([a-z][\w-]*)", text)
+    if found and found.group(1) not in _NOT_KINDS:
+        return found.group(1)  # "somewhere with sushi"
     return None
 
 
