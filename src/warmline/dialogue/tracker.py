@@ -438,11 +438,12 @@ def _from_acts(
     for act in acts:
         if not act.values or service.slot(act.slot) is None:
             continue
-        # Of several offered ("Dogman, Hackers or High Life?"), the one the customer names.
-        named = [v for v in act.values if re.search(rf"\b{re.escape(v.lower())}\b", lowered)]
-        if act.act == "OFFER" and act.slot in slots and named and not refused:
-            found[act.slot] = max(named, key=len)
-            continue
+        if act.act == "OFFER" and act.slot in slots and not refused:
+            # Of several offered ("Dogman, Hackers or High Life?"), the one the customer names.
+            named = [v for v in act.values if re.search(rf"\b{re.escape(v.lower())}\b", lowered)]
+            if named:
+                found[act.slot] = max(named, key=len)
+                continue
         confirmed = act.act == "CONFIRM" and not refused
         agreed = affirmed and (act.act == "REQUEST" or (act.act == "OFFER" and act.slot in slots))
         if confirmed or agreed:
@@ -476,7 +477,7 @@ def _from_text(
                 found[slot.name] = value
         elif slot.name in asked:
             # "Philadelphia. The ticket class doesn't matter": the place is the answer.
-            indifferent = _ANY.search(text) and not _places(text)
+            indifferent = _ANY.search(text) and not _names_said(text)
             value = "dontcare" if indifferent else _free_value(slot, text)
             if value:
                 found[slot.name] = value
@@ -557,9 +558,10 @@ _NAME = ("name", "title", "artist", "song", "movie", "event", "album", "show", "
 def _unasked_values(
     text: str, slots: list[Slot], taken: set[str], known: set[str]
 ) -> dict[str, str]:
-    """Values the customer volunteered for the task's free-text slots: a time or a date for the
-    slot named so, a proper name after "in"/"to"/"from" for a place and after "at"/"try"/
-    "called" (or anywhere) for a name."""
+    """Values the customer volunteered for the task's free-text slots: a time, dates (start or
+    end, `_dates`), the kind of thing wanted for a genre or cuisine slot, a proper name after
+    "in"/"to"/"from" for a place (the one the preposition points to) and anywhere else for a
+    name."""
     found: dict[str, str] = {}
     times = [s for s in slots if "time" in s.name]
     dates = [s for s in slots if "date" in s.name]
@@ -572,7 +574,7 @@ def _unasked_values(
         taken.add(kind)
     places = [s for s in slots if any(w in s.name for w in _PLACE)]
     names = [s for s in slots if any(w in s.name for w in _NAME) and s not in places]
-    for before, value in _places(text):
+    for before, value in _names_said(text):
         if value in taken or _TIME.fullmatch(value):
             continue
         if before in ("in", "near", "around", *_TOWARD, *_AWAY) and places:
@@ -733,7 +735,7 @@ def _free_value(slot: Slot, text: str) -> str | None:
         money = _MONEY.search(text)
         if money:
             return money.group(0)
-    names = [(before, value) for before, value in _places(text) if value not in _PRONOUNS]
+    names = _names_said(text)
     if names:
         # A name rather than the place said with it ("Taverna restaurant in Sunnyvale").
         unplaced = [value for before, value in names if before not in _AT_PLACE]
@@ -762,10 +764,6 @@ _LEAD_IN = re.compile(
 _TOWARD = {"to", "into", "towards", "for", "reach", "visit", "visiting"}
 _AWAY = {"from", "leaving", "leave", "departing", "depart", "out", "here"}
 _REGION = re.compile(r",\s*([A-Z]{2}|[A-Z][a-z]+(?: [A-Z][a-z]+)?)\b")
-_NOT_REGIONS = {"I", "Please", "Thanks", "Thank", "Yes", "No", "And", "But", "Okay", "Ok", "So",
-                "Then", "Also", "Can", "Could", "Would", "What", "How", "Is", "Are", "Do", "It",
-                "That", "This", "The", "We", "My", "On", "In", "At", "For", "To",
-                "From"}  # fmt: skip
 
 
 def _direction(slot: str) -> set[str]:
@@ -853,7 +851,8 @@ _CALENDAR = {
 
 
 def _proper_names(text: str) -> Iterator[re.Match[str]]:
-    """Capitalised names in `text`, not dates ("make it March 5th")."""
+    """Capitalised names in `text`, not dates ("make it March 5th") nor a lone capitalised
+    word that names nothing ("Yes, That is correct")."""
     for match in _PROPER.finditer(text):
         words = match.group(1).split()
         if words[0] not in _CALENDAR and not (len(words) == 1 and words[0] in _NOT_PROPER):
@@ -869,11 +868,14 @@ _NOT_PROPER = {
     "And", "But", "So", "Then", "The", "A", "An", "My", "We", "They", "He", "She", "There",
     "Here", "Great", "Perfect", "Cool", "Nice", "Good", "Fine", "Actually", "Maybe",
 }  # fmt: skip
+# Words that follow a name after a comma and are not its region ("Seattle, please").
+_NOT_REGIONS = _NOT_PROPER | {"I", "On", "In", "At", "For", "To", "From"}
 
 
-def _places(text: str) -> list[tuple[str, str]]:
-    """Proper names with the word before each, a region kept ("Seattle, WA", "Paris,
-    France": customers' states record the place as said)."""
+def _names_said(text: str) -> list[tuple[str, str]]:
+    """Proper names (of places, restaurants, people...) with the word before each ("out" of
+    "out of X"), a region kept ("Seattle, WA", "Paris, France": customers' states record the
+    place as said)."""
     found = []
     for match in _proper_names(text):
         value = _trimmed(match.group(1))
@@ -890,7 +892,7 @@ def _places(text: str) -> list[tuple[str, str]]:
 def _place_value(slot: str, text: str) -> str | None:
     """The place in an answer for a place slot: the one its preposition points at when the
     customer names two ("from San Diego to Fresno"), else the longest."""
-    found = _places(text)
+    found = _names_said(text)
     if not found:
         return None
     toward = _direction(slot)
@@ -926,8 +928,7 @@ def _dates(text: str, slots: list[Slot], taken: set[str], known: set[str]) -> di
         value = _date_value(match.group(0))
         if value in taken:
             continue
-        before = set(text[max(0, match.start() - 24) : match.start()].lower().split()[-3:])
-        group = ends if before & _UNTIL and ends else [*starts, *ends]
+        group = ends if _after_until(text, match) and ends else [*starts, *ends]
         free = [name for name in group if name not in found]
         if not free:
             continue
@@ -938,6 +939,12 @@ def _dates(text: str, slots: list[Slot], taken: set[str], known: set[str]) -> di
     return found
 
 
+def _after_until(text: str, match: re.Match[str]) -> bool:
+    """Whether "till", "until", "returning"... comes within three words before a date."""
+    before = text[max(0, match.start() - 24) : match.start()].lower().split()[-3:]
+    return not _UNTIL.isdisjoint(before)
+
+
 def _asked_date(slot: str, text: str) -> str | None:
     """The date in an answer for a date slot: of "from the 7th till the 10th", the one after
     "till" for an end date and the other for a start date."""
@@ -946,8 +953,7 @@ def _asked_date(slot: str, text: str) -> str | None:
         return None
     end = any(h in slot for h in _END_SLOT)
     for match in matches:
-        before = set(text[max(0, match.start() - 24) : match.start()].lower().split()[-3:])
-        if bool(before & _UNTIL) == end:
+        if _after_until(text, match) == end:
             return _date_value(match.group(0))
     return _date_value(matches[0].group(0))
 
