@@ -729,7 +729,7 @@ def _free_value(slot: Slot, text: str) -> str | None:
         if place:
             return place
     if _KIND_SLOT.search(name):  # a place or a number is not a kind of food or film
-        placed = re.search(r"\b(in|near|around|at|from|to)\s+[A-Z]", text, re.I)
+        placed = any(before in _AT_PLACE for before, _ in _names_said(text))
         return _kind_value(text) or _named_kind(text) or (None if placed else _short_answer(text))
     if any(w in name for w in _MONEY_SLOT):
         money = _MONEY.search(text)
