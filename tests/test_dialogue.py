@@ -632,3 +632,75 @@ def test_of_several_offered_the_one_named_is_taken() -> None:
     }  # fmt: skip
     turns = list(tracker.track(tracker_view(record)))
     assert turns[1]["slot_values"]["restaurant_name"] == "Kontrast"
+
+
+EVENT_TYPES = ("Music", "Sports")
+CAR_TYPES = ("Compact", "Standard", "Full-size")
+DEVICES = ("TV", "Kitchen speaker", "Bedroom speaker")
+SEATS = ("Economy", "Premium Economy", "Business")
+
+
+@pytest.mark.parametrize(
+    ("values", "text", "value"),
+    [
+        (EVENT_TYPES, "i want to go to a concert in atlanta", "Music"),
+        (EVENT_TYPES, "find me some games in philadelphia", "Sports"),
+        (("Music", "Theater"), "any concert this weekend?", "Music"),  # a new service, same value
+        (CAR_TYPES, "i would like a small car from vancouver", "Compact"),
+        (CAR_TYPES, "a medium-sized car, please", "Standard"),
+        (DEVICES, "play it on my television", "TV"),
+        (DEVICES, "play it in my kitchen", "Kitchen speaker"),  # the word only it has
+        (DEVICES, "not in the kitchen speaker, in my bedroom", "Bedroom speaker"),
+        (SEATS, "premium economy please", "Premium Economy"),  # not also "Economy"
+        (SEATS, "economy is fine", "Economy"),
+        (EVENT_TYPES, "what time does it start", None),
+        (CAR_TYPES, "from vancouver on the 12th", None),
+    ],
+)  # fmt: skip
+def test_a_categorical_value_said_in_other_words(
+    values: tuple[str, ...], text: str, value: str | None
+) -> None:
+    """Cue phrases counted on SGD train (benchmarks/fit_value_cues.py) and the words that set
+    a value apart from the slot's others."""
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _categorical
+
+    assert _categorical(Slot("type", "", True, values), f" {text} ", set()) == value
+
+
+def test_the_cue_table_is_read_and_a_tie_says_nothing() -> None:
+    from warmline.dialogue.cues import cue_grams, cued_value, value_cues
+
+    table = value_cues()
+    assert "concert" in table["music"] and "small car" in table["compact"]
+    assert {"small", "small car", "a small"} <= cue_grams("I want a small car.")
+    assert cued_value(["Music", "Sports"], "a concert and some games") is None  # one cue each
+
+
+@pytest.mark.parametrize(
+    ("text", "slot"),
+    [
+        ("Something from the album Gravity maybe?", "album"),
+        ("I like pop music, try the Sunset Season album.", "album"),
+        ("Anything by Taylor Swift?", "artist"),  # no noun: the first name slot
+    ],
+)
+def test_a_name_goes_to_the_slot_whose_noun_is_said_with_it(text: str, slot: str) -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _unasked_values
+
+    slots = [Slot("artist", "", False, ()), Slot("album", "", False, ())]
+    found = _unasked_values(text, slots, set(), set())
+    assert list(found) == [slot]
+
+
+def test_a_kind_said_as_a_categorical_value_does_not_also_fill_the_category() -> None:
+    """ "Concert events in Oakland": the event type is Music; "Concert" is not also the
+    free-text category."""
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _unasked_values
+
+    slots = [Slot("category", "", False, ())]
+    text = "I want to find Concert events."
+    assert _unasked_values(text, slots, set(), set(), ["Music"]) == {}
+    assert _unasked_values(text, slots, set(), set()) == {"category": "Concert"}

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from warmline.dialogue.cues import cued_value
 from warmline.dialogue.schema import Service, Slot
 from warmline.dialogue.sgd import Dialogue, SystemAct, Turn
 
@@ -488,11 +489,9 @@ def _from_text(
                 found[slot.name] = cued
     # The task's slots only: a name or a place could fill any of the service's.
     free = [s for s in service.slots if s.name in in_task and not s.categorical]
-    found.update(
-        _unasked_values(
-            text, [s for s in free if s.name not in found], set(found.values()), set(state.values)
-        )
-    )
+    kinds = [found[s.name] for s in service.slots if s.categorical and s.name in found]
+    unfilled = [s for s in free if s.name not in found]
+    found.update(_unasked_values(text, unfilled, set(found.values()), set(state.values), kinds))
     return found
 
 
@@ -556,7 +555,7 @@ _NAME = ("name", "title", "artist", "song", "movie", "event", "album", "show", "
 
 
 def _unasked_values(
-    text: str, slots: list[Slot], taken: set[str], known: set[str]
+    text: str, slots: list[Slot], taken: set[str], known: set[str], categories: Sequence[str] = ()
 ) -> dict[str, str]:
     """Values the customer volunteered for the task's free-text slots: a time, dates (start or
     end, `_dates`), the kind of thing wanted for a genre or cuisine slot, a proper name after
@@ -569,7 +568,8 @@ def _unasked_values(
         found[times[0].name] = match.group(0)
     found.update(_dates(text, dates, taken, known))
     kinds = [s for s in slots if _KIND_SLOT.search(s.name)]
-    if kinds and (kind := _kind_value(text)) and kind not in taken:
+    kind = _kind_value(text) if kinds else None
+    if kind and kind not in taken and not _same_kind(kind, categories):
         found[kinds[0].name] = kind
         taken.add(kind)
     places = [s for s in slots if any(w in s.name for w in _PLACE)]
@@ -577,7 +577,10 @@ def _unasked_values(
     for before, value in _names_said(text):
         if value in taken or _TIME.fullmatch(value):
             continue
-        if before in ("in", "near", "around", *_TOWARD, *_AWAY) and places:
+        named = _noun_named(names, before, value, text)
+        if named is not None:
+            target = named
+        elif before in ("in", "near", "around", *_TOWARD, *_AWAY) and places:
             target = _directional(places, before)
         elif names:
             target = names[0]
@@ -587,6 +590,35 @@ def _unasked_values(
             found[target.name] = value
             taken.add(value)
     return found
+
+
+def _same_kind(kind: str, categories: Sequence[str]) -> bool:
+    """Whether the kind of thing asked for is a categorical value already taken from the turn,
+    said as itself or by one of its cues ("Concert events" is the "Music" event type, not also
+    a free-text category)."""
+    return kind.lower() in {c.lower() for c in categories} or bool(
+        categories and cued_value(categories, kind.lower())
+    )
+
+
+def _noun_named(names: list[Slot], before: str, value: str, text: str) -> Slot | None:
+    """The name slot whose own noun the customer put next to the name: "the album Gravity",
+    "the Sunset Season album" (an album, not the artist the first name slot would take)."""
+    for slot in names:
+        noun = _slot_noun(slot.name)
+        if noun is None:
+            continue
+        if before in (noun, f"{noun}s") or re.search(
+            rf"{re.escape(value)}\s+{noun}s?\b", text, re.IGNORECASE
+        ):
+            return slot
+    return None
+
+
+def _slot_noun(name: str) -> str | None:
+    """The one noun a name slot is about ("song_name" is "song"), if it has one."""
+    words = [w for w in name.lower().split("_") if w not in ("name", "title")]
+    return words[0] if len(words) == 1 and len(words[0]) > 2 else None
 
 
 _PRONOUNS = {"I", "I'm", "I'd", "I'll", "I've"}
@@ -623,13 +655,46 @@ def _categorical(slot: Slot, lowered: str, asked: set[str]) -> str | None:
     numeric = all(v.isdigit() for v in slot.values)
     if numeric and slot.name not in asked:
         return _counted(slot, lowered)  # a bare number could belong to any numeric slot
-    for value in sorted(slot.values, key=len, reverse=True):
-        if re.search(rf"\b{re.escape(value.lower())}\b", lowered):
-            return value
-        spelled = [w for w, d in _NUMBER_WORDS.items() if d == value]
-        if spelled and re.search(rf"\b{spelled[0]}\b", lowered):
-            return value
-    return _price_tier(slot, lowered) if "price" in slot.name else None
+    named = _value_said(slot.values, lowered)
+    if named is not None:
+        return named
+    tier = _price_tier(slot, lowered) if "price" in slot.name else None
+    return tier or cued_value(slot.values, lowered)
+
+
+def _value_said(values: Sequence[str], lowered: str) -> str | None:
+    """The allowed value the customer names: in full, spelled as a number, or by the words
+    that set it apart from the others ("my kitchen" for "Kitchen speaker" next to "Bedroom
+    speaker"). Of several, the last one not refused ("not in the kitchen, the bedroom"); a
+    value inside a longer one ("economy" in "premium economy") is not said on its own."""
+    found = [(span, value) for value in values if (span := _value_span(value, values, lowered))]
+    found = [
+        (span, value)
+        for span, value in found
+        if not any(o[0] <= span[0] and span[1] <= o[1] and o != span for o, _ in found)
+    ]
+    kept = [f for f in found if not _REFUSED_BEFORE.search(lowered[: f[0][0]])] or found
+    return max(kept)[1] if kept else None
+
+
+_REFUSED_BEFORE = re.compile(r"\b(not|no|instead of|rather than)( (in|on|at|the|a|my))*\s*$")
+
+
+def _value_span(value: str, values: Sequence[str], lowered: str) -> tuple[int, int] | None:
+    """Where a value is said: in full, as a number word, or by all of its own words (those
+    no other value of the slot has, four letters or more; the span of the first)."""
+    words = [re.escape(value.lower())]
+    words += [word for word, digit in _NUMBER_WORDS.items() if digit == value]
+    for word in words:
+        match = re.search(rf"\b{word}\b", lowered)
+        if match:
+            return match.span()
+    others = {w for other in values if other != value for w in other.lower().split()}
+    own = [w for w in value.lower().split() if w not in others]
+    if len(value.split()) < 2 or not own or any(len(w) < 4 for w in own):
+        return None
+    spans = [re.search(rf"\b{re.escape(w)}\b", lowered) for w in own]
+    return None if None in spans else min(m.span() for m in spans if m)
 
 
 # How customers say a price range, from the most to the least specific, and which of a
@@ -782,8 +847,10 @@ _KIND_HEADS = (
     r"events?|concerts?|games?|matches)"
 )
 _KIND = re.compile(
-    rf"\b((?:[A-Z][\w-]*\s+)?[A-Za-z][\w-]*)\s+(?:(?:type|kind|sort)\s+of\s+)?{_KIND_HEADS}\b"
-    r"|\bserv(?:es|ing|e)\s+(?:some\s+)?(?:fresh\s+|good\s+)?([A-Za-z][\w-]*(?:\s+[A-Z][\w-]*)?)"
+    rf"\b((?:[A-Z][\w-]*\s+(?:(?:and|&)\s+)?)?[A-Za-z][\w-]*)\s+"
+    rf"(?:(?:type|kind|sort)\s+of\s+)?{_KIND_HEADS}\b"
+    r"|\bserv(?:es|ing|e)\s+(?:some\s+)?(?:fresh\s+|good\s+)?"
+    r"([A-Za-z][\w-]*(?:\s+(?:and|&)\s+[A-Za-z][\w-]*|\s+[A-Z][\w-]*)?)"
 )
 _NOT_KINDS = {
     "a", "an", "the", "some", "any", "good", "nice", "great", "other", "another", "new",
@@ -809,7 +876,7 @@ _NOT_KINDS = {
 def _named_kind(text: str) -> str | None:
     """The answer to "what kind of food?" without a word such as "food": its first name that
     is not a place ("Korean Barbeque in Newark", "Sushi bar or Chinese food")."""
-    for match in re.finditer(r"\b([A-Z][\w-]*(?:\s+[A-Z][\w-]*)?)", text):
+    for match in re.finditer(r"\b([A-Z][\w-]*(?:\s+[A-Z][\w-]*){0,2})", text):
         before = text[: match.start()].lower().split()[-1:] or [""]
         words = match.group(1).split()
         lead = []
@@ -825,6 +892,16 @@ def _named_kind(text: str) -> str | None:
     return None
 
 
+def _kind_words(words: list[str]) -> list[str]:
+    """The words of a kind after the last word that is not one ("want asian fusion" is "asian
+    fusion"), keeping "and" or "&" inside it ("Pizza and Pasta", "Soup & Salad")."""
+    kept: list[str] = []
+    for word in words:
+        inside = word.lower() in ("and", "&") and kept
+        kept = [*kept, word] if inside or word.lower() not in _NOT_KINDS else []
+    return kept if kept and kept[-1].lower() not in ("and", "&") else []
+
+
 def _kind_value(text: str) -> str | None:
     """What kind of thing the customer wants, for a genre, cuisine or category slot: the word
     before "food", "movies", "songs", "events"... ("some Latin American food", "a funny
@@ -833,7 +910,7 @@ def _kind_value(text: str) -> str | None:
         return None  # "is it an inexpensive restaurant?" asks about one already found
     for match in _KIND.finditer(text):
         value = match.group(1) or match.group(2)
-        words = [w for w in value.split() if w.lower() not in _NOT_KINDS]
+        words = _kind_words(value.split())
         if len(words) == 2 and words[0][0].isupper() and not words[1][0].isupper():
             words = words[1:]  # "a Bob Hastings adventure movie": the name is not the kind
         if words and words[-1] == value.split()[-1] and words[0][0].isalpha():
