@@ -331,6 +331,7 @@ def test_values_said_with_the_words_of_their_slot(slot: str, text: str, value: s
         ("city_of_event", "Please look in Vancouver, BC.", "Vancouver, BC"),
         ("city", "Somewhere in Seattle, please.", "Seattle"),  # "please" is no region
         ("city", "I need a Psychiatrist in Menlo Park", "Menlo Park"),  # the place, not the kind
+        ("city", "A table for two at All Spice in San Mateo at 1:30", "San Mateo"),  # "at" a venue
         ("restaurant_name", "Can you look for Taverna restaurant in Sunnyvale?", "Taverna"),
         ("restaurant_name", "Yes, That is correct, thank you so much.", None),  # no name
         ("origin_city", "I'm looking for one way flights out of Mexico City.", "Mexico City"),

@@ -981,11 +981,15 @@ def _place_value(slot: str, text: str) -> str | None:
         neutral = [value for before, value in found if before not in against]
         if neutral:
             return max(neutral, key=len)
-    placed = [value for before, value in found if before in _AT_PLACE]
+    # "at All Spice in San Mateo": "in" points at a place, "at" often at a venue.
+    placed = [value for before, value in found if before in _IN_PLACE] or [
+        value for before, value in found if before in _AT_PLACE
+    ]
     return placed[0] if placed else max((value for _, value in found), key=len)
 
 
 _AT_PLACE = {"in", "near", "around", "at", "to", "from"}  # "a Psychologist in Novato"
+_IN_PLACE = {"in", "near", "around"}
 
 
 _UNTIL = {"till", "until", "til", "to", "through", "thru", "returning", "return", "back", "by"}
