@@ -5,6 +5,7 @@ rules (only the turns up to the one it reports, never a user turn's annotations)
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import subprocess
 import sys
@@ -705,3 +706,29 @@ def test_a_kind_said_as_a_categorical_value_does_not_also_fill_the_category() ->
     text = "I want to find Concert events."
     assert _unasked_values(text, slots, set(), set(), ["Music"]) == {}
     assert _unasked_values(text, slots, set(), set()) == {"category": "Concert"}
+
+
+def test_that_day_carries_the_date_settled_in_another_service() -> None:
+    """ "Book the therapist on that day" after the weather for March 10th."""
+    from warmline.dialogue.tracker import ServiceState, _same_day
+
+    services = parse_services(SCHEMA, "test")
+    restaurants = services["Restaurants_9"]
+    dated = dataclasses.replace(
+        restaurants, slots=(*restaurants.slots, *_slots("date", "end_date"))
+    )
+    weather = ServiceState(values={"city": "Oslo", "date": "March 10th"})
+    states = {"Weather_1": weather, "Restaurants_9": ServiceState()}
+    assert _same_day(states, "Restaurants_9", dated, "Book a table on that day.") == {
+        "date": "March 10th"
+    }
+    assert _same_day(states, "Restaurants_9", dated, "Book a table for two.") == {}
+    assert _same_day(states, "Restaurants_9", restaurants, "On that day.") == {}  # no date slot
+    states["Restaurants_9"].values["date"] = "March 12th"
+    assert _same_day(states, "Restaurants_9", dated, "On that day.") == {}  # it has its own
+
+
+def _slots(*names: str) -> tuple[Any, ...]:
+    from warmline.dialogue.schema import Slot
+
+    return tuple(Slot(name, "", False, ()) for name in names)

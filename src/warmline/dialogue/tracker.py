@@ -140,6 +140,7 @@ class SchemaTracker:
                 acts = previous.acts.get(name, ()) if previous else ()
                 listening = not opening or fresh
                 requested = self._update(state, service, turn.utterance, vector, acts, listening)
+                state.values.update(_same_day(states, name, service, turn.utterance))
                 yield {
                     "dialogue_id": dialogue.id,
                     "turn_index": turn.index,
@@ -391,6 +392,29 @@ def _earlier_offer(
     taken = {slot: value for slot, value in state.offered.items() if slot in slots}
     state.offered = {}
     return taken
+
+
+_THAT_DAY = re.compile(r"\b(that|the same|same|this) (day|date)\b", re.IGNORECASE)
+
+
+def _same_day(
+    states: dict[str, ServiceState], name: str, service: Service, text: str
+) -> dict[str, str]:
+    """ "Book the therapist on that day": the date the customer settled in another service
+    (the weather's, the movie's), for this service's start date when it has none yet."""
+    state = states[name]
+    wanted = [
+        s.name
+        for s in service.slots
+        if "date" in s.name and not any(end in s.name for end in _END_SLOT)
+    ]
+    if not wanted or wanted[0] in state.values or not _THAT_DAY.search(text):
+        return {}
+    for other in reversed([o for o in states if o != name]):
+        dates = [v for k, v in states[other].values.items() if "date" in k]
+        if dates:
+            return {wanted[0]: dates[0]}
+    return {}
 
 
 def _party_from(states: dict[str, ServiceState], name: str, service: Service) -> dict[str, str]:
