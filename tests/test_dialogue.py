@@ -732,3 +732,22 @@ def _slots(*names: str) -> tuple[Any, ...]:
     from warmline.dialogue.schema import Slot
 
     return tuple(Slot(name, "", False, ()) for name in names)
+
+
+@pytest.mark.parametrize(
+    ("slot", "text", "said"),
+    [
+        ("flight_class", "I want to fly out on the 2nd, any ticket class is good", True),
+        ("flight_class", "I need a flight leaving Chicago, any class ticket, on the 8th.", True),
+        ("price_range", "What else can you recommend, I'm easy on price.", True),
+        ("price_range", "The price doesn't matter.", True),
+        ("playback_device", "Play it on any device.", True),
+        ("flight_class", "Any flight to Chicago is fine.", False),  # the flight, not its class
+        ("price_range", "Is there any price on that?", False),  # a question
+        ("album", "Any album for that artist?", False),
+    ],
+)  # fmt: skip
+def test_any_value_will_do_when_said_unasked(slot: str, text: str, said: bool) -> None:
+    from warmline.dialogue.tracker import _indifferent
+
+    assert _indifferent(slot, text) is said

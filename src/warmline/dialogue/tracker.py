@@ -511,12 +511,37 @@ def _from_text(
             cued = _cued_value(slot.name, text)
             if cued:
                 found[slot.name] = cued
+    for slot in service.slots:
+        if slot.name in in_task and slot.name not in found and _indifferent(slot.name, text):
+            found[slot.name] = "dontcare"
     # The task's slots only: a name or a place could fill any of the service's.
     free = [s for s in service.slots if s.name in in_task and not s.categorical]
     kinds = [found[s.name] for s in service.slots if s.categorical and s.name in found]
     unfilled = [s for s in free if s.name not in found]
     found.update(_unasked_values(text, unfilled, set(found.values()), set(state.values), kinds))
     return found
+
+
+_NOT_HEADS = {"name", "range", "number", "of", "is", "has", "the"}
+
+
+def _indifferent(slot: str, text: str) -> bool:
+    """Whether the customer says, unasked, that any value of the slot will do: "any ticket
+    class is good", "the price doesn't matter", "I'm easy on price" (its last word that names
+    a thing: "class" of flight_class, "price" of price_range)."""
+    heads = [w for w in slot.lower().split("_") if w not in _NOT_HEADS]
+    if not heads or text.rstrip().endswith("?"):
+        return False
+    head = re.escape(heads[-1])
+    return bool(
+        re.search(
+            rf"\bany (?:\w+ )?{head}s?\b(?! (?:for|to|in|on|at|that|which|with)\b)"
+            rf"|\b{head}s? (?:(?:does ?n[o']t|do ?n[o']t|won'?t) matter|is not important)\b"
+            rf"|\b(?:easy|flexible|not picky|not fussy) (?:on|about|with) (?:the )?{head}\b",
+            text,
+            re.IGNORECASE,
+        )
+    )
 
 
 _NAME_WORDS = r"([A-Za-z][\w'.-]*(?: (?!and\b|in\b|on\b|with\b)[A-Za-z][\w'.-]*){0,3})"
