@@ -492,6 +492,8 @@ def test_a_number_counts_the_noun_after_it(slot: str, text: str, value: str | No
         ("Is it an inexpensive restaurant?", None),  # a question about one already offered
         ("I am looking for an inexpensive place to eat.", None),
         ("Can you find me restaurants nearby?", None),
+        ("A sports type movie.", "sports"),
+        ("I want to find a Harry Elfont movie to see.", None),  # the director's
     ],
 )
 def test_the_kind_of_thing_wanted_fills_a_genre_or_cuisine(text: str, kind: str | None) -> None:

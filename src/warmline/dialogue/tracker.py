@@ -897,7 +897,7 @@ _KIND_HEADS = (
 )
 _KIND = re.compile(
     rf"\b((?:[A-Z][\w-]*\s+(?:(?:and|&)\s+)?)?[A-Za-z][\w-]*)\s+"
-    rf"(?:(?:type|kind|sort)\s+of\s+)?{_KIND_HEADS}\b"
+    rf"(?:(?:type|kind|sort)\s+(?:of\s+)?)?{_KIND_HEADS}\b"
     r"|\bserv(?:es|ing|e)\s+(?:some\s+)?(?:fresh\s+|good\s+)?"
     r"([A-Za-z][\w-]*(?:\s+(?:and|&)\s+[A-Za-z][\w-]*|\s+[A-Z][\w-]*)?)"
 )
@@ -951,6 +951,9 @@ def _kind_words(words: list[str]) -> list[str]:
     return kept if kept and kept[-1].lower() not in ("and", "&") else []
 
 
+_FILMED = re.compile(r"\b(movies?|films?|flicks?)$")
+
+
 def _kind_value(text: str) -> str | None:
     """What kind of thing the customer wants, for a genre, cuisine or category slot: the word
     before "food", "movies", "songs", "events"... ("some Latin American food", "a funny
@@ -962,6 +965,8 @@ def _kind_value(text: str) -> str | None:
         words = _kind_words(value.split())
         if len(words) == 2 and words[0][0].isupper() and not words[1][0].isupper():
             words = words[1:]  # "a Bob Hastings adventure movie": the name is not the kind
+        if len(words) == 2 and all(w[0].isupper() for w in words) and _FILMED.search(match[0]):
+            continue  # "a Harry Elfont movie" is the director's
         if words and words[-1] == value.split()[-1] and words[0][0].isalpha():
             return " ".join(words)
     return None
