@@ -300,6 +300,28 @@ def test_a_later_yes_takes_the_offer_and_a_new_service_keeps_the_place() -> None
     assert turns[4]["slot_values"].get("to_location") == "Bergen"  # where they go, not from
 
 
+def test_a_pick_up_point_is_not_carried_as_the_next_place() -> None:
+    """A bus from "Bergen Bus Station" then the weather "there": the station is not a city."""
+    encoder = get_encoder()
+    tracker = SchemaTracker(
+        parse_services([WEATHER, BUSES], "test"), lambda t: encoder.encode(list(t))
+    )
+    record = {
+        "dialogue_id": "d9",
+        "turns": [
+            {"speaker": "USER", "utterance": "A bus from Bergen Bus Station to Voss Station.",
+             "frames": [{"service": "Buses_1"}]},
+            {"speaker": "SYSTEM", "utterance": "...", "frames": [{"service": "Buses_1",
+             "actions": [{"act": "REQ_MORE", "slot": "", "values": []}], "slots": []}]},
+            {"speaker": "USER", "utterance": "What will the weather be like there?",
+             "frames": [{"service": "Weather_1"}]},
+        ],
+    }  # fmt: skip
+    turns = list(tracker.track(tracker_view(record)))
+    assert turns[0]["slot_values"]["to_location"] == "Voss Station"
+    assert "city" not in turns[1]["slot_values"]
+
+
 @pytest.mark.parametrize(
     ("slot", "text", "value"),
     [
@@ -333,6 +355,9 @@ def test_values_said_with_the_words_of_their_slot(slot: str, text: str, value: s
         ("city", "Somewhere in Seattle, please.", "Seattle"),  # "please" is no region
         ("city", "I need a Psychiatrist in Menlo Park", "Menlo Park"),  # the place, not the kind
         ("city", "A table for two at All Spice in San Mateo at 1:30", "San Mateo"),  # "at" a venue
+        ("city", "find restaurants in gilroy?", "gilroy"),  # typed in lower case
+        ("city", "I'm looking for events in Portland soon.", "Portland"),
+        ("city", "Somewhere nice in the morning please", None),
         ("restaurant_name", "Can you look for Taverna restaurant in Sunnyvale?", "Taverna"),
         ("restaurant_name", "Yes, That is correct, thank you so much.", None),  # no name
         ("origin_city", "I'm looking for one way flights out of Mexico City.", "Mexico City"),

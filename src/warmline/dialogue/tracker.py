@@ -54,6 +54,13 @@ _SEARCH = re.compile(
 )
 _FINE = re.compile(r"\b(is|are) (fine|ok|okay|good|no problem)\b|\bfine with\b", re.I)
 _ORIGIN_SLOT = re.compile(r"(^|_)(origin|from|source|pickup|departure)($|_)")
+# A pick-up point or a venue is not where the customer will be next ("a restaurant there"
+# after a car from John Wayne Airport is in the city, not at the airport).
+_VENUE = re.compile(
+    r"\b(airport|station|terminal|street|avenue|road|boulevard|drive|stadium|arena|theater|"
+    r"theatre)\b",
+    re.IGNORECASE,
+)
 _PLACE_SLOT = re.compile(r"(^|_)(city|location|area|destination)($|_)")
 _DONE = re.compile(
     r"^\W*(no|nope|nothing|nothin'?|nah|thanks|thank you)\b"
@@ -264,7 +271,11 @@ class SchemaTracker:
         slots, matrix = self._slot_vectors(service)
         row = {slot.name: number for number, slot in enumerate(slots)}
         for other in reversed([o for o in states if o != name]):
-            places = [(k, v) for k, v in states[other].values.items() if _PLACE_SLOT.search(k)]
+            places = [
+                (k, v)
+                for k, v in states[other].values.items()
+                if _PLACE_SLOT.search(k) and not _VENUE.search(v)
+            ]
             if not places:
                 continue
             going = [(k, v) for k, v in places if not _ORIGIN_SLOT.search(k)] or places
@@ -842,6 +853,9 @@ def _free_value(slot: Slot, text: str) -> str | None:
         place = _place_value(name, text)
         if place:
             return place
+        tail = _trailing_place(text)
+        if tail:
+            return tail  # "find restaurants in gilroy?"
     if _KIND_SLOT.search(name):  # a place or a number is not a kind of food or film
         placed = any(before in _AT_PLACE for before, _ in _names_said(text))
         return _kind_value(text) or _named_kind(text) or (None if placed else _short_answer(text))
@@ -1040,6 +1054,28 @@ def _place_value(slot: str, text: str) -> str | None:
         value for before, value in found if before in _AT_PLACE
     ]
     return placed[0] if placed else max((value for _, value in found), key=len)
+
+
+# An answer that ends on "in <place>", in whatever case the customer typed it.
+_TRAILING_PLACE = re.compile(
+    r"\b(?:in|near|around) ((?!the\b|a\b|my\b|there\b|it\b)"
+    r"[A-Za-z][\w'-]*(?: [A-Za-z][\w'-]*){0,2})[.?!\s]*$",
+    re.IGNORECASE,
+)
+_AFTER_PLACE = {"please", "thanks", "thank", "you", "today", "tomorrow", "tonight", "instead",
+                "too", "then", "again", "also", "now", "first", "area", "city"}  # fmt: skip
+
+
+def _trailing_place(text: str) -> str | None:
+    """The place an answer ends on after "in", in lower case ("in gilroy"), without
+    the words that close a request ("please", "today")."""
+    found = _TRAILING_PLACE.search(text)
+    if found is None:
+        return None
+    words = found.group(1).split()
+    while words and words[-1].lower() in _AFTER_PLACE:
+        words.pop()
+    return " ".join(words) or None
 
 
 _AT_PLACE = {"in", "near", "around", "at", "to", "from"}  # "a Psychologist in Novato"
