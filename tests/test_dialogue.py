@@ -356,6 +356,10 @@ def test_values_said_with_the_words_of_their_slot(slot: str, text: str, value: s
         ("city", "I need a Psychiatrist in Menlo Park", "Menlo Park"),  # the place, not the kind
         ("city", "A table for two at All Spice in San Mateo at 1:30", "San Mateo"),  # "at" a venue
         ("city", "find restaurants in gilroy?", "gilroy"),  # typed in lower case
+        ("origin_city", "Las Vegas please.", "Las Vegas"),  # the place opens the answer
+        ("city", "Redwood City.", "Redwood City"),
+        ("destination_city", "To Washington on the 8th from Atlanta.", "Washington"),
+        ("city", "Find someone for me in St. Helena.", "St. Helena"),
         ("city", "I'm looking for events in Portland soon.", "Portland"),
         ("city", "Somewhere nice in the morning please", None),
         ("restaurant_name", "Can you look for Taverna restaurant in Sunnyvale?", "Taverna"),

@@ -97,7 +97,8 @@ _DATE = re.compile(
     r"(the )?\d{1,2}(st|nd|rd|th)( of (this|next) month| of \w+)?)\b",
     re.IGNORECASE,
 )
-_PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'&-]*(?:\s+(?:[A-Z][\w'&-]*|of|the|de|and))*)")
+_CAPITAL = r"(?:(?:St|Mt|Ft)\.|[A-Z][\w'&-]*)"  # "St. Helena" is one name
+_PROPER = re.compile(rf"(?<![.!?]\s)(?<!^)\b({_CAPITAL}(?:\s+(?:{_CAPITAL}|of|the|de|and))*)")
 
 
 @dataclass
@@ -852,7 +853,7 @@ def _free_value(slot: Slot, text: str) -> str | None:
     if any(w in name for w in _PLACE):
         place = _place_value(name, text)
         if place:
-            return place
+            return _opening_place(text, place)
         tail = _trailing_place(text)
         if tail:
             return tail  # "find restaurants in gilroy?"
@@ -1063,7 +1064,23 @@ _TRAILING_PLACE = re.compile(
     re.IGNORECASE,
 )
 _AFTER_PLACE = {"please", "thanks", "thank", "you", "today", "tomorrow", "tonight", "instead",
-                "too", "then", "again", "also", "now", "first", "area", "city"}  # fmt: skip
+                "too", "then", "again", "also", "now", "first", "area"}  # fmt: skip
+
+
+_OPENING_NAME = re.compile(r"\s*([A-Z][\w'&-]*(?:\s+[A-Z][\w'&-]*)+)")
+_COMMANDS = {"Find", "Search", "Book", "Get", "Show", "Look", "Play", "Reserve", "Rent", "Make",
+             "Try", "Check", "Give", "Tell", "Help", "Go", "Fly", "Leave", "Depart", "Arrive",
+             "Visit", "Take", "Need", "Want", "Call", "Buy", "Send", "Set"}  # fmt: skip
+
+
+def _opening_place(text: str, place: str) -> str:
+    """An answer that opens with the place ("Los Angeles.", "Redwood City."): the capital of
+    its first word, which `_PROPER` does not trust at a sentence's start, is the place's."""
+    opening = _OPENING_NAME.match(text)
+    if opening is None or not opening.group(1).endswith(place) or opening.group(1) == place:
+        return place
+    first = opening.group(1).split()[0]
+    return place if first in _NOT_REGIONS or first in _COMMANDS else opening.group(1)
 
 
 def _trailing_place(text: str) -> str | None:
