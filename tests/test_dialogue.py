@@ -334,6 +334,9 @@ def test_a_pick_up_point_is_not_carried_as_the_next_place() -> None:
         ("director", "a movie directed by Elaine May to watch.", "Elaine May"),
         ("director", "directed by Likarion Wainaina. Search something else", "Likarion Wainaina"),
         ("director", "Is there anything from George Sidney?", "George Sidney"),
+        ("starring", "I want to find a movie to watch with Edd Osmond.", "Edd Osmond"),
+        ("actors", "a Fantasy movie, something with Colin Farrell in that movie", "Colin Farrell"),
+        ("actors", "I want to watch a movie with my friends.", None),
     ],
 )
 def test_values_said_with_the_words_of_their_slot(slot: str, text: str, value: str | None) -> None:

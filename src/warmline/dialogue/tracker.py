@@ -570,8 +570,12 @@ _CUES = (
         ("starring", "actor", "cast"),
         re.compile(
             rf"\b(?:starring|stars|featuring|the actor|the actress)(?: with)? {_NAME_WORDS}"
-            rf"|\b(?:with|has|have) {_NAME_WORDS} (?:starring |acting )?in it\b"
-            rf"|\b{_NAME_WORDS} (?:starring|acting) in it\b",
+            rf"|\b(?:with|has|have) {_NAME_WORDS} (?:starring |acting |appearing )?in "
+            r"(?:it|th(?:at|e|is) (?:movie|film))\b"
+            rf"|\b{_NAME_WORDS} (?:starring|acting|appearing) in it\b"
+            # "a movie to watch with Edd Osmond": a capitalised name after "with"
+            r"|\b(?:movies?|films?|watch)\b[^.?!,]{0,25}?\bwith "
+            r"((?-i:[A-Z][\w'.-]*(?: [A-Z][\w'.-]*){1,3}))",
             re.I,
         ),
     ),
