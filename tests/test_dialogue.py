@@ -785,3 +785,21 @@ def test_any_value_will_do_when_said_unasked(slot: str, text: str, said: bool) -
     from warmline.dialogue.tracker import _indifferent
 
     assert _indifferent(slot, text) is said
+
+
+@pytest.mark.parametrize(
+    ("text", "city"),
+    [
+        ("i am not feeling well. find a therapist in santa rosa? i need a psychologist.",
+         "santa rosa"),
+        ("find me a restaurant in gilroy", "gilroy"),
+        ("can you book it in advance?", None),  # not a place
+        ("Find a therapist in santa rosa?", None),  # capitals elsewhere: lower case is a word
+    ],
+)  # fmt: skip
+def test_a_place_typed_in_lower_case_fills_the_place_unasked(text: str, city: str | None) -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _unasked_values
+
+    found = _unasked_values(text, [Slot("city", "", False, ())], set(), set())
+    assert found.get("city") == city

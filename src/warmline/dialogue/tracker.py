@@ -654,7 +654,18 @@ def _unasked_values(
         if target.name not in found:
             found[target.name] = value
             taken.add(value)
+    lower = _LOWER_PLACE.search(text) if places and not text[:1].isupper() else None
+    if lower and lower.group(1) not in taken and not any(p.name in found for p in places):
+        found[_directional(places, "in").name] = lower.group(1)  # "a therapist in santa rosa?"
     return found
+
+
+# A place typed in lower case by a customer who types all in lower case, closing a clause.
+_LOWER_PLACE = re.compile(
+    r"\bin ((?!the\b|a\b|an\b|my\b|your\b|there\b|here\b|it\b|that\b|this\b|town\b|"
+    r"advance\b|person\b|total\b|general\b|particular\b|mind\b|time\b|case\b|stock\b)"
+    r"[a-z][a-z'-]*(?: [a-z][a-z'-]*)?)(?=\s*[?.!,]|\s*$)"
+)
 
 
 def _same_kind(kind: str, categories: Sequence[str]) -> bool:
