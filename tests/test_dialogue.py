@@ -740,6 +740,8 @@ def test_a_kind_said_as_a_categorical_value_does_not_also_fill_the_category() ->
     text = "I want to find Concert events."
     assert _unasked_values(text, slots, set(), set(), ["Music"]) == {}
     assert _unasked_values(text, slots, set(), set()) == {"category": "Concert"}
+    assert _unasked_values("I like Match events.", slots, set(), set(), ["Sports"]) == {}
+    assert _unasked_values("I want to find some cool events.", slots, set(), set()) == {}
 
 
 def test_that_day_carries_the_date_settled_in_another_service() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from warmline.dialogue.cues import cued_value
+from warmline.dialogue.cues import cue_grams, cued_value, value_cues
 from warmline.dialogue.schema import Service, Slot
 from warmline.dialogue.sgd import Dialogue, SystemAct, Turn
 
@@ -634,7 +634,7 @@ def _unasked_values(
     found.update(_dates(text, dates, taken, known))
     kinds = [s for s in slots if _KIND_SLOT.search(s.name)]
     kind = _kind_value(text) if kinds else None
-    if kind and kind not in taken and not _same_kind(kind, categories):
+    if kind and kind not in taken and not _same_kind(kind, categories, text):
         found[kinds[0].name] = kind
         taken.add(kind)
     places = [s for s in slots if any(w in s.name for w in _PLACE)]
@@ -668,12 +668,19 @@ _LOWER_PLACE = re.compile(
 )
 
 
-def _same_kind(kind: str, categories: Sequence[str]) -> bool:
+def _same_kind(kind: str, categories: Sequence[str], text: str) -> bool:
     """Whether the kind of thing asked for is a categorical value already taken from the turn,
-    said as itself or by one of its cues ("Concert events" is the "Music" event type, not also
-    a free-text category)."""
-    return kind.lower() in {c.lower() for c in categories} or bool(
-        categories and cued_value(categories, kind.lower())
+    said as itself or inside one of its cue phrases ("Concert events" and "Match events" are
+    the "Music" and "Sports" event types, not also a free-text category)."""
+    if kind.lower() in {c.lower() for c in categories}:
+        return True
+    table = value_cues()
+    words = set(kind.lower().split())
+    grams = cue_grams(text)
+    return any(
+        words <= set(gram.split())
+        for c in categories
+        for gram in grams & table.get(c.lower(), {}).keys()
     )
 
 
@@ -948,7 +955,8 @@ _NOT_KINDS = {
     "and", "or", "but", "so", "if", "then", "up", "out", "anymore", "else", "kid", "kids",
     "family", "friendly", "outdoor", "vegetarian", "high", "low", "order", "let", "let's",
     "please", "can", "could", "would", "yes", "okay", "ok", "sure", "maybe", "how", "hi",
-    "hello", "hey", "show", "thanks", "thank", "perhaps", "well",
+    "hello", "hey", "show", "thanks", "thank", "perhaps", "well", "cool", "watching",
+    "attending", "going", "finding", "seeing", "visiting", "sporting",
 }  # fmt: skip
 
 
