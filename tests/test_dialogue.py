@@ -805,3 +805,70 @@ def test_a_place_typed_in_lower_case_fills_the_place_unasked(text: str, city: st
 
     found = _unasked_values(text, [Slot("city", "", False, ())], set(), set())
     assert found.get("city") == city
+
+
+@pytest.mark.parametrize(
+    ("text", "year"),
+    [("a country song by Thomas Rhett from 2019.", "2019"), ("can you find me a '14 song?", "2014"),
+     ("find me 3 songs", None), ("something from 2009", None)],
+)  # fmt: skip
+def test_a_year_is_said_in_full_or_short(text: str, year: str | None) -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _categorical
+
+    years = tuple(str(y) for y in range(2010, 2020))
+    assert _categorical(Slot("year", "", True, years), f" {text.lower()} ", set()) == year
+
+
+RIDES = {
+    "service_name": "RideSharing_9",
+    "description": "Call a taxi",
+    "slots": [
+        {"name": "destination", "description": "Destination for taxi ride",
+         "is_categorical": False, "possible_values": []},
+    ],
+    "intents": [
+        {"name": "GetRide", "description": "Call a taxi to a place", "is_transactional": True,
+         "required_slots": ["destination"], "optional_slots": {}},
+    ],
+}  # fmt: skip
+DOCTORS = {
+    "service_name": "Services_9",
+    "description": "Find a doctor",
+    "slots": [
+        {"name": "city", "description": "City of the doctor", "is_categorical": False,
+         "possible_values": []},
+        {"name": "address", "description": "Address of the doctor", "is_categorical": False,
+         "possible_values": []},
+    ],
+    "intents": [
+        {"name": "FindDoctor", "description": "Find a doctor in a city",
+         "is_transactional": False, "required_slots": ["city"], "optional_slots": {}},
+    ],
+}  # fmt: skip
+
+
+def test_a_ride_there_goes_to_the_address_the_system_gave() -> None:
+    encoder = get_encoder()
+    tracker = SchemaTracker(
+        parse_services([RIDES, DOCTORS, WEATHER], "test"), lambda t: encoder.encode(list(t))
+    )
+
+    def record(ride: str) -> dict[str, Any]:
+        return {
+            "dialogue_id": "d10",
+            "turns": [
+                {"speaker": "USER", "utterance": "Find me a doctor in San Mateo.",
+                 "frames": [{"service": "Services_9"}]},
+                {"speaker": "SYSTEM", "utterance": "...", "frames": [{"service": "Services_9",
+                 "actions": [{"act": "INFORM", "slot": "address",
+                              "values": ["327 North San Mateo Drive"]}], "slots": []}]},
+                {"speaker": "USER", "utterance": "Thanks. I need to get there.",
+                 "frames": [{"service": ride}]},
+            ],
+        }  # fmt: skip
+
+    ride = list(tracker.track(tracker_view(record("RideSharing_9"))))
+    assert ride[1]["slot_values"] == {"destination": "327 North San Mateo Drive"}
+    weather = list(tracker.track(tracker_view(record("Weather_1"))))
+    assert weather[1]["slot_values"] == {"city": "San Mateo"}  # a city slot takes the city

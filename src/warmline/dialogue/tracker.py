@@ -269,6 +269,9 @@ class SchemaTracker:
         wanted = [s.name for s in service.slots if not s.categorical and _PLACE_SLOT.search(s.name)]
         if not wanted:
             return {}
+        address = _ride_address(states, name, service, wanted)
+        if address:
+            return address
         slots, matrix = self._slot_vectors(service)
         row = {slot.name: number for number, slot in enumerate(slots)}
         for other in reversed([o for o in states if o != name]):
@@ -404,6 +407,22 @@ def _earlier_offer(
     taken = {slot: value for slot, value in state.offered.items() if slot in slots}
     state.offered = {}
     return taken
+
+
+def _ride_address(
+    states: dict[str, ServiceState], name: str, service: Service, wanted: list[str]
+) -> dict[str, str]:
+    """A ride "there" (a service whose one place is a destination, with no origin) goes to
+    the street address the system gave in the service before, when it gave one."""
+    if len(wanted) != 1 or "destination" not in wanted[0]:
+        return {}
+    if any(_ORIGIN_SLOT.search(s.name) for s in service.slots):
+        return {}
+    for other in reversed([o for o in states if o != name]):
+        addresses = {v for k, vs in states[other].heard.items() if "address" in k for v in vs}
+        if addresses:
+            return {wanted[0]: addresses.pop()} if len(addresses) == 1 else {}
+    return {}
 
 
 _THAT_DAY = re.compile(r"\b(that|the same|same|this) (day|date)\b", re.IGNORECASE)
@@ -735,6 +754,8 @@ def _categorical(slot: Slot, lowered: str, asked: set[str]) -> str | None:
             return "False"
         said = _AFFIRM.search(lowered) or _FINE.search(lowered) or slot.name not in asked
         return "True" if said else None
+    if slot.values and all(re.fullmatch(r"(19|20)\d\d", v) for v in slot.values):
+        return _year_said(slot.values, lowered)
     numeric = all(v.isdigit() for v in slot.values)
     if numeric and slot.name not in asked:
         return _counted(slot, lowered)  # a bare number could belong to any numeric slot
@@ -743,6 +764,15 @@ def _categorical(slot: Slot, lowered: str, asked: set[str]) -> str | None:
         return named
     tier = _price_tier(slot, lowered) if "price" in slot.name else None
     return tier or cued_value(slot.values, lowered)
+
+
+def _year_said(years: Sequence[str], lowered: str) -> str | None:
+    """A year of the slot's, in full or as "'14" (2014)."""
+    for found in re.finditer(r"\b((?:19|20)\d\d)\b|'(\d\d)\b", lowered):
+        year = found.group(1) or f"20{found.group(2)}"
+        if year in years:
+            return year
+    return None
 
 
 def _value_said(values: Sequence[str], lowered: str) -> str | None:
