@@ -872,3 +872,12 @@ def test_a_ride_there_goes_to_the_address_the_system_gave() -> None:
     assert ride[1]["slot_values"] == {"destination": "327 North San Mateo Drive"}
     weather = list(tracker.track(tracker_view(record("Weather_1"))))
     assert weather[1]["slot_values"] == {"city": "San Mateo"}  # a city slot takes the city
+
+
+def test_a_place_slot_is_known_by_its_description() -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _is_place
+
+    assert _is_place(Slot("where_to", "Location of the house", False, ()))
+    assert _is_place(Slot("pickup_city", "", False, ()))
+    assert not _is_place(Slot("rating", "Review rating of the house", False, ()))

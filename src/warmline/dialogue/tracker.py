@@ -266,7 +266,7 @@ class SchemaTracker:
         where the customer was going rather than coming from, into the place slot whose
         description is closest to the value's own slot ("City of destination" -> "City to pick
         up the rental car" rather than "Location of rental car pickup")."""
-        wanted = [s.name for s in service.slots if not s.categorical and _PLACE_SLOT.search(s.name)]
+        wanted = [s.name for s in service.slots if not s.categorical and _is_place(s)]
         if not wanted:
             return {}
         address = _ride_address(states, name, service, wanted)
@@ -409,12 +409,24 @@ def _earlier_offer(
     return taken
 
 
+def _is_place(slot: Slot) -> bool:
+    """A slot for a place, by its name ("pickup_city") or its description ("where_to":
+    "Location of the house")."""
+    return bool(
+        _PLACE_SLOT.search(slot.name)
+        or re.match(r"(city|location|destination)\b", slot.description, re.IGNORECASE)
+    )
+
+
 def _ride_address(
     states: dict[str, ServiceState], name: str, service: Service, wanted: list[str]
 ) -> dict[str, str]:
-    """A ride "there" (a service whose one place is a destination, with no origin) goes to
-    the street address the system gave in the service before, when it gave one."""
-    if len(wanted) != 1 or "destination" not in wanted[0]:
+    """A ride "there", a calendar entry or a shared location (a service whose one place is
+    never searched by, only used by a transaction, with no origin) goes to the street
+    address the system gave in the service before, when it gave one."""
+    if len(wanted) != 1 or any(
+        wanted[0] in (*i.required, *i.optional) for i in service.intents if not i.transactional
+    ):
         return {}
     if any(_ORIGIN_SLOT.search(s.name) for s in service.slots):
         return {}
