@@ -881,3 +881,49 @@ def test_a_place_slot_is_known_by_its_description() -> None:
     assert _is_place(Slot("where_to", "Location of the house", False, ()))
     assert _is_place(Slot("pickup_city", "", False, ()))
     assert not _is_place(Slot("rating", "Review rating of the house", False, ()))
+
+
+def test_the_party_size_carries_only_to_a_task_that_counts_people() -> None:
+    """A table for 3, then a cab: 3 riders; then a search for events: no tickets counted yet."""
+    encoder = get_encoder()
+    count = {"is_categorical": True, "possible_values": ["1", "2", "3", "4"]}
+    cabs = {
+        **RIDES,
+        "service_name": "Cabs_9",
+        "slots": [*RIDES["slots"], {"name": "number_of_riders", "description": "Riders", **count}],
+        "intents": [{**RIDES["intents"][0], "required_slots": ["destination", "number_of_riders"]}],
+    }
+    events = {"service_name": "Events_9", "description": "Find events", "slots": [
+        {"name": "city", "description": "City of the event", "is_categorical": False,
+         "possible_values": []},
+        {"name": "number_of_tickets", "description": "Tickets to buy", **count}],
+        "intents": [
+            {"name": "FindEvents", "description": "Find events in a city",
+             "is_transactional": False, "required_slots": ["city"], "optional_slots": {}},
+            {"name": "BuyTickets", "description": "Buy tickets for an event",
+             "is_transactional": True, "required_slots": ["number_of_tickets"],
+             "optional_slots": {}}]}  # fmt: skip
+    tracker = SchemaTracker(
+        parse_services([*SCHEMA, cabs, events], "test"), lambda t: encoder.encode(list(t))
+    )
+
+    def user(text: str, service: str) -> dict[str, Any]:
+        return {"speaker": "USER", "utterance": text, "frames": [{"service": service}]}
+
+    done = {
+        "speaker": "SYSTEM",
+        "utterance": "...",
+        "frames": [
+            {
+                "service": "Restaurants_9",
+                "actions": [{"act": "NOTIFY_SUCCESS", "slot": "", "values": []}],
+                "slots": [],
+            }
+        ],
+    }
+    record = {"dialogue_id": "d11", "turns": [
+        user("Book a table at Fiskeriet in Oslo at 7pm for 3 people.", "Restaurants_9"), done,
+        user("Now I need a cab to get there.", "Cabs_9")]}  # fmt: skip
+    assert list(tracker.track(tracker_view(record)))[1]["slot_values"]["number_of_riders"] == "3"
+    record["turns"][2] = user("Now find me some events there.", "Events_9")
+    assert "number_of_tickets" not in list(tracker.track(tracker_view(record)))[1]["slot_values"]

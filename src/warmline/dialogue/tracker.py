@@ -144,11 +144,13 @@ class SchemaTracker:
                 state = states.setdefault(name, ServiceState())
                 if fresh:
                     state.values.update(self._places_from(states, name, service))
-                    state.values.update(_party_from(states, name, service))
                 acts = previous.acts.get(name, ()) if previous else ()
                 listening = not opening or fresh
                 requested = self._update(state, service, turn.utterance, vector, acts, listening)
                 state.values.update(_same_day(states, name, service, turn.utterance))
+                if fresh:
+                    party = _party_from(states, name, service)
+                    state.values.update({k: v for k, v in party.items() if k not in state.values})
                 yield {
                     "dialogue_id": dialogue.id,
                     "turn_index": turn.index,
@@ -462,7 +464,8 @@ def _same_day(
 
 def _party_from(states: dict[str, ServiceState], name: str, service: Service) -> dict[str, str]:
     """How many people the customer said in another service (a table for 2, then a cab),
-    for this service's people count."""
+    for this service's people count when the task it opens with counts them (a ride, not a
+    search for events whose tickets come later)."""
     counts = [
         value
         for other, state in states.items()
@@ -470,9 +473,10 @@ def _party_from(states: dict[str, ServiceState], name: str, service: Service) ->
         for slot, value in state.values.items()
         if any(word in slot for word in _PEOPLE_SLOTS) and value.isdigit()
     ]
-    if not counts:
+    task = service.intent(states[name].intent)
+    if not counts or task is None:
         return {}
-    for slot in service.slots:
+    for slot in (s for s in service.slots if s.name in (*task.required, *task.optional)):
         people = any(word in slot.name for word in _PEOPLE_SLOTS)
         if people and (not slot.categorical or counts[-1] in slot.values):
             return {slot.name: counts[-1]}
