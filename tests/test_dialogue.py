@@ -927,3 +927,18 @@ def test_the_party_size_carries_only_to_a_task_that_counts_people() -> None:
     assert list(tracker.track(tracker_view(record)))[1]["slot_values"]["number_of_riders"] == "3"
     record["turns"][2] = user("Now find me some events there.", "Events_9")
     assert "number_of_tickets" not in list(tracker.track(tracker_view(record)))[1]["slot_values"]
+
+
+@pytest.mark.parametrize(
+    ("slot", "text", "value"),
+    [
+        ("rating", "Find me a house with a rating of 3.6 or higher.", "3.6"),
+        ("rating", "Anything else? I need at least a 3.8 rating", "3.8"),
+        ("average_rating", "a movie with an average rating of at least 7", "7"),
+        ("rating", "A house for 2 people, please.", None),
+    ],
+)  # fmt: skip
+def test_a_number_said_with_the_slots_noun(slot: str, text: str, value: str | None) -> None:
+    from warmline.dialogue.tracker import _number_named
+
+    assert _number_named(slot, text) == value

@@ -561,6 +561,10 @@ def _from_text(
     for slot in service.slots:
         if slot.name in in_task and slot.name not in found and _indifferent(slot.name, text):
             found[slot.name] = "dontcare"
+        elif slot.name in in_task and slot.name not in found and not slot.categorical:
+            number = _number_named(slot.name, text)
+            if number:
+                found[slot.name] = number
     # The task's slots only: a name or a place could fill any of the service's.
     free = [s for s in service.slots if s.name in in_task and not s.categorical]
     kinds = [found[s.name] for s in service.slots if s.categorical and s.name in found]
@@ -570,6 +574,20 @@ def _from_text(
 
 
 _NOT_HEADS = {"name", "range", "number", "of", "is", "has", "the"}
+
+
+def _number_named(slot: str, text: str) -> str | None:
+    """A number said with the slot's own noun: "a rating of 3.6 or higher", "at least a 3.8
+    rating" (its last word: "rating" of "average_rating")."""
+    head = re.escape(slot.lower().split("_")[-1])
+    number = r"(\d+(?:\.\d+)?)"
+    found = re.search(
+        rf"\b{head}s?(?: of)?(?: at least| above| over| higher than| greater than)? {number}\b"
+        rf"|\b{number}\+? {head}s?\b",
+        text,
+        re.IGNORECASE,
+    )
+    return (found.group(1) or found.group(2)) if found else None
 
 
 def _indifferent(slot: str, text: str) -> bool:
