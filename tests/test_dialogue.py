@@ -942,3 +942,26 @@ def test_a_number_said_with_the_slots_noun(slot: str, text: str, value: str | No
     from warmline.dialogue.tracker import _number_named
 
     assert _number_named(slot, text) == value
+
+
+def test_an_answer_to_a_question_with_suggestions_may_name_another() -> None:
+    """ "What kind of food, American or Indian?" - "I'm craving some Pasta. That would be
+    perfect.": Pasta, not the first suggestion; a one-value suggestion is a yes-or-no."""
+    from warmline.dialogue.sgd import SystemAct
+    from warmline.dialogue.tracker import ServiceState, _from_acts, _from_text
+
+    food = {"service_name": "Food_9", "description": "Find restaurants", "slots": [
+        {"name": "cuisine", "description": "Cuisine of the restaurant", "is_categorical": False,
+         "possible_values": []}],
+        "intents": [{"name": "Find", "description": "Find a restaurant", "is_transactional": False,
+                     "required_slots": ["cuisine"], "optional_slots": {}}]}  # fmt: skip
+    service = parse_services([food], "test")["Food_9"]
+    state = ServiceState(intent="Find")
+    text = "I'm craving some Pasta. That would be perfect."
+    two = [SystemAct("REQUEST", "cuisine", ("American", "Indian"))]
+    assert _from_text(text, service, two, state)["cuisine"] == "Pasta"
+    one = [SystemAct("REQUEST", "cuisine", ("American",))]
+    assert "cuisine" not in _from_text("Yes, that would be perfect.", service, one, state)
+    assert _from_acts(one, "Yes, that would be perfect.", True, service, "Find") == {
+        "cuisine": "American"
+    }

@@ -535,7 +535,12 @@ def _from_text(
 ) -> dict[str, str]:
     """Values in the customer's words: allowed values of categorical slots, and an answer to a
     slot the system asked for."""
-    asked = {a.slot for a in acts if a.act == "REQUEST" and not a.values}
+    # "What kind of food, perhaps Italian or Indian?" asks too: the answer may name another
+    # ("Pick up in Long Beach?" suggests one, and a yes takes it).
+    suggested = {a.slot for a in acts if a.act == "REQUEST" and len(a.values) > 1}
+    asked = {a.slot for a in acts if a.act == "REQUEST" and not a.values} | {
+        s for s in suggested if (slot := service.slot(s)) is not None and not slot.categorical
+    }
     found: dict[str, str] = {}
     lowered = f" {text.lower()} "
     task = service.intent(state.intent)
