@@ -965,3 +965,38 @@ def test_an_answer_to_a_question_with_suggestions_may_name_another() -> None:
     assert _from_acts(one, "Yes, that would be perfect.", True, service, "Find") == {
         "cuisine": "American"
     }
+
+
+def test_a_place_carried_to_a_new_service_stays_only_if_its_opening_task_uses_it() -> None:
+    encoder = get_encoder()
+    calendar = {"service_name": "Calendar_9", "description": "Keep a calendar", "slots": [
+        {"name": "event_date", "description": "Date of the event", "is_categorical": False,
+         "possible_values": []},
+        {"name": "event_location", "description": "Location of the event",
+         "is_categorical": False, "possible_values": []}],
+        "intents": [
+            {"name": "GetAvailableTime", "description": "Find when I am free on a day",
+             "is_transactional": False, "required_slots": ["event_date"], "optional_slots": {}},
+            {"name": "AddEvent", "description": "Add an event to my calendar",
+             "is_transactional": True, "required_slots": ["event_date", "event_location"],
+             "optional_slots": {}}]}  # fmt: skip
+    tracker = SchemaTracker(
+        parse_services([DOCTORS, calendar], "test"), lambda t: encoder.encode(list(t))
+    )
+
+    def record(text: str) -> dict[str, Any]:
+        return {"dialogue_id": "d12", "turns": [
+            {"speaker": "USER", "utterance": "Find me a doctor in San Mateo.",
+             "frames": [{"service": "Services_9"}]},
+            {"speaker": "SYSTEM", "utterance": "...", "frames": [{"service": "Services_9",
+             "actions": [{"act": "INFORM", "slot": "address", "values": ["1 Main Street"]}],
+             "slots": []}]},
+            {"speaker": "USER", "utterance": text,
+             "frames": [{"service": "Calendar_9"}]}]}  # fmt: skip
+
+    free = list(tracker.track(tracker_view(record("When am I free on March 11th?"))))[1]
+    assert free["active_intent"] == "GetAvailableTime"
+    assert "event_location" not in free["slot_values"]
+    added = list(tracker.track(tracker_view(record("Add it to my calendar for March 11th."))))[1]
+    assert added["active_intent"] == "AddEvent"
+    assert added["slot_values"]["event_location"] == "1 Main Street"

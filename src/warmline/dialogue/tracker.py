@@ -142,12 +142,13 @@ class SchemaTracker:
                 service = self.services[name]
                 fresh = name in opening
                 state = states.setdefault(name, ServiceState())
-                if fresh:
-                    state.values.update(self._places_from(states, name, service))
+                carried = self._places_from(states, name, service) if fresh else {}
+                state.values.update(carried)
                 acts = previous.acts.get(name, ()) if previous else ()
                 listening = not opening or fresh
                 requested = self._update(state, service, turn.utterance, vector, acts, listening)
                 state.values.update(_same_day(states, name, service, turn.utterance))
+                _drop_unused(state, service, carried)
                 if fresh:
                     party = _party_from(states, name, service)
                     state.values.update({k: v for k, v in party.items() if k not in state.values})
@@ -418,6 +419,17 @@ def _is_place(slot: Slot) -> bool:
         _PLACE_SLOT.search(slot.name)
         or re.match(r"(city|location|destination)\b", slot.description, re.IGNORECASE)
     )
+
+
+def _drop_unused(state: ServiceState, service: Service, carried: dict[str, str]) -> None:
+    """Places carried into a service stay only where the task it opened with uses them
+    ("when am I free on the 11th?" has no place; "add it to my calendar" has)."""
+    task = service.intent(state.intent)
+    if task is None:
+        return
+    for slot, value in carried.items():
+        if slot not in (*task.required, *task.optional) and state.values.get(slot) == value:
+            del state.values[slot]
 
 
 def _ride_address(
