@@ -1000,3 +1000,14 @@ def test_a_place_carried_to_a_new_service_stays_only_if_its_opening_task_uses_it
     added = list(tracker.track(tracker_view(record("Add it to my calendar for March 11th."))))[1]
     assert added["active_intent"] == "AddEvent"
     assert added["slot_values"]["event_location"] == "1 Main Street"
+
+
+def test_whether_or_not_is_a_question_not_a_refusal() -> None:
+    from warmline.dialogue.sgd import SystemAct
+    from warmline.dialogue.tracker import _from_acts
+
+    service = parse_services(SCHEMA, "test")["Restaurants_9"]
+    confirm = [SystemAct("CONFIRM", "party_size", ("2",))]
+    asking = "Yes, great. Now I need to know whether or not they have live music."
+    assert _from_acts(confirm, asking, True, service, "ReserveTable") == {"party_size": "2"}
+    assert _from_acts(confirm, "No, not for 2.", False, service, "ReserveTable") == {}

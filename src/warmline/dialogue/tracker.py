@@ -31,7 +31,10 @@ _AFFIRM = re.compile(
     r"awesome|wonderful|excellent)\b",
     re.IGNORECASE,
 )
-_NEGATE = re.compile(r"\b(no|nope|not|don'?t|nah|wrong|instead|change|actually)\b", re.IGNORECASE)
+# "whether or not they have live music" asks; it does not refuse.
+_NEGATE = re.compile(
+    r"\b(no|nope|(?<!\bor )not|don'?t|nah|wrong|instead|change|actually)\b", re.IGNORECASE
+)
 # "Sounds good, but can you find me something else?" likes the offer and does not take it.
 _ANOTHER = re.compile(
     r"\b(something|anything|any|some|what) (else|other)\b|\b(other|another|different|more) "
