@@ -606,6 +606,10 @@ def test_a_search_only_service_takes_what_its_agreed_offer_leads_with() -> None:
         ("Try the drama.", "drama"),
         ("Something Jamaican would be great.", "Jamaican"),
         ("I'd like somewhere with sushi.", "sushi"),
+        ("american is fine", "american"),  # what closes the answer is not the kind
+        ("A drama would be nice.", "drama"),
+        ("Something comic, I think.", "comic"),
+        ("I want some Pizza and Pasta!", "Pizza and Pasta"),
     ],
 )
 def test_an_answer_to_what_kind_names_it_without_a_place(text: str, kind: str | None) -> None:

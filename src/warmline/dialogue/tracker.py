@@ -983,7 +983,7 @@ def _free_value(slot: Slot, text: str) -> str | None:
 
 def _short_answer(text: str) -> str | None:
     """A whole answer of one to four words ("rock", "any is fine" is taken before)."""
-    answer = _LEAD_IN.sub("", text.strip(" .!?"))
+    answer = _CLOSING.sub("", _LEAD_IN.sub("", text.strip(" .!?")))
     words = answer.split()
     return " ".join(words) if 0 < len(words) <= 4 else None
 
@@ -991,11 +991,19 @@ def _short_answer(text: str) -> str | None:
 # The words an answer may start with before what it says ("the place is concord").
 _LEAD_IN = re.compile(
     r"^(?:(?:the|my) \w+ (?:is|will be|would be) |it'?s |it is |i'?m in |i am in |in |at |"
-    r"near |around |maybe |probably |let'?s say |say |how about |what about |try |the |an? )+",
+    r"near |around |maybe |probably |let'?s say |say |how about |what about |try |the |an? |"
+    r"something |some )+",
     re.IGNORECASE,
 )
 
 
+# The words an answer may end with after what it says ("american is fine", "a drama would
+# be nice", "something comic, I think").
+_CLOSING = re.compile(
+    r"(?:,?\s*(?:is|are|would be|will be|sounds|seems) (?:fine|good|great|nice|ok|okay|perfect)"
+    r"|,?\s*(?:i think|i guess|please|thanks|thank you))+$",
+    re.IGNORECASE,
+)
 _TOWARD = {"to", "into", "towards", "for", "reach", "visit", "visiting"}
 _AWAY = {"from", "leaving", "leave", "departing", "depart", "out", "here"}
 _REGION = re.compile(r",\s*([A-Z]{2}|[A-Z][a-z]+(?: [A-Z][a-z]+)?)\b")
@@ -1047,7 +1055,7 @@ _NOT_KINDS = {
 def _named_kind(text: str) -> str | None:
     """The answer to "what kind of food?" without a word such as "food": its first name that
     is not a place ("Korean Barbeque in Newark", "Sushi bar or Chinese food")."""
-    for match in re.finditer(r"\b([A-Z][\w-]*(?:\s+[A-Z][\w-]*){0,2})", text):
+    for match in re.finditer(r"\b([A-Z][\w-]*(?:\s+(?:(?:and|&)\s+)?[A-Z][\w-]*){0,2})", text):
         before = text[: match.start()].lower().split()[-1:] or [""]
         words = match.group(1).split()
         lead = []
