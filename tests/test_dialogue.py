@@ -1015,3 +1015,18 @@ def test_whether_or_not_is_a_question_not_a_refusal() -> None:
     asking = "Yes, great. Now I need to know whether or not they have live music."
     assert _from_acts(confirm, asking, True, service, "ReserveTable") == {"party_size": "2"}
     assert _from_acts(confirm, "No, not for 2.", False, service, "ReserveTable") == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [("Ok, now transfer 550 bucks to Philip.", "550 bucks"),
+     ("Yes. Transfer $710 for me, please.", "$710"),
+     ("Could you send 370 dollars to the savings account of Li?", "370 dollars"),
+     ("Transfer it to my 2 accounts.", None)],
+)  # fmt: skip
+def test_an_amount_sent_or_paid_fills_the_amount_unasked(text: str, amount: str | None) -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _unasked_values
+
+    found = _unasked_values(text, [Slot("transfer_amount", "", False, ())], set(), set())
+    assert found.get("transfer_amount") == amount

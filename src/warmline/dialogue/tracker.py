@@ -705,6 +705,11 @@ def _unasked_values(
     if times and (match := _TIME.search(text)):
         found[times[0].name] = match.group(0)
     found.update(_dates(text, dates, taken, known))
+    amounts = [s for s in slots if any(w in s.name for w in _MONEY_SLOT)]
+    paid = _PAID.search(text) if amounts else None
+    if paid and paid.group(1) not in taken:
+        found[amounts[0].name] = paid.group(1)  # "transfer 550 bucks to Philip"
+        taken.add(paid.group(1))
     kinds = [s for s in slots if _KIND_SLOT.search(s.name)]
     kind = _kind_value(text) if kinds else None
     if kind and kind not in taken and not _same_kind(kind, categories, text):
@@ -1103,6 +1108,12 @@ def _kind_value(text: str) -> str | None:
 
 
 _MONEY_SLOT = ("amount", "price", "fare", "balance", "cost", "rent", "fee")
+# An amount the customer sends or pays, with its currency ("transfer $710", "send 370 dollars").
+_PAID = re.compile(
+    r"\b(?:transfer|send|sent|pay|move|give)\b[^.?!$\d]{0,20}"
+    r"(\$\s?\d[\d,.]*|\d[\d,.]*\s*(?:bucks|dollars|usd|euros?|pounds|quid)\b)",
+    re.IGNORECASE,
+)
 _MONEY = re.compile(r"\$?\d[\d,.]*(?:\s*(?:bucks|dollars|usd|euros?|pounds|quid)\b)?", re.I)
 _CALENDAR = {
     "January", "February", "March", "April", "May", "June", "July", "August", "September",
