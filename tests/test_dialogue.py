@@ -1030,3 +1030,25 @@ def test_an_amount_sent_or_paid_fills_the_amount_unasked(text: str, amount: str 
 
     found = _unasked_values(text, [Slot("transfer_amount", "", False, ())], set(), set())
     assert found.get("transfer_amount") == amount
+
+
+def test_a_yes_or_no_question_about_the_offer_sets_nothing() -> None:
+    """ "Is it pricey?" about the restaurant offered asks; "Find a pricey one" says."""
+    from warmline.dialogue.tracker import ServiceState, _from_text
+
+    food = {"service_name": "Food_8", "description": "Find restaurants", "slots": [
+        {"name": "price_range", "description": "Price range", "is_categorical": True,
+         "possible_values": ["cheap", "moderate", "pricey"]},
+        {"name": "restaurant_name", "description": "Name of the restaurant",
+         "is_categorical": False, "possible_values": []}],
+        "intents": [{"name": "Find", "description": "Find a restaurant",
+                     "is_transactional": False, "required_slots": [],
+                     "optional_slots": {"price_range": "dontcare"}}]}  # fmt: skip
+    service = parse_services([food], "test")["Food_8"]
+    offered = ServiceState(intent="Find", offered={"restaurant_name": "Siam Orchid"})
+    assert "price_range" not in _from_text(
+        "Tell me its address. Is it pricey?", service, [], offered
+    )
+    assert _from_text("Find me a pricey one.", service, [], offered)["price_range"] == "pricey"
+    fresh = ServiceState(intent="Find")
+    assert _from_text("Is it pricey?", service, [], fresh)["price_range"] == "pricey"

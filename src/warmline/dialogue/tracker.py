@@ -560,10 +560,13 @@ def _from_text(
     lowered = f" {text.lower()} "
     task = service.intent(state.intent)
     in_task = {*task.required, *task.optional} if task else set()
+    about_offer = bool(state.offered and _YES_NO_QUESTION.search(text) and not _SEARCH.search(text))
     for slot in service.slots:
         if slot.categorical:
             if slot.name not in asked and slot.name not in in_task:
                 continue  # "checking" could be either account; the task says which
+            if slot.name not in asked and about_offer:
+                continue  # "Is it pricey?" asks about the one offered
             value = _categorical(slot, lowered, asked)
             if value is not None:
                 found[slot.name] = value
@@ -1112,6 +1115,13 @@ _MONEY_SLOT = ("amount", "price", "fare", "balance", "cost", "rent", "fee")
 _PAID = re.compile(
     r"\b(?:transfer|send|sent|pay|move|give)\b[^.?!$\d]{0,20}"
     r"(\$\s?\d[\d,.]*|\d[\d,.]*\s*(?:bucks|dollars|usd|euros?|pounds|quid)\b)",
+    re.IGNORECASE,
+)
+# A yes-or-no question about something already named ("Is it pricey?", "can you tell me if
+# it is cheap?").
+_YES_NO_QUESTION = re.compile(
+    r"(?:^|[.?!]\s*)(?:is|are|does|do)\s+(?:it|they|this|that|the \w+)\b[^.?!]*\?"
+    r"|\b(?:tell me|know) (?:if|whether)\b[^.?!]*\?",
     re.IGNORECASE,
 )
 _MONEY = re.compile(r"\$?\d[\d,.]*(?:\s*(?:bucks|dollars|usd|euros?|pounds|quid)\b)?", re.I)
