@@ -4,9 +4,9 @@ the "Music" kind of event, "a small car" the "Compact" type, "the television" th
 The table (`value_cues.json`) is counted on Schema-Guided Dialogue train only, by
 `benchmarks/fit_value_cues.py`: a phrase is a cue for a value when, in the customer turns of
 services that offer that value, the customer informed the value without saying it in at
-least half of the turns with the phrase. It is keyed by the value's lower-cased text, so it
-helps any service whose slot offers the same value (a new events service with "Music"), and
-nothing else."""
+least three quarters of the turns with the phrase (and at least 8 times). It is keyed by the
+value's lower-cased text, so it helps any service whose slot offers the same value (a new
+events service with "Music"), and nothing else."""
 
 from __future__ import annotations
 
@@ -46,16 +46,19 @@ def value_cues() -> dict[str, dict[str, float]]:
     return {value: dict(cues) for value, cues in raw["cues"].items()}
 
 
+def cues_said(value: str, text: str) -> dict[str, float]:
+    """The cue phrases of `value` that `text` contains, with how reliable each is."""
+    cues = value_cues().get(value.lower(), {})
+    return {gram: cues[gram] for gram in cue_grams(text) if gram in cues}
+
+
 def cued_value(values: Sequence[str], text: str) -> str | None:
     """The value of `values` that a phrase of `text` stands for, when its best phrase is
     clearly more reliable (by MARGIN) than any phrase for another value; None when no phrase
     is a cue or two values' cues are about as reliable ("a concert and some games")."""
-    table = value_cues()
-    grams = cue_grams(text)
     scored = []
     for value in values:
-        cues = table.get(value.lower(), {})
-        best = max((cues[g] for g in grams if g in cues), default=0.0)
+        best = max(cues_said(value, text).values(), default=0.0)
         if best:
             scored.append((best, value))
     scored.sort(reverse=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from warmline.dialogue.cues import cue_grams, cued_value, value_cues
+from warmline.dialogue.cues import cued_value, cues_said
 from warmline.dialogue.schema import Service, Slot
 from warmline.dialogue.sgd import Dialogue, SystemAct, Turn
 
@@ -599,10 +599,20 @@ def _from_text(
 _NOT_HEADS = {"name", "range", "number", "of", "is", "has", "the"}
 
 
+def _slot_head(slot: str) -> str | None:
+    """The last word of a slot's name that names a thing ("rating" of "average_rating",
+    "price" of "price_range")."""
+    heads = [w for w in slot.lower().split("_") if w not in _NOT_HEADS]
+    return heads[-1] if heads else None
+
+
 def _number_named(slot: str, text: str) -> str | None:
     """A number said with the slot's own noun: "a rating of 3.6 or higher", "at least a 3.8
-    rating" (its last word: "rating" of "average_rating")."""
-    head = re.escape(slot.lower().split("_")[-1])
+    rating" (`_slot_head`)."""
+    noun = _slot_head(slot)
+    if noun is None:
+        return None
+    head = re.escape(noun)
     number = r"(\d+(?:\.\d+)?)"
     found = re.search(
         rf"\b{head}s?(?: of)?(?: at least| above| over| higher than| greater than)? {number}\b"
@@ -615,12 +625,12 @@ def _number_named(slot: str, text: str) -> str | None:
 
 def _indifferent(slot: str, text: str) -> bool:
     """Whether the customer says, unasked, that any value of the slot will do: "any ticket
-    class is good", "the price doesn't matter", "I'm easy on price" (its last word that names
-    a thing: "class" of flight_class, "price" of price_range)."""
-    heads = [w for w in slot.lower().split("_") if w not in _NOT_HEADS]
-    if not heads or text.rstrip().endswith("?"):
+    class is good", "the price doesn't matter", "I'm easy on price" (`_slot_head`: "class" of
+    flight_class, "price" of price_range)."""
+    noun = _slot_head(slot)
+    if noun is None or text.rstrip().endswith("?"):
         return False
-    head = re.escape(heads[-1])
+    head = re.escape(noun)
     return bool(
         re.search(
             rf"\bany (?:\w+ )?{head}s?\b(?! (?:for|to|in|on|at|that|which|with)\b)"
@@ -755,14 +765,8 @@ def _same_kind(kind: str, categories: Sequence[str], text: str) -> bool:
     the "Music" and "Sports" event types, not also a free-text category)."""
     if kind.lower() in {c.lower() for c in categories}:
         return True
-    table = value_cues()
     words = set(kind.lower().split())
-    grams = cue_grams(text)
-    return any(
-        words <= set(gram.split())
-        for c in categories
-        for gram in grams & table.get(c.lower(), {}).keys()
-    )
+    return any(words <= set(gram.split()) for c in categories for gram in cues_said(c, text))
 
 
 def _noun_named(names: list[Slot], before: str, value: str, text: str) -> Slot | None:
