@@ -1052,3 +1052,76 @@ def test_a_yes_or_no_question_about_the_offer_sets_nothing() -> None:
     assert _from_text("Find me a pricey one.", service, [], offered)["price_range"] == "pricey"
     fresh = ServiceState(intent="Find")
     assert _from_text("Is it pricey?", service, [], fresh)["price_range"] == "pricey"
+
+
+def test_a_kind_word_is_found_whole_and_longest_in_the_customers_spelling() -> None:
+    from warmline.dialogue.kinds import kind_said
+
+    words = frozenset({"football", "american football", "rock", "hip hop"})
+    assert kind_said(words, "Any American Football games on the 11th?") == "American Football"
+    assert kind_said(words, "I love Hip Hop, if you can find any.") == "Hip Hop"
+    assert kind_said(words, "somewhere rocky by the sea") is None  # a whole word only
+    assert kind_said(words, "a concert, please") is None
+
+
+def test_a_slot_reads_the_kind_words_of_the_closest_counted_slots_only() -> None:
+    from warmline.dialogue.kinds import CLOSEST, WITHIN, sources_for
+
+    assert sources_for([0.96, 0.96, 0.80]) == [0, 1]  # film genres, not the music ones
+    assert sources_for([CLOSEST - 0.01, 0.2]) == []  # an account type reads no kinds
+    assert sources_for([0.7, 0.7 - WITHIN + 0.01, 0.3]) == [0, 1]
+    assert sources_for([]) == []
+
+
+def test_the_shipped_kind_words_were_counted_on_sgd_train() -> None:
+    from warmline.dialogue.kinds import vocabularies
+
+    table = {(v.service, v.slot): v.words for v in vocabularies()}
+    assert "baseball" in table[("Events_1", "subcategory")]
+    assert "sushi" in table[("Restaurants_1", "cuisine")]
+    assert all(word == word.lower() for words in table.values() for word in words)
+
+
+FINDER = {"service_name": "Happenings_9", "description": "Find things to do", "slots": [
+    {"name": "city", "description": "City where the event happens", "is_categorical": False,
+     "possible_values": []},
+    {"name": "event_category", "description": "Broad type of event", "is_categorical": True,
+     "possible_values": ["Music", "Sports"]},
+    {"name": "event_subcategory", "description": "The music genre or sport of the event",
+     "is_categorical": False, "possible_values": []}],
+    "intents": [{"name": "FindHappenings", "description": "Find events to attend",
+                 "is_transactional": False, "required_slots": ["city"],
+                 "optional_slots": {"event_category": "dontcare",
+                                    "event_subcategory": "dontcare"}}]}  # fmt: skip
+EATERY = {"service_name": "Eatery_9", "description": "Find a place to eat", "slots": [
+    {"name": "food_kind", "description": "The kind of food the restaurant serves",
+     "is_categorical": False, "possible_values": []},
+    {"name": "has_vegetarian_options", "description": "Whether it has vegetarian dishes",
+     "is_categorical": True, "possible_values": ["True", "False"]}],
+    "intents": [{"name": "FindEatery", "description": "Find a restaurant",
+                 "is_transactional": False, "required_slots": ["food_kind"],
+                 "optional_slots": {"has_vegetarian_options": "dontcare"}}]}  # fmt: skip
+
+
+def _first_turn(tracker: SchemaTracker, service: str, text: str) -> dict[str, Any]:
+    record = {"dialogue_id": "k1", "turns": [
+        {"speaker": "USER", "utterance": text, "frames": [{"service": service}]}]}  # fmt: skip
+    return next(iter(tracker.track(tracker_view(record))))
+
+
+def test_a_new_service_hears_a_known_genre_or_sport_without_a_head_noun() -> None:
+    """A service nobody counted reads the kind words of the slots described like its own: a
+    sport named alone, and a genre inside a category's cue ("a rock concert")."""
+    encoder = get_encoder()
+    tracker = SchemaTracker(
+        parse_services([FINDER, EATERY], "test"), lambda t: encoder.encode(list(t))
+    )
+    sport = _first_turn(tracker, "Happenings_9", "I want to watch baseball in Anaheim.")
+    assert sport["slot_values"]["event_subcategory"] == "baseball"
+    concert = _first_turn(tracker, "Happenings_9", "I want to attend a rock concert in NYC.")
+    assert concert["slot_values"]["event_subcategory"] == "rock"
+    food = _first_turn(tracker, "Eatery_9", "Find me somewhere with Middle eastern food.")
+    assert food["slot_values"]["food_kind"] == "Middle eastern"
+    # "vegetarian" is what the service's yes-or-no slot is about, not a kind of food here.
+    veggie = _first_turn(tracker, "Eatery_9", "Somewhere that has vegetarian options, please.")
+    assert "food_kind" not in veggie["slot_values"]

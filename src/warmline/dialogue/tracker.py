@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from warmline.dialogue.cues import cued_value, cues_said
+from warmline.dialogue.kinds import kind_said, vocabularies, words_for
 from warmline.dialogue.schema import Service, Slot
 from warmline.dialogue.sgd import Dialogue, SystemAct, Turn
 
@@ -120,6 +121,7 @@ class SchemaTracker:
     embed: Embed
     _intents: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
     _slots: dict[str, tuple[list[Slot], np.ndarray]] = field(default_factory=dict)
+    _kinds: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
 
     def track(self, dialogue: Dialogue) -> Iterator[dict[str, Any]]:
         """One prediction per user turn per service frame, in order."""
@@ -186,7 +188,8 @@ class SchemaTracker:
             state.values[slot] = value
         if not listening:
             return requested
-        for slot, value in _from_text(text, service, acts, state).items():
+        kinds = self._kind_words(service)
+        for slot, value in _from_text(text, service, acts, state, kinds).items():
             state.values[slot] = value
         for slot, value in _named_again(text, service, state).items():
             state.values[slot] = value
@@ -309,6 +312,22 @@ class SchemaTracker:
                 found[start_slot] = start
             return found
         return {}
+
+    def _kind_words(self, service: Service) -> dict[str, frozenset[str]]:
+        """The kind words (`kinds.py`) each free-text kind slot of `service` reads."""
+        if service.name not in self._kinds:
+            slots, matrix = self._slot_vectors(service)
+            table = vocabularies()
+            sources = self.embed([v.text for v in table]) if table else np.zeros((0, 1))
+            # "vegetarian" is no kind of food where a slot says whether there are options.
+            named = {part for slot in slots for part in slot.name.lower().split("_")}
+            self._kinds[service.name] = {
+                slot.name: words - named
+                for row, slot in enumerate(slots)
+                if not slot.categorical and _KIND_SLOT.search(slot.name)
+                if (words := words_for(matrix[row], sources))
+            }
+        return self._kinds[service.name]
 
     def _intent_vectors(self, service: Service) -> tuple[list[str], np.ndarray]:
         if service.name not in self._intents:
@@ -546,7 +565,11 @@ def _from_acts(
 
 
 def _from_text(
-    text: str, service: Service, acts: Sequence[SystemAct], state: ServiceState
+    text: str,
+    service: Service,
+    acts: Sequence[SystemAct],
+    state: ServiceState,
+    kinds: Mapping[str, frozenset[str]] | None = None,
 ) -> dict[str, str]:
     """Values in the customer's words: allowed values of categorical slots, and an answer to a
     slot the system asked for."""
@@ -573,7 +596,8 @@ def _from_text(
         elif slot.name in asked:
             # "Philadelphia. The ticket class doesn't matter": the place is the answer.
             indifferent = _ANY.search(text) and not _names_said(text)
-            value = "dontcare" if indifferent else _free_value(slot, text)
+            words = (kinds or {}).get(slot.name, frozenset())
+            value = "dontcare" if indifferent else _free_value(slot, text, words)
             if value:
                 found[slot.name] = value
     for slot in service.slots:
@@ -590,9 +614,10 @@ def _from_text(
                 found[slot.name] = number
     # The task's slots only: a name or a place could fill any of the service's.
     free = [s for s in service.slots if s.name in in_task and not s.categorical]
-    kinds = [found[s.name] for s in service.slots if s.categorical and s.name in found]
+    categories = [found[s.name] for s in service.slots if s.categorical and s.name in found]
     unfilled = [s for s in free if s.name not in found]
-    found.update(_unasked_values(text, unfilled, set(found.values()), set(state.values), kinds))
+    taken, known = set(found.values()), set(state.values)
+    found.update(_unasked_values(text, unfilled, taken, known, categories, kinds))
     return found
 
 
@@ -706,7 +731,12 @@ _NAME = ("name", "title", "artist", "song", "movie", "event", "album", "show", "
 
 
 def _unasked_values(
-    text: str, slots: list[Slot], taken: set[str], known: set[str], categories: Sequence[str] = ()
+    text: str,
+    slots: list[Slot],
+    taken: set[str],
+    known: set[str],
+    categories: Sequence[str] = (),
+    kind_words: Mapping[str, frozenset[str]] | None = None,
 ) -> dict[str, str]:
     """Values the customer volunteered for the task's free-text slots: a time, dates (start or
     end, `_dates`), the kind of thing wanted for a genre or cuisine slot, a proper name after
@@ -724,8 +754,11 @@ def _unasked_values(
         found[amounts[0].name] = paid.group(1)  # "transfer 550 bucks to Philip"
         taken.add(paid.group(1))
     kinds = [s for s in slots if _KIND_SLOT.search(s.name)]
-    kind = _kind_value(text) if kinds else None
-    if kind and kind not in taken and not _same_kind(kind, categories, text):
+    words = (kind_words or {}).get(kinds[0].name, frozenset()) if kinds else frozenset()
+    kind = _known_kind(text, words) if kinds else None
+    # A known kind word is itself even inside a category's cue ("a rock concert").
+    is_known = kind is not None and kind.lower() in words
+    if kind and kind not in taken and (is_known or not _same_kind(kind, categories, text)):
         found[kinds[0].name] = kind
         taken.add(kind)
     places = [s for s in slots if any(w in s.name for w in _PLACE)]
@@ -960,7 +993,7 @@ def _stems(text: str) -> set[str]:
     return {w[:-1] if w.endswith("s") else w for w in re.findall(r"[a-z]+", text)}
 
 
-def _free_value(slot: Slot, text: str) -> str | None:
+def _free_value(slot: Slot, text: str, kind_words: frozenset[str] = frozenset()) -> str | None:
     """The part of an answer that fills a free-text slot the system asked for."""
     name = slot.name.lower()
     if "time" in name:
@@ -977,7 +1010,8 @@ def _free_value(slot: Slot, text: str) -> str | None:
             return tail  # "find restaurants in gilroy?"
     if _KIND_SLOT.search(name):  # a place or a number is not a kind of food or film
         placed = any(before in _AT_PLACE for before, _ in _names_said(text))
-        return _kind_value(text) or _named_kind(text) or (None if placed else _short_answer(text))
+        found = _known_kind(text, kind_words) or _named_kind(text)
+        return found or (None if placed else _short_answer(text))
     if any(w in name for w in _MONEY_SLOT):
         money = _MONEY.search(text)
         if money:
@@ -1060,7 +1094,8 @@ _NOT_KINDS = {
     "family", "friendly", "outdoor", "vegetarian", "high", "low", "order", "let", "let's",
     "please", "can", "could", "would", "yes", "okay", "ok", "sure", "maybe", "how", "hi",
     "hello", "hey", "show", "thanks", "thank", "perhaps", "well", "cool", "watching",
-    "attending", "going", "finding", "seeing", "visiting", "sporting",
+    "attending", "going", "finding", "seeing", "visiting", "sporting", "enjoy", "prefer", "mind",
+    "awesome", "better", "entertaining", "exciting", "amazing", "wonderful", "fantastic",
 }  # fmt: skip
 
 
@@ -1112,6 +1147,16 @@ def _kind_value(text: str) -> str | None:
         if words and words[-1] == value.split()[-1] and words[0][0].isalpha():
             return " ".join(words)
     return None
+
+
+def _known_kind(text: str, words: frozenset[str]) -> str | None:
+    """The kind the customer asks for: `_kind_value`'s, or a known kind word said
+    (`kinds.py`) when there is none or when the known one holds it ("Middle eastern" food,
+    not "eastern")."""
+    kind, known = _kind_value(text), kind_said(words, text)
+    if kind is None or (known and kind.lower() in known.lower()):
+        return known or kind
+    return kind
 
 
 _MONEY_SLOT = ("amount", "price", "fare", "balance", "cost", "rent", "fee")
