@@ -1125,3 +1125,45 @@ def test_a_new_service_hears_a_known_genre_or_sport_without_a_head_noun() -> Non
     # "vegetarian" is what the service's yes-or-no slot is about, not a kind of food here.
     veggie = _first_turn(tracker, "Eatery_9", "Somewhere that has vegetarian options, please.")
     assert "food_kind" not in veggie["slot_values"]
+
+
+FLIGHTS = {"service_name": "Flights_9", "description": "Find flights", "slots": [
+    {"name": "airlines", "description": "Airline of the flight", "is_categorical": True,
+     "possible_values": ["United Airlines", "Air Canada"]},
+    {"name": "destination", "description": "City to fly to", "is_categorical": False,
+     "possible_values": []},
+    {"name": "departure_time", "description": "When the flight leaves",
+     "is_categorical": False, "possible_values": []}],
+    "intents": [{"name": "SearchFlight", "description": "Search for a flight",
+                 "is_transactional": False, "required_slots": ["destination"],
+                 "optional_slots": {"airlines": "dontcare"}}]}  # fmt: skip
+
+
+def test_a_search_only_service_keeps_the_offer_the_customer_ends_on() -> None:
+    """Nothing to book: "Thanks, that's all" after a flight is offered settles on it, right
+    after the offer or after a question about it; "find another" does not."""
+    encoder = get_encoder()
+    tracker = SchemaTracker(parse_services([FLIGHTS], "test"), lambda t: encoder.encode(list(t)))
+    offer = {"speaker": "SYSTEM", "utterance": "...", "frames": [{"service": "Flights_9",
+             "actions": [{"act": "OFFER", "slot": "airlines", "values": ["Air Canada"]},
+                         {"act": "OFFER", "slot": "departure_time", "values": ["5:35 pm"]}],
+             "slots": []}]}  # fmt: skip
+    answer = {"speaker": "SYSTEM", "utterance": "...", "frames": [{"service": "Flights_9",
+              "actions": [{"act": "INFORM", "slot": "departure_time", "values": ["5:35 pm"]}],
+              "slots": []}]}  # fmt: skip
+
+    def last(*turns: tuple[dict[str, Any], str]) -> dict[str, str]:
+        record: dict[str, Any] = {"dialogue_id": "f9", "turns": [
+            {"speaker": "USER", "utterance": "Find me a flight to Toronto.",
+             "frames": [{"service": "Flights_9"}]}]}  # fmt: skip
+        for system, text in turns:
+            record["turns"] += [system, {"speaker": "USER", "utterance": text,
+                                         "frames": [{"service": "Flights_9"}]}]  # fmt: skip
+        found: dict[str, str] = list(tracker.track(tracker_view(record)))[-1]["slot_values"]
+        return found
+
+    assert last((offer, "Thanks, that's all I need."))["airlines"] == "Air Canada"
+    later = last((offer, "When does it leave?"), (answer, "Thank you, that is all."))
+    assert later["airlines"] == "Air Canada"
+    assert "airlines" not in last((offer, "Could you find another flight?"))
+    assert "airlines" not in last((offer, "When does it leave?"))

@@ -426,12 +426,13 @@ def _earlier_offer(
     if _NEGATE.search(text):
         state.offered = {}
         return {}
+    found = _found_by_search(service, state.intent, list(state.offered.items()), text, affirmed)
     if not (affirmed or _TRANSACT.search(text)):
-        return {}
+        return found
     slots = _bookable(service, state.intent)
     taken = {slot: value for slot, value in state.offered.items() if slot in slots}
     state.offered = {}
-    return taken
+    return found | taken
 
 
 def _is_place(slot: Slot) -> bool:
@@ -554,14 +555,24 @@ def _from_acts(
         agreed = affirmed and (act.act == "REQUEST" or (act.act == "OFFER" and act.slot in slots))
         if confirmed or agreed:
             found[act.slot] = act.values[0]
-    # A service that only searches has no booking to require anything: what an offer leads
-    # with ("How about an American Airlines flight ...?") names the thing agreed to.
-    offers = [a for a in acts if a.act == "OFFER" and a.values and service.slot(a.slot)]
-    task = service.intent(intent)
-    searching = not any(other.transactional for other in service.intents)
-    if affirmed and searching and offers and task and offers[0].slot in task.optional:
-        found.setdefault(offers[0].slot, offers[0].values[0])
+    offers = [(a.slot, a.values[0]) for a in acts if a.act == "OFFER" and a.values]
+    for slot, value in _found_by_search(service, intent, offers, text, affirmed).items():
+        found.setdefault(slot, value)
     return found
+
+
+def _found_by_search(
+    service: Service, intent: str, offers: Sequence[tuple[str, str]], text: str, affirmed: bool
+) -> dict[str, str]:
+    """A service that only searches has no booking to require anything: what an offer leads
+    with ("How about an American Airlines flight ...?") names the thing agreed to, or the
+    thing found when the customer says that is all ("Thanks, that's all I need")."""
+    task = service.intent(intent)
+    if any(other.transactional for other in service.intents) or not task or not offers:
+        return {}
+    slot, value = offers[0]
+    settled = affirmed or bool(_DONE.search(text))
+    return {slot: value} if settled and slot in task.optional else {}
 
 
 def _from_text(
