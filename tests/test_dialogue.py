@@ -876,6 +876,15 @@ def test_a_ride_there_goes_to_the_address_the_system_gave() -> None:
     assert ride[1]["slot_values"] == {"destination": "327 North San Mateo Drive"}
     weather = list(tracker.track(tracker_view(record("Weather_1"))))
     assert weather[1]["slot_values"] == {"city": "San Mateo"}  # a city slot takes the city
+    # Two doctors offered, each with an address: the ride goes to the one named last.
+    two = record("RideSharing_9")
+    other = copy.deepcopy(two["turns"][1])
+    other["frames"][0]["actions"][0]["values"] = ["1 Elm Street"]
+    two["turns"][1:1] = [other, {"speaker": "USER", "utterance": "Any other doctor?",
+                                 "frames": [{"service": "Services_9"}]}]  # fmt: skip
+    assert list(tracker.track(tracker_view(two)))[-1]["slot_values"] == {
+        "destination": "327 North San Mateo Drive"
+    }
 
 
 def test_a_place_slot_is_known_by_its_description() -> None:
@@ -1167,3 +1176,40 @@ def test_a_search_only_service_keeps_the_offer_the_customer_ends_on() -> None:
     assert later["airlines"] == "Air Canada"
     assert "airlines" not in last((offer, "Could you find another flight?"))
     assert "airlines" not in last((offer, "When does it leave?"))
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("I am going to 5434 Ygnacio Valley Road #90", "5434 Ygnacio Valley Road #90"),
+        ("I'm headed to 655 Redwood highway Suite 100, for 2", "655 Redwood highway Suite 100"),
+        ("A ride to 1538 Third Ave, East 86th Street.", "1538 Third Ave, East 86th Street"),
+        ("I need a cab to go to 453 Fleming Avenue East", "453 Fleming Avenue East"),
+        ("I want to go to 1850 El Camino Real. For 1 person.", "1850 El Camino Real"),
+        ("2 tickets for 3 people on the 5th street fair", None),
+        ("a table for 4 at 7 pm", None),
+    ],
+)
+def test_a_street_address_is_read_whole(text: str, address: str | None) -> None:
+    from warmline.dialogue.tracker import _street_address
+
+    found = _street_address(text)
+    assert (found.group(0) if found else None) == address
+
+
+def test_a_ride_goes_to_the_street_address_said_not_to_its_street_name() -> None:
+    from warmline.dialogue.sgd import SystemAct
+    from warmline.dialogue.tracker import ServiceState, _from_text
+
+    ride = {"service_name": "Rides_9", "description": "Call a cab", "slots": [
+        {"name": "destination", "description": "Where the ride goes", "is_categorical": False,
+         "possible_values": []}],
+        "intents": [{"name": "GetRide", "description": "Call a cab", "is_transactional": True,
+                     "required_slots": ["destination"], "optional_slots": {}}]}  # fmt: skip
+    service = parse_services([ride], "test")["Rides_9"]
+    state = ServiceState(intent="GetRide")
+    asked = [SystemAct("REQUEST", "destination", ())]
+    text = "I am going to 5434 Ygnacio Valley Road #90"
+    assert _from_text(text, service, asked, state)["destination"] == "5434 Ygnacio Valley Road #90"
+    unasked = "Could you get me a cab to 1900 University Ave #105?"
+    assert _from_text(unasked, service, [], state)["destination"] == "1900 University Ave #105"

@@ -110,6 +110,7 @@ class ServiceState:
     intent: str = "NONE"
     values: dict[str, str] = field(default_factory=dict)
     heard: dict[str, set[str]] = field(default_factory=dict)  # values the system named, by slot
+    latest: dict[str, str] = field(default_factory=dict)  # the last value it named, by slot
     offered: dict[str, str] = field(default_factory=dict)  # the system's latest offer, by slot
 
 
@@ -135,6 +136,7 @@ class SchemaTracker:
                     for act in acts:
                         if act.slot and act.values:
                             state.heard.setdefault(act.slot, set()).update(act.values)
+                            state.latest[act.slot] = act.values[0]
                     offer = {a.slot: a.values[0] for a in acts if a.act == "OFFER" and a.values}
                     if offer:
                         state.offered = offer
@@ -468,9 +470,9 @@ def _ride_address(
     if any(_ORIGIN_SLOT.search(s.name) for s in service.slots):
         return {}
     for other in reversed([o for o in states if o != name]):
-        addresses = {v for k, vs in states[other].heard.items() if "address" in k for v in vs}
+        addresses = [v for k, v in states[other].latest.items() if "address" in k]
         if addresses:
-            return {wanted[0]: addresses.pop()} if len(addresses) == 1 else {}
+            return {wanted[0]: addresses[-1]}  # the address it named last there
     return {}
 
 
@@ -774,6 +776,12 @@ def _unasked_values(
         taken.add(kind)
     places = [s for s in slots if any(w in s.name for w in _PLACE)]
     names = [s for s in slots if any(w in s.name for w in _NAME) and s not in places]
+    address = _street_address(text) if places else None
+    if address and address.group(0) not in taken:
+        lead = text[: address.start()].split()[-1:] or [""]
+        found[_directional(places, lead[0].lower()).name] = address.group(0)
+        taken.add(address.group(0))
+        text = f"{text[: address.start()]} {text[address.end() :]}"  # its words are no names
     for before, value in _names_said(text):
         if value in taken or _TIME.fullmatch(value):
             continue
@@ -1013,6 +1021,9 @@ def _free_value(slot: Slot, text: str, kind_words: frozenset[str] = frozenset())
     if "date" in name:
         return _asked_date(name, text)
     if any(w in name for w in _PLACE):
+        address = _street_address(text)
+        if address:
+            return address.group(0)
         place = _place_value(name, text)
         if place:
             return _opening_place(text, place)
@@ -1229,6 +1240,29 @@ def _names_said(text: str) -> list[tuple[str, str]]:
         before = text[: match.start(1)].lower().split()[-2:] or [""]
         found.append((before[0] if before[-1] == "of" else before[-1], value))  # "out of X"
     return found
+
+
+_STREET = (
+    r"(?:(?:st|ave|rd|blvd|dr|ln|ct|pl|hwy|pkwy)\.?|street|avenue|road|boulevard|drive|lane|way|"
+    r"court|place|highway|parkway|circle|square|plaza|terrace|trail|alley|building|expressway)"
+)
+_NOT_STREET = r"(?!(?:people|persons?|tickets?|seats?|on|the|for|at|in|to|of|and|a|an|is|am|pm)\b)"
+# "5434 Ygnacio Valley Road #90", "655 Redwood highway Suite 100", "1538 Third Ave, East 86th
+# Street": a house number, up to four words and a street word, then a unit or a cross street.
+_ADDRESS = re.compile(
+    rf"\b\d{{1,6}}(?:-\d+)?(?:\s+{_NOT_STREET}[\w'.-]+){{0,4}}?\s+{_STREET}(?!\w)"
+    r"(?:\s+(?:north|south|east|west)\b)?"
+    rf"(?:,?\s*(?:#\s*\w+|(?:suite|ste|unit|apt|floor)\.?\s*\w+))?"
+    rf"(?:,\s*(?:[\w'.-]+\s+){{0,3}}{_STREET}(?!\w))?"
+    # "to 1850 El Camino Real", "at 2050 Broadway": a number and a capitalised name.
+    r"|(?<=\b(?:to|at) )\d{2,6}(?-i:(?:\s+[A-Z][\w'-]*){1,4})",
+    re.IGNORECASE,
+)
+
+
+def _street_address(text: str) -> re.Match[str] | None:
+    """A street address the customer gives ("I need a ride to 1900 University Ave #105")."""
+    return _ADDRESS.search(text)
 
 
 def _place_value(slot: str, text: str) -> str | None:
