@@ -1213,3 +1213,30 @@ def test_a_ride_goes_to_the_street_address_said_not_to_its_street_name() -> None
     assert _from_text(text, service, asked, state)["destination"] == "5434 Ygnacio Valley Road #90"
     unasked = "Could you get me a cab to 1900 University Ave #105?"
     assert _from_text(unasked, service, [], state)["destination"] == "1900 University Ave #105"
+
+
+def test_a_confirmation_corrected_in_part_sets_only_the_correction_until_one_is_agreed() -> None:
+    """ "A table for 2 at Kiku at 7 pm?" - "Make it for 4 people.": only the party size is set;
+    "A table for 4?" - "Yes.": the time the first confirmation said is settled too."""
+    encoder = get_encoder()
+    tracker = SchemaTracker(parse_services(SCHEMA, "test"), lambda t: encoder.encode(list(t)))
+
+    def confirm(**values: str) -> dict[str, Any]:
+        actions = [{"act": "CONFIRM", "slot": k, "values": [v]} for k, v in values.items()]
+        frame = {"service": "Restaurants_9", "actions": actions, "slots": []}
+        return {"speaker": "SYSTEM", "utterance": "...", "frames": [frame]}
+
+    def user(text: str) -> dict[str, Any]:
+        return {"speaker": "USER", "utterance": text, "frames": [{"service": "Restaurants_9"}]}
+
+    record = {"dialogue_id": "c1", "turns": [
+        user("Book me a table at Kiku."),
+        confirm(restaurant_name="Kiku", time="7 pm", party_size="2"),
+        user("Make it for 4 people."),
+        confirm(party_size="4"),
+        user("Yes, that's right.")]}  # fmt: skip
+    corrected, agreed = [found["slot_values"] for found in tracker.track(tracker_view(record))][1:]
+    assert corrected == {"restaurant_name": "Kiku", "party_size": "4"}
+    assert agreed == {"restaurant_name": "Kiku", "party_size": "4", "time": "7 pm"}
+    record["turns"][2] = user("Yes, please.")  # agreed at once: everything it said
+    assert list(tracker.track(tracker_view(record)))[1]["slot_values"]["time"] == "7 pm"

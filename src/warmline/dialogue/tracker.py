@@ -112,6 +112,9 @@ class ServiceState:
     heard: dict[str, set[str]] = field(default_factory=dict)  # values the system named, by slot
     latest: dict[str, str] = field(default_factory=dict)  # the last value it named, by slot
     offered: dict[str, str] = field(default_factory=dict)  # the system's latest offer, by slot
+    # A confirmation the customer corrected in part: what it said besides, kept for when a
+    # later confirmation is agreed to.
+    unsettled: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -184,6 +187,7 @@ class SchemaTracker:
         )
         state.intent = self._intent(state.intent, service, text, vector, acts, affirmed)
         requested = self._requested(service, text, vector, state)
+        before = dict(state.values)
         for slot, value in _from_acts(acts, text, affirmed, service, state.intent).items():
             state.values[slot] = value
         for slot, value in _earlier_offer(state, acts, text, affirmed, service).items():
@@ -191,7 +195,9 @@ class SchemaTracker:
         if not listening:
             return requested
         kinds = self._kind_words(service)
-        for slot, value in _from_text(text, service, acts, state, kinds).items():
+        said = _from_text(text, service, acts, state, kinds)
+        _settle_confirmation(state, acts, text, affirmed, said, before)
+        for slot, value in said.items():
             state.values[slot] = value
         for slot, value in _named_again(text, service, state).items():
             state.values[slot] = value
@@ -346,6 +352,34 @@ class SchemaTracker:
             texts = [f"what is the {_words(s.name)}? {s.description}" for s in slots]
             self._slots[service.name] = (slots, self.embed(texts) if texts else np.zeros((0, 1)))
         return self._slots[service.name]
+
+
+def _settle_confirmation(
+    state: ServiceState,
+    acts: Sequence[SystemAct],
+    text: str,
+    affirmed: bool,
+    said: Mapping[str, str],
+    before: Mapping[str, str],
+) -> None:
+    """A confirmation corrected in part ("Make it for 4 people", "No, just one person") sets
+    only the correction: what else it said waits (`unsettled`) until a later confirmation is
+    agreed to, which settles both."""
+    confirmed = {a.slot: a.values[0] for a in acts if a.act == "CONFIRM" and a.values}
+    if not confirmed:
+        return
+    corrected = {slot for slot, value in said.items() if confirmed.get(slot, value) != value}
+    if corrected or _NEGATE.search(text):
+        for slot in confirmed:
+            if slot in before:
+                state.values[slot] = before[slot]
+            else:
+                state.values.pop(slot, None)
+        state.unsettled = {k: v for k, v in confirmed.items() if k not in corrected}
+    elif affirmed and state.unsettled:
+        for slot, value in state.unsettled.items():
+            state.values.setdefault(slot, value)
+        state.unsettled = {}
 
 
 def _asked_to_transact(text: str, current: str, service: Service) -> str | None:
