@@ -1240,3 +1240,21 @@ def test_a_confirmation_corrected_in_part_sets_only_the_correction_until_one_is_
     assert agreed == {"restaurant_name": "Kiku", "party_size": "4", "time": "7 pm"}
     record["turns"][2] = user("Yes, please.")  # agreed at once: everything it said
     assert list(tracker.track(tracker_view(record)))[1]["slot_values"]["time"] == "7 pm"
+
+
+@pytest.mark.parametrize(
+    ("text", "time"),
+    [
+        ('around 1 o"clock in the afternoon on the 12th.', '1 o"clock in the afternoon'),
+        ("I'll pick it up at around afternoon 3", "afternoon 3"),
+        ("Afternoon 2.", "Afternoon 2"),
+        ("morning 11 next friday fremont", "morning 11"),
+        ("at 6 o' clock please", "6 o' clock"),
+        ("a table this evening 2 people", None),
+    ],
+)
+def test_times_are_read_in_the_ways_customers_write_them(text: str, time: str | None) -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _free_value
+
+    assert _free_value(Slot("pickup_time", "Time to pick up the car"), text) == time

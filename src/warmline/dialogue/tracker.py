@@ -87,9 +87,11 @@ _NUMBER_WORDS = {
 }  # fmt: skip
 _HOUR = r"(\d{1,2}(:\d{2})?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
 _TIME = re.compile(
-    rf"\b((morning|afternoon|evening|night)\s+\d{{1,2}}:\d{{2}}|"
+    rf"\b((morning|afternoon|evening|night)\s+\d{{1,2}}(:\d{{2}})?\b"
+    r"(?!\s*(people|persons?|guests?|tickets?|seats?|adults?|of|st|nd|rd|th)\b)|"
     rf"(half past|quarter past|quarter to)\s+{_HOUR}(\s+in the (morning|afternoon|evening|night))?|"
-    rf"{_HOUR}\s*(am|pm|a\.m\.|p\.m\.|o'?clock)(\s+in the (morning|afternoon|evening|night))?|"
+    rf"{_HOUR}\s*(am|pm|a\.m\.|p\.m\.|o['\"’]?\s?clock)"
+    r"(\s+in the (morning|afternoon|evening|night))?|"
     rf"{_HOUR}\s+in the (morning|afternoon|evening|night)|\d{{1,2}}:\d{{2}}|noon|midnight)",
     re.IGNORECASE,
 )
