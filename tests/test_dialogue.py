@@ -1258,3 +1258,25 @@ def test_times_are_read_in_the_ways_customers_write_them(text: str, time: str | 
     from warmline.dialogue.tracker import _free_value
 
     assert _free_value(Slot("pickup_time", "Time to pick up the car"), text) == time
+
+
+@pytest.mark.parametrize(
+    ("text", "year"),
+    [
+        ("find me a song from about six years back", "2013"),
+        ("some pop music from two years ago", "2017"),
+        ("something from last year", "2018"),
+        ("a song from a year ago", "2018"),
+        ("one that came out in '14", "2014"),
+        ("songs from twenty years ago", None),  # not a year the slot offers
+    ],
+)
+def test_a_year_is_counted_back_from_the_year_of_the_conversation(
+    text: str, year: str | None
+) -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _categorical
+
+    years = tuple(str(y) for y in range(2010, 2020))
+    slot = Slot("year", "Year the song came out", True, years)
+    assert _categorical(slot, text, {"year"}, this_year=2019) == year

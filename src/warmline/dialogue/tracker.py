@@ -8,6 +8,7 @@ do yet is find the value of a free-text slot the system did not ask for (docs/di
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -121,10 +122,12 @@ class ServiceState:
 
 @dataclass
 class SchemaTracker:
-    """Tracks dialogues against `services`; `embed` gives unit-length sentence embeddings."""
+    """Tracks dialogues against `services`; `embed` gives unit-length sentence embeddings;
+    `this_year` is the year the conversations take place in ("a song from two years ago")."""
 
     services: Mapping[str, Service]
     embed: Embed
+    this_year: int = field(default_factory=lambda: dt.date.today().year)
     _intents: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
     _slots: dict[str, tuple[list[Slot], np.ndarray]] = field(default_factory=dict)
     _kinds: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
@@ -197,7 +200,7 @@ class SchemaTracker:
         if not listening:
             return requested
         kinds = self._kind_words(service)
-        said = _from_text(text, service, acts, state, kinds)
+        said = _from_text(text, service, acts, state, kinds, self.this_year)
         _settle_confirmation(state, acts, text, affirmed, said, before)
         for slot, value in said.items():
             state.values[slot] = value
@@ -619,6 +622,7 @@ def _from_text(
     acts: Sequence[SystemAct],
     state: ServiceState,
     kinds: Mapping[str, frozenset[str]] | None = None,
+    this_year: int | None = None,
 ) -> dict[str, str]:
     """Values in the customer's words: allowed values of categorical slots, and an answer to a
     slot the system asked for."""
@@ -639,7 +643,7 @@ def _from_text(
                 continue  # "checking" could be either account; the task says which
             if slot.name not in asked and about_offer:
                 continue  # "Is it pricey?" asks about the one offered
-            value = _categorical(slot, lowered, asked)
+            value = _categorical(slot, lowered, asked, this_year)
             if value is not None:
                 found[slot.name] = value
         elif slot.name in asked:
@@ -897,7 +901,9 @@ def _directional(places: list[Slot], word: str) -> Slot:
     return places[0]
 
 
-def _categorical(slot: Slot, lowered: str, asked: set[str]) -> str | None:
+def _categorical(
+    slot: Slot, lowered: str, asked: set[str], this_year: int | None = None
+) -> str | None:
     values = set(slot.values)
     if slot.name in asked and _ANY.search(lowered):
         return "dontcare"  # "any is fine" to a question about this slot
@@ -909,7 +915,7 @@ def _categorical(slot: Slot, lowered: str, asked: set[str]) -> str | None:
         said = _AFFIRM.search(lowered) or _FINE.search(lowered) or slot.name not in asked
         return "True" if said else None
     if slot.values and all(re.fullmatch(r"(19|20)\d\d", v) for v in slot.values):
-        return _year_said(slot.values, lowered)
+        return _year_said(slot.values, lowered, this_year)
     numeric = all(v.isdigit() for v in slot.values)
     if numeric and slot.name not in asked:
         return _counted(slot, lowered)  # a bare number could belong to any numeric slot
@@ -920,12 +926,27 @@ def _categorical(slot: Slot, lowered: str, asked: set[str]) -> str | None:
     return tier or cued_value(slot.values, lowered)
 
 
-def _year_said(years: Sequence[str], lowered: str) -> str | None:
-    """A year of the slot's, in full or as "'14" (2014)."""
+_YEARS_AGO = re.compile(
+    r"\b(?:(a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d{1,2}) years? "
+    r"(?:ago|back|before|old)|(last|this|past) year)\b"
+)
+
+
+def _year_said(years: Sequence[str], lowered: str, this_year: int | None = None) -> str | None:
+    """A year of the slot's, in full, as "'14" (2014), or counted back from `this_year` ("from
+    six years back", "last year")."""
     for found in re.finditer(r"\b((?:19|20)\d\d)\b|'(\d\d)\b", lowered):
         year = found.group(1) or f"20{found.group(2)}"
         if year in years:
             return year
+    ago = _YEARS_AGO.search(lowered) if this_year is not None else None
+    if ago and this_year is not None:
+        count, word = ago.group(1), ago.group(2)
+        back = 0 if word == "this" else 1 if word or count in ("a", "an") else None
+        if back is None:
+            back = int(_NUMBER_WORDS.get(count, count))
+        year = str(this_year - back)
+        return year if year in years else None
     return None
 
 
