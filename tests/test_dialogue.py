@@ -1280,3 +1280,22 @@ def test_a_year_is_counted_back_from_the_year_of_the_conversation(
     years = tuple(str(y) for y in range(2010, 2020))
     slot = Slot("year", "Year the song came out", True, years)
     assert _categorical(slot, text, {"year"}, this_year=2019) == year
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("Around NYC. I love Hip Hop, if you can find any.", "NYC"),
+        ("Could you look in Suisun city?", "Suisun city"),
+        ("It is better to get an apartment in Pleasant hill, can you find one?", "Pleasant hill"),
+        ("I am interested in Match events in Philadelphia.", "Philadelphia"),
+        ("Anaheim, CA and I like Baseball Games.", "Anaheim, CA"),
+    ],
+)
+def test_an_answer_about_a_place_gives_the_place_not_the_kind_or_the_preposition(
+    text: str, place: str
+) -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _free_value
+
+    assert _free_value(Slot("city_of_event", "City where the event is"), text) == place

@@ -679,8 +679,12 @@ _NOT_HEADS = {"name", "range", "number", "of", "is", "has", "the"}
 
 def _slot_head(slot: str) -> str | None:
     """The last word of a slot's name that names a thing ("rating" of "average_rating",
-    "price" of "price_range")."""
-    heads = [w for w in slot.lower().split("_") if w not in _NOT_HEADS]
+    "price" of "price_range"), before "of" when a thing comes first ("city" of
+    "city_of_event", but "beds" of "number_of_beds")."""
+    words = slot.lower().split("_")
+    if "of" in words and words[0] not in _NOT_HEADS:
+        words = words[: words.index("of")]
+    heads = [w for w in words if w not in _NOT_HEADS]
     return heads[-1] if heads else None
 
 
@@ -1282,6 +1286,13 @@ _NOT_PROPER = {
 _NOT_REGIONS = _NOT_PROPER | {"I", "On", "In", "At", "For", "To", "From"}
 
 
+# A place's own last word, typed in lower case after its capitalised name.
+_PLACE_TAIL = re.compile(
+    r"\s+(?:city|hill|hills|beach|park|valley|creek|springs|heights|county|island|falls|bay|"
+    r"lake|village|grove|gardens)\b"
+)
+
+
 def _names_said(text: str) -> list[tuple[str, str]]:
     """Proper names (of places, restaurants, people...) with the word before each ("out" of
     "out of X"), a region kept ("Seattle, WA", "Paris, France": customers' states record the
@@ -1292,8 +1303,11 @@ def _names_said(text: str) -> list[tuple[str, str]]:
         if not value or value in _PRONOUNS:
             continue
         region = _REGION.match(text, match.end(1))
+        tail = _PLACE_TAIL.match(text, match.end(1)) if value == match.group(1) else None
         if region and value == match.group(1) and region.group(1).split()[0] not in _NOT_REGIONS:
             value = f"{value}{region.group(0)}"
+        elif tail:
+            value = f"{value}{tail.group(0)}"  # "Suisun city", "Pleasant hill"
         before = text[: match.start(1)].lower().split()[-2:] or [""]
         found.append((before[0] if before[-1] == "of" else before[-1], value))  # "out of X"
     return found
@@ -1322,10 +1336,20 @@ def _street_address(text: str) -> re.Match[str] | None:
     return _ADDRESS.search(text)
 
 
+_KIND_NOUNS = {"game", "games", "event", "events", "match", "matches", "concert", "concerts",
+               "music", "food", "movie", "movies", "film", "films", "song", "songs"}  # fmt: skip
+
+
+def _names_kind(value: str) -> bool:
+    """Whether a capitalised phrase names a kind of thing ("Match events", "Baseball Games")."""
+    return any(word in _KIND_NOUNS for word in value.lower().split())
+
+
 def _place_value(slot: str, text: str) -> str | None:
     """The place in an answer for a place slot: the one its preposition points at when the
     customer names two ("from San Diego to Fresno"), else the longest."""
-    found = _names_said(text)
+    # "Anaheim, CA and I like Baseball Games": the games are no place.
+    found = [(before, value) for before, value in _names_said(text) if not _names_kind(value)]
     if not found:
         return None
     toward = _direction(slot)
@@ -1360,14 +1384,21 @@ _COMMANDS = {"Find", "Search", "Book", "Get", "Show", "Look", "Play", "Reserve",
              "Visit", "Take", "Need", "Want", "Call", "Buy", "Send", "Set"}  # fmt: skip
 
 
+_BEFORE_PLACE = {"in", "near", "around", "at", "to", "from", "lookin", "looking", "try", "maybe"}
+
+
 def _opening_place(text: str, place: str) -> str:
     """An answer that opens with the place ("Los Angeles.", "Redwood City."): the capital of
     its first word, which `_PROPER` does not trust at a sentence's start, is the place's."""
     opening = _OPENING_NAME.match(text)
+    regional = re.match(rf"\s*([A-Z][\w'&-]*(?:\s+[A-Z][\w'&-]*)*),\s*{re.escape(place)}\b", text)
+    if regional and regional.group(1).split()[0] not in _COMMANDS:
+        return regional.group(0).strip()  # "Anaheim, CA and I like ..."
     if opening is None or not opening.group(1).endswith(place) or opening.group(1) == place:
         return place
     first = opening.group(1).split()[0]
-    return place if first in _NOT_REGIONS or first in _COMMANDS else opening.group(1)
+    leading = first in _NOT_REGIONS or first in _COMMANDS or first.lower() in _BEFORE_PLACE
+    return place if leading else opening.group(1)
 
 
 def _trailing_place(text: str) -> str | None:
