@@ -1299,3 +1299,17 @@ def test_an_answer_about_a_place_gives_the_place_not_the_kind_or_the_preposition
     from warmline.dialogue.tracker import _free_value
 
     assert _free_value(Slot("city_of_event", "City where the event is"), text) == place
+
+
+def test_a_lower_case_place_among_dates_is_the_place_and_the_later_date_the_end() -> None:
+    """ "When and where?" - "fremont the 7th the 10th": fremont (not "7"), picked up on the 7th
+    and dropped off on the 10th."""
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _free_value
+
+    text = "fremont the 7th the 10th"
+    assert _free_value(Slot("pickup_city", "City to pick up the car"), text) == "fremont"
+    assert _free_value(Slot("pickup_date", "Date to pick up the car"), text) == "the 7th"
+    assert _free_value(Slot("dropoff_date", "Date to return the car"), text) == "the 10th"
+    assert _free_value(Slot("origin_city", "City to leave from"), "new york.") == "new york"
+    assert _free_value(Slot("origin_city", "City to leave from"), "the 10th please") is None

@@ -1091,6 +1091,7 @@ def _free_value(slot: Slot, text: str, kind_words: frozenset[str] = frozenset())
         tail = _trailing_place(text)
         if tail:
             return tail  # "find restaurants in gilroy?"
+        return _bare_place(text)
     if _KIND_SLOT.search(name):  # a place or a number is not a kind of food or film
         placed = any(before in _AT_PLACE for before, _ in _names_said(text))
         found = _known_kind(text, kind_words) or _named_kind(text)
@@ -1108,6 +1109,24 @@ def _free_value(slot: Slot, text: str, kind_words: frozenset[str] = frozenset())
     if number:
         return number.group(0)
     return _short_answer(text)
+
+
+def _bare_place(text: str) -> str | None:
+    """A place answered in lower case among dates and times ("fremont the 7th the 10th"): the
+    words left when they are taken out, if one or two; never a number."""
+    rest = _TIME.sub(" ", _DATE.sub(" ", text))
+    words = re.findall(r"[A-Za-z][\w'-]*", _CLOSING.sub("", _LEAD_IN.sub("", rest.strip(" .!?"))))
+    if not 0 < len(words) <= 2 or any(w.lower() in _NOT_PLACES for w in words):
+        return None
+    return " ".join(words)
+
+
+_NOT_PLACES = {
+    "yes", "yeah", "yep", "no", "nope", "ok", "okay", "sure", "please", "thanks", "thank", "you",
+    "it", "that", "this", "there", "here", "works", "fine", "good", "great", "perfect", "any",
+    "anywhere", "somewhere", "i", "me", "my", "the", "a", "an", "and", "or", "is", "be", "find",
+    "want", "need", "one", "ones", "other", "else", "more", "what", "how", "when", "which",
+}  # fmt: skip
 
 
 def _short_answer(text: str) -> str | None:
@@ -1461,7 +1480,8 @@ def _asked_date(slot: str, text: str) -> str | None:
     for match in matches:
         if _after_until(text, match) == end:
             return _date_value(match.group(0))
-    return _date_value(matches[0].group(0))
+    # "the 7th the 10th" for a start and an end: the end is the later one said.
+    return _date_value(matches[-1 if end else 0].group(0))
 
 
 def _date_value(text: str) -> str:
