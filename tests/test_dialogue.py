@@ -1313,3 +1313,21 @@ def test_a_lower_case_place_among_dates_is_the_place_and_the_later_date_the_end(
     assert _free_value(Slot("dropoff_date", "Date to return the car"), text) == "the 10th"
     assert _free_value(Slot("origin_city", "City to leave from"), "new york.") == "new york"
     assert _free_value(Slot("origin_city", "City to leave from"), "the 10th please") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("I'd like to find one without an entry fee.", "True"),
+        ("I want to go to one with no entrance fee", "True"),
+        ("Can you help me find some free things to do in the area?", "True"),
+        ("Anything in San Fran that you don't have to pay for?", "True"),
+        ("Find me some attractions in Paris.", None),
+    ],
+)
+def test_free_entry_is_heard_in_its_negative_wordings(text: str, value: str | None) -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _categorical
+
+    slot = Slot("free_entry", "Whether entry is free", True, ("True", "False"))
+    assert _categorical(slot, text.lower(), set()) == value

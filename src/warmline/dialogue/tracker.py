@@ -912,6 +912,7 @@ def _categorical(
     if slot.name in asked and _ANY.search(lowered):
         return "dontcare"  # "any is fine" to a question about this slot
     if values <= {"True", "False"}:
+        lowered = _COSTLESS.sub("free", lowered)  # "no entry fee" wants it free, refuses nothing
         if slot.name not in asked and not _feature_named(slot.name, lowered):
             return None
         if _NEGATE.search(lowered):
@@ -1018,11 +1019,20 @@ _GENERIC = {"has", "is", "are", "good", "for", "allowed", "options", "available"
 _SYNONYMS = {"kids": ("kid", "child", "famil"), "wifi": ("wifi", "wi-fi", "internet")}
 
 
+# Ways of saying "free" with a negation in them.
+_COSTLESS = re.compile(
+    r"\b(?:no|without(?: an?| any)?|zero)\s+(?:entry|entrance|admission|cover)?\s*"
+    r"(?:fees?|charges?|costs?)\b|\b(?:do ?n[o']t|do not|not) (?:have|need) to pay\b"
+)
+
+
 def _feature_named(slot: str, lowered: str) -> bool:
     """Whether the customer names a yes-or-no feature ("has_wifi", "good_for_kids",
     "has_seating_outdoors") as something they want, not as a question about it ("is it
     furnished?" asks; "a furnished apartment" says)."""
     words = [w for w in _words(slot).split() if w not in _GENERIC] or _words(slot).split()
+    if "free" in words:
+        words = ["free"]  # "free things to do" is free entry
     spans = []
     for word in words:
         keys = _SYNONYMS.get(word, (word[:5],))
