@@ -1061,6 +1061,14 @@ def test_a_yes_or_no_question_about_the_offer_sets_nothing() -> None:
     assert _from_text("Find me a pricey one.", service, [], offered)["price_range"] == "pricey"
     fresh = ServiceState(intent="Find")
     assert _from_text("Is it pricey?", service, [], fresh)["price_range"] == "pricey"
+    # After the offer is taken, a question about the item named still asks.
+    named = ServiceState(intent="Find", heard={"restaurant_name": {"Siam Orchid"}})
+    for question in (
+        "Thanks. And was that one pricey?",
+        "it is pricey?",
+        "By any chance is it pricey?",
+    ):
+        assert "price_range" not in _from_text(question, service, [], named), question
 
 
 def test_a_kind_word_is_found_whole_and_longest_in_the_customers_spelling() -> None:

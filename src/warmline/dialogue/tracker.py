@@ -636,7 +636,11 @@ def _from_text(
     lowered = f" {text.lower()} "
     task = service.intent(state.intent)
     in_task = {*task.required, *task.optional} if task else set()
-    about_offer = bool(state.offered and _YES_NO_QUESTION.search(text) and not _SEARCH.search(text))
+    about_offer = bool(
+        (state.offered or state.heard)
+        and _YES_NO_QUESTION.search(text)
+        and not _SEARCH.search(text)
+    )
     for slot in service.slots:
         if slot.categorical:
             if slot.name not in asked and slot.name not in in_task:
@@ -1281,7 +1285,9 @@ _PAID = re.compile(
 # A yes-or-no question about something already named ("Is it pricey?", "can you tell me if
 # it is cheap?").
 _YES_NO_QUESTION = re.compile(
-    r"(?:^|[.?!]\s*)(?:is|are|does|do)\s+(?:it|they|this|that|the \w+)\b[^.?!]*\?"
+    r"(?:^|[.?!,]\s*|\b(?:and|or|but|chance)\s+)(?:is|are|does|do|did|was|were|has)\s+"
+    r"(?:it|they|this|that|the \w+)\b[^.?!]*\?"
+    r"|(?:^|[.?!,]\s*)(?:it|this|that) (?:is|was)\b[^.?!]*\?"
     r"|\b(?:tell me|know) (?:if|whether)\b[^.?!]*\?",
     re.IGNORECASE,
 )
