@@ -1339,3 +1339,22 @@ def test_free_entry_is_heard_in_its_negative_wordings(text: str, value: str | No
 
     slot = Slot("free_entry", "Whether entry is free", True, ("True", "False"))
     assert _categorical(slot, text.lower(), set()) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "beds"),
+    [
+        ("I want to find a 2 bedroom apartment.", "2"),
+        ("I'm looking for a four bedroom apartment, can you help me?", "4"),
+        ("Can you find me a place with two bedrooms please?", "2"),
+        ("Somewhere with 3 bathrooms.", None),  # bathrooms are not bed rooms
+    ],
+)
+def test_a_bedroom_counts_for_a_slot_of_bed_rooms(text: str, beds: str | None) -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _categorical
+
+    slot = Slot("number_of_beds", "Number of bed rooms", True, ("1", "2", "3", "4"))
+    assert _categorical(slot, f" {text.lower()} ", set()) == beds
+    baths = Slot("number_of_baths", "Number of baths in the apartment", True, ("1", "2", "3"))
+    assert _categorical(baths, " somewhere with 3 bathrooms. ", set()) == "3"

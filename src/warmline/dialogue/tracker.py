@@ -1078,7 +1078,8 @@ def _counted(slot: Slot, lowered: str) -> str | None:
                 break  # "1 four star hotel room", "a 2 star hotel room": not rooms
             singular = noun[:-1] if noun.endswith("s") else noun
             stems = described if position == 0 else named
-            if ((noun in _PEOPLE and people_slot) or singular in stems) and number in slot.values:
+            own = singular in stems or singular.removesuffix("room") in stems  # "bedroom": bed
+            if ((noun in _PEOPLE and people_slot) or own) and number in slot.values:
                 return number
     return None
 
