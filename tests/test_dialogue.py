@@ -1358,3 +1358,40 @@ def test_a_bedroom_counts_for_a_slot_of_bed_rooms(text: str, beds: str | None) -
     assert _categorical(slot, f" {text.lower()} ", set()) == beds
     baths = Slot("number_of_baths", "Number of baths in the apartment", True, ("1", "2", "3"))
     assert _categorical(baths, " somewhere with 3 bathrooms. ", set()) == "3"
+
+
+def test_a_name_the_system_gave_for_another_service_names_nothing_in_this_one() -> None:
+    """ "Yeah, Green Book sounds good. Now find me a song.": the film is no artist."""
+    encoder = get_encoder()
+    films = {"service_name": "Films_9", "description": "Find films", "slots": [
+        {"name": "movie_name", "description": "Name of the film", "is_categorical": False,
+         "possible_values": []}],
+        "intents": [{"name": "FindFilms", "description": "Find films to watch",
+                     "is_transactional": False, "required_slots": [],
+                     "optional_slots": {}}]}  # fmt: skip
+    songs = {"service_name": "Songs_9", "description": "Find songs", "slots": [
+        {"name": "artist", "description": "Performer of the song", "is_categorical": False,
+         "possible_values": []}],
+        "intents": [{"name": "FindSongs", "description": "Find songs to listen to",
+                     "is_transactional": False, "required_slots": [],
+                     "optional_slots": {"artist": "dontcare"}}]}  # fmt: skip
+    tracker = SchemaTracker(
+        parse_services([films, songs], "test"), lambda t: encoder.encode(list(t))
+    )
+
+    def record(text: str) -> dict[str, Any]:
+        return {"dialogue_id": "n1", "turns": [
+            {"speaker": "USER", "utterance": "Find me a drama film.",
+             "frames": [{"service": "Films_9"}]},
+            {"speaker": "SYSTEM", "utterance": "...", "frames": [{"service": "Films_9",
+             "actions": [{"act": "OFFER", "slot": "movie_name", "values": ["Green Book"]}],
+             "slots": []}]},
+            {"speaker": "USER", "utterance": text,
+             "frames": [{"service": "Films_9"}, {"service": "Songs_9"}]}]}  # fmt: skip
+
+    found = list(
+        tracker.track(tracker_view(record("Yeah, Green Book sounds good. Now find me a song.")))
+    )
+    assert "artist" not in found[-1]["slot_values"]
+    named = list(tracker.track(tracker_view(record("I like Green Book. Find songs by Adele."))))
+    assert named[-1]["slot_values"]["artist"] == "Adele"

@@ -161,7 +161,17 @@ class SchemaTracker:
                 state.values.update(carried)
                 acts = previous.acts.get(name, ()) if previous else ()
                 listening = not opening or fresh
-                requested = self._update(state, service, turn.utterance, vector, acts, listening)
+                # "Green Book sounds good. Now find me a song": the film is no artist.
+                foreign = {
+                    value.lower()
+                    for other, theirs in states.items()
+                    if other != name
+                    for values in theirs.heard.values()
+                    for value in values
+                }
+                requested = self._update(
+                    state, service, turn.utterance, vector, acts, listening, foreign
+                )
                 state.values.update(_same_day(states, name, service, turn.utterance))
                 _drop_unused(state, service, carried)
                 if fresh:
@@ -184,9 +194,11 @@ class SchemaTracker:
         vector: np.ndarray,
         acts: Sequence[SystemAct],
         listening: bool = True,
+        foreign: frozenset[str] | set[str] = frozenset(),
     ) -> list[str]:
         """Update `state` from one customer turn; with `listening` false (the turn speaks
-        about another service) only the system's acts and the intent move."""
+        about another service) only the system's acts and the intent move. `foreign`: what
+        the system named for other services (lower case), which names nothing here."""
         affirmed = (
             bool(_AFFIRM.search(text)) and not _NEGATE.search(text) and not _ANOTHER.search(text)
         )
@@ -200,7 +212,7 @@ class SchemaTracker:
         if not listening:
             return requested
         kinds = self._kind_words(service)
-        said = _from_text(text, service, acts, state, kinds, self.this_year)
+        said = _from_text(text, service, acts, state, kinds, self.this_year, foreign)
         _settle_confirmation(state, acts, text, affirmed, said, before)
         for slot, value in said.items():
             state.values[slot] = value
@@ -623,6 +635,7 @@ def _from_text(
     state: ServiceState,
     kinds: Mapping[str, frozenset[str]] | None = None,
     this_year: int | None = None,
+    foreign: frozenset[str] | set[str] = frozenset(),
 ) -> dict[str, str]:
     """Values in the customer's words: allowed values of categorical slots, and an answer to a
     slot the system asked for."""
@@ -674,7 +687,7 @@ def _from_text(
     categories = [found[s.name] for s in service.slots if s.categorical and s.name in found]
     unfilled = [s for s in free if s.name not in found]
     taken, known = set(found.values()), set(state.values)
-    found.update(_unasked_values(text, unfilled, taken, known, categories, kinds))
+    found.update(_unasked_values(text, unfilled, taken, known, categories, kinds, foreign))
     return found
 
 
@@ -798,6 +811,7 @@ def _unasked_values(
     known: set[str],
     categories: Sequence[str] = (),
     kind_words: Mapping[str, frozenset[str]] | None = None,
+    foreign: frozenset[str] | set[str] = frozenset(),
 ) -> dict[str, str]:
     """Values the customer volunteered for the task's free-text slots: a time, dates (start or
     end, `_dates`), the kind of thing wanted for a genre or cuisine slot, a proper name after
@@ -838,7 +852,7 @@ def _unasked_values(
             target = named
         elif before in ("in", "near", "around", *_TOWARD, *_AWAY) and places:
             target = _directional(places, before)
-        elif names:
+        elif names and value.lower() not in foreign:
             target = names[0]
         else:
             continue
