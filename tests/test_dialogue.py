@@ -1395,3 +1395,21 @@ def test_a_name_the_system_gave_for_another_service_names_nothing_in_this_one() 
     assert "artist" not in found[-1]["slot_values"]
     named = list(tracker.track(tracker_view(record("I like Green Book. Find songs by Adele."))))
     assert named[-1]["slot_values"]["artist"] == "Adele"
+
+
+@pytest.mark.parametrize(
+    ("text", "party"),
+    [
+        ("I want to make a reservation for one at a restaurant here.", "1"),
+        ("Go ahead and make a reservation for two at Sidebar please.", "2"),
+        ("Fine, reserve seats at a restaurant near there then. It's for three.", "3"),
+        ("Book the hotel for 2 nights.", None),
+        ("A table for 7 pm, please.", None),
+    ],
+)
+def test_a_bare_count_after_for_is_the_party(text: str, party: str | None) -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _categorical
+
+    slot = Slot("party_size", "Party size for a reservation", True, ("1", "2", "3", "4"))
+    assert _categorical(slot, f" {text.lower()} ", set()) == party

@@ -1070,6 +1070,13 @@ _COUNT = re.compile(
     r"\b(\d{1,2}|zero|one|two|three|four|five|six|seven|eight|nine|ten)\b"
     r"(?=((?:[\s-]+(?:of us|[a-z']+)){1,3}))"  # what follows, left for the next number too
 )
+# "a reservation for two at Sidebar", "It's for three": a bare count of people.
+_PARTY = re.compile(
+    r"\bfor (?:a (?:party|group|table) of )?(one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"\d{1,2})\b(?!\s*(?:[:.]\d|am\b|pm\b|a\.m|p\.m|o'|o\"|o’|oclock|[a-z]))"
+    r"|\bfor (?:a (?:party|group|table) of )?(one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"\d{1,2})\s+(?:at|on|in|please|tonight|today|tomorrow)\b"
+)
 _UNITS = {"star", "stars", "bed", "beds", "bedroom", "bedrooms", "bath", "baths", "bathroom",
           "bathrooms", "day", "days", "night", "nights", "way", "hour", "hours", "minute",
           "minutes", "week", "weeks", "year", "years", "pm", "am"}  # fmt: skip
@@ -1095,6 +1102,11 @@ def _counted(slot: Slot, lowered: str) -> str | None:
             own = singular in stems or singular.removesuffix("room") in stems  # "bedroom": bed
             if ((noun in _PEOPLE and people_slot) or own) and number in slot.values:
                 return number
+    party = _PARTY.search(lowered) if people_slot else None
+    if party:
+        said = party.group(1) or party.group(2)
+        number = _NUMBER_WORDS.get(said, said)
+        return number if number in slot.values else None
     return None
 
 
