@@ -1413,3 +1413,25 @@ def test_a_bare_count_after_for_is_the_party(text: str, party: str | None) -> No
 
     slot = Slot("party_size", "Party size for a reservation", True, ("1", "2", "3", "4"))
     assert _categorical(slot, f" {text.lower()} ", set()) == party
+
+
+def test_a_name_the_system_gave_for_one_slot_fills_no_other() -> None:
+    """ "Would you like to see Dumbo?" - "I would love to see Dumbo.": Dumbo is no theatre,
+    nor is "Link" of "Missing Link sounds good."."""
+    from warmline.dialogue.tracker import ServiceState, _from_text
+
+    cinema = {"service_name": "Cinema_9", "description": "Find films showing", "slots": [
+        {"name": "theater_name", "description": "Name of the theatre", "is_categorical": False,
+         "possible_values": []},
+        {"name": "movie_name", "description": "Name of the film", "is_categorical": False,
+         "possible_values": []}],
+        "intents": [{"name": "FindMovies", "description": "Find films showing",
+                     "is_transactional": False, "required_slots": [],
+                     "optional_slots": {"theater_name": "dontcare"}}]}  # fmt: skip
+    service = parse_services([cinema], "test")["Cinema_9"]
+    heard = {"movie_name": {"Dumbo", "Missing Link"}}
+    state = ServiceState(intent="FindMovies", heard=heard)
+    assert "theater_name" not in _from_text("I would love to see Dumbo.", service, [], state)
+    assert "theater_name" not in _from_text("Missing Link sounds good.", service, [], state)
+    at = _from_text("Is Dumbo showing at Rheem Theatre?", service, [], state)
+    assert at["theater_name"] == "Rheem Theatre"

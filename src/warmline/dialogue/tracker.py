@@ -687,7 +687,11 @@ def _from_text(
     categories = [found[s.name] for s in service.slots if s.categorical and s.name in found]
     unfilled = [s for s in free if s.name not in found]
     taken, known = set(found.values()), set(state.values)
-    found.update(_unasked_values(text, unfilled, taken, known, categories, kinds, foreign))
+    # What the system named for one slot ("Would you like to see Dumbo?") is no other's.
+    heard_as = {v.lower(): slot for slot, values in state.heard.items() for v in values}
+    found.update(
+        _unasked_values(text, unfilled, taken, known, categories, kinds, foreign, heard_as)
+    )
     return found
 
 
@@ -812,6 +816,7 @@ def _unasked_values(
     categories: Sequence[str] = (),
     kind_words: Mapping[str, frozenset[str]] | None = None,
     foreign: frozenset[str] | set[str] = frozenset(),
+    heard_as: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Values the customer volunteered for the task's free-text slots: a time, dates (start or
     end, `_dates`), the kind of thing wanted for a genre or cuisine slot, a proper name after
@@ -856,6 +861,8 @@ def _unasked_values(
             target = names[0]
         else:
             continue
+        if _named_for_another(value, target.name, heard_as or {}):
+            continue
         if target.name not in found:
             found[target.name] = value
             taken.add(value)
@@ -871,6 +878,16 @@ _LOWER_PLACE = re.compile(
     r"advance\b|person\b|total\b|general\b|particular\b|mind\b|time\b|case\b|stock\b)"
     r"[a-z][a-z'-]*(?: [a-z][a-z'-]*)?)(?=\s*[?.!,]|\s*$)"
 )
+
+
+def _named_for_another(value: str, slot: str, named: Mapping[str, str]) -> bool:
+    """Whether the system named `value` (or a name ending in it, "Missing Link" for "Link")
+    as another slot's value."""
+    lowered = value.lower()
+    return any(
+        other != slot and (said == lowered or said.endswith(f" {lowered}"))
+        for said, other in named.items()
+    )
 
 
 def _same_kind(kind: str, categories: Sequence[str], text: str) -> bool:
