@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from warmline.dialogue.metrics import f1, score, slot_scores
@@ -1435,3 +1436,34 @@ def test_a_name_the_system_gave_for_one_slot_fills_no_other() -> None:
     assert "theater_name" not in _from_text("Missing Link sounds good.", service, [], state)
     at = _from_text("Is Dumbo showing at Rheem Theatre?", service, [], state)
     assert at["theater_name"] == "Rheem Theatre"
+
+
+def test_of_two_searches_about_as_likely_the_one_taking_the_kind_named_opens() -> None:
+    """ "I want to see a Ghost movie": films of a genre, not one film's show times."""
+    from warmline.dialogue.tracker import KIND_INTENT_MARGIN
+
+    encoder = get_encoder()
+    cinema = {"service_name": "Cinema_8", "description": "Find films showing", "slots": [
+        {"name": "genre", "description": "Genre of the movie", "is_categorical": False,
+         "possible_values": []},
+        {"name": "movie_name", "description": "Name of the movie", "is_categorical": False,
+         "possible_values": []}],
+        "intents": [
+            {"name": "FindMovies", "description": "Find movies to watch by genre",
+             "is_transactional": False, "required_slots": [],
+             "optional_slots": {"genre": "dontcare"}},
+            {"name": "GetTimesForMovie", "description": "Get show times for a movie",
+             "is_transactional": False, "required_slots": ["movie_name"],
+             "optional_slots": {}}]}  # fmt: skip
+    tracker = SchemaTracker(parse_services([cinema], "test"), lambda t: encoder.encode(list(t)))
+    service = tracker.services["Cinema_8"]
+    names, _matrix = tracker._intent_vectors(service)
+    text = "I want to see a Ghost movie."
+    # Whichever the embedding prefers, close scores let the named genre decide.
+    scores = np.array([0.5, 0.5 + KIND_INTENT_MARGIN / 2])
+    assert tracker._opening_intent(service, names, scores, text) == "FindMovies"
+    far = np.array([0.5, 0.5 + KIND_INTENT_MARGIN * 2])
+    assert tracker._opening_intent(service, names, far, text) == "GetTimesForMovie"
+    assert (
+        tracker._opening_intent(service, names, scores, "When is Dumbo on?") == "GetTimesForMovie"
+    )

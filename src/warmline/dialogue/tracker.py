@@ -25,6 +25,7 @@ Embed = Callable[[Sequence[str]], np.ndarray]
 
 INTENT_SWITCH_MARGIN = 0.16  # chosen on SGD dev among 0.08, 0.12, 0.16, 0.22, 0.30
 OPENING_TRANSACTION_MARGIN = 0.10  # a first message must lean this much toward booking
+KIND_INTENT_MARGIN = 0.1  # how much less likely a search naming the kind said may be
 REQUEST_SIMILARITY = 0.35  # a question this close to a slot's description asks for it
 _AFFIRM = re.compile(
     r"\b(yes|yeah|yep|sure|ok|okay|sounds (good|great|perfect|fine|nice|lovely|wonderful|"
@@ -269,7 +270,7 @@ class SchemaTracker:
         best = names[int(order[0])]
         task = service.intent(best)
         if task is None or not task.transactional:
-            return best
+            return self._kind_asked_for(service, names, scores, text) or best
         searches = [i for i in order if not (service.intent(names[int(i)]) or task).transactional]
         if not searches:
             return best
@@ -277,6 +278,29 @@ class SchemaTracker:
         if close or (_SEARCH.search(text) and not _TRANSACT.search(text)):
             return names[int(searches[0])]
         return best
+
+    def _kind_asked_for(
+        self, service: Service, names: list[str], scores: np.ndarray, text: str
+    ) -> str | None:
+        """Of two searches about as likely, the one that takes the kind the customer names
+        ("I want to see a Ghost movie" finds films of a genre, not one film's times)."""
+        kinds = self._kind_words(service)
+        said = {slot for slot, words in kinds.items() if kind_said(words, text)}
+        if not said:
+            return None
+        order = [int(i) for i in np.argsort(-scores)]
+        for index in order[1:]:
+            if scores[order[0]] - scores[index] > KIND_INTENT_MARGIN:
+                break
+            task, best = service.intent(names[index]), service.intent(names[order[0]])
+            if task is None or best is None or task.transactional:
+                continue
+            if said & {*task.required, *task.optional} and not said & {
+                *best.required,
+                *best.optional,
+            }:
+                return names[index]
+        return None
 
     def _requested(
         self, service: Service, text: str, vector: np.ndarray, state: ServiceState
