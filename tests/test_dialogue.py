@@ -1467,3 +1467,21 @@ def test_of_two_searches_about_as_likely_the_one_taking_the_kind_named_opens() -
     assert (
         tracker._opening_intent(service, names, scores, "When is Dumbo on?") == "GetTimesForMovie"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "price"),
+    [
+        ("Thank you very much for your help.", None),
+        ("Find me a not very costly priced restaurant.", "moderate"),
+        ("I would like a restaurant that is costly and serves alcohol.", "expensive"),
+        ("Somewhere very expensive, please.", "very expensive"),
+    ],
+)
+def test_a_price_range_is_not_said_by_a_modifier_alone(text: str, price: str | None) -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _categorical
+
+    values = ("inexpensive", "moderate", "expensive", "very expensive")
+    slot = Slot("price_range", "Price range of the restaurant", True, values)
+    assert _categorical(slot, f" {text.lower()} ", set()) == price

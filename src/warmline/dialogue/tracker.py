@@ -1029,6 +1029,7 @@ def _value_said(values: Sequence[str], lowered: str) -> str | None:
     return max(kept)[1] if kept else None
 
 
+_MODIFIERS = {"very", "really", "much", "more", "most", "less", "least", "super", "quite"}
 _REFUSED_BEFORE = re.compile(r"\b(not|no|instead of|rather than)( (in|on|at|the|a|my))*\s*$")
 
 
@@ -1043,6 +1044,8 @@ def _value_span(value: str, values: Sequence[str], lowered: str) -> tuple[int, i
             return match.span()
     others = {w for other in values if other != value for w in other.lower().split()}
     own = [w for w in value.lower().split() if w not in others]
+    if any(w in _MODIFIERS for w in own):
+        return None  # "thank you very much" does not say "very expensive"
     if len(value.split()) < 2 or not own or any(len(w) < 4 for w in own):
         return None
     spans = [re.search(rf"\b{re.escape(w)}\b", lowered) for w in own]
@@ -1057,10 +1060,10 @@ _PRICE_TIERS = (
     (r"\b(any price|(do not|don'?t) (mind|care about) the (price|cost)|price (does not|"
      r"doesn'?t) matter)", r"^dontcare$"),
     (r"\b(very expensive|extremely expensive|ultra|high[- ]end|luxur)", r"very|ultra|luxur"),
-    (r"\b(not too expensive|moderate|average|affordabl|economical|reasonabl|intermediate|"
-     r"mid[- ]range|costly)", r"moderate|medium|mid|average"),
+    (r"\b(not (too|very|that|so) (expensive|costly|pricey)|moderate|average|affordabl|"
+     r"economical|reasonabl|intermediate|mid[- ]range)", r"moderate|medium|mid|average"),
     (r"\b(cheap|inexpensive|budget|low[- ]cost)", r"cheap|inexpensive|budget|low"),
-    (r"\b(expensive|pricey|fancy|upscale)", r"^(expensive|pricey|high)"),
+    (r"\b(expensive|pricey|fancy|upscale|costly)", r"^(expensive|pricey|high)"),
 )  # fmt: skip
 
 
