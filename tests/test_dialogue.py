@@ -1064,6 +1064,7 @@ def test_a_yes_or_no_question_about_the_offer_sets_nothing() -> None:
     assert _from_text("Is it pricey?", service, [], fresh)["price_range"] == "pricey"
     # After the offer is taken, a question about the item named still asks.
     named = ServiceState(intent="Find", heard={"restaurant_name": {"Siam Orchid"}})
+    assert "restaurant_name" not in _from_text("Do they serve Pasta?", service, [], named)
     for question in (
         "Thanks. And was that one pricey?",
         "it is pricey?",

@@ -709,7 +709,8 @@ def _from_text(
     # The task's slots only: a name or a place could fill any of the service's.
     free = [s for s in service.slots if s.name in in_task and not s.categorical]
     categories = [found[s.name] for s in service.slots if s.categorical and s.name in found]
-    unfilled = [s for s in free if s.name not in found]
+    # "Do they serve Pasta?" about the one named asks about it: it names nothing.
+    unfilled = [] if about_offer else [s for s in free if s.name not in found]
     taken, known = set(found.values()), set(state.values)
     # What the system named for one slot ("Would you like to see Dumbo?") is no other's.
     heard_as = {v.lower(): slot for slot, values in state.heard.items() for v in values}
