@@ -1064,7 +1064,6 @@ def test_a_yes_or_no_question_about_the_offer_sets_nothing() -> None:
     assert _from_text("Is it pricey?", service, [], fresh)["price_range"] == "pricey"
     # After the offer is taken, a question about the item named still asks.
     named = ServiceState(intent="Find", heard={"restaurant_name": {"Siam Orchid"}})
-    assert "restaurant_name" not in _from_text("Do they serve Pasta?", service, [], named)
     for question in (
         "Thanks. And was that one pricey?",
         "it is pricey?",
@@ -1486,3 +1485,15 @@ def test_a_price_range_is_not_said_by_a_modifier_alone(text: str, price: str | N
     values = ("inexpensive", "moderate", "expensive", "very expensive")
     slot = Slot("price_range", "Price range of the restaurant", True, values)
     assert _categorical(slot, f" {text.lower()} ", set()) == price
+
+
+def test_a_yes_or_no_question_about_the_item_named_fills_no_name() -> None:
+    """ "Do they serve Pasta?" after a table at Nabe is booked: Pasta is no restaurant."""
+    from warmline.dialogue.tracker import ServiceState, _from_text
+
+    service = parse_services(SCHEMA, "test")["Restaurants_9"]
+    heard = {"restaurant_name": {"Nabe"}}
+    state = ServiceState(intent="ReserveTable", values={"restaurant_name": "Nabe"}, heard=heard)
+    assert "restaurant_name" not in _from_text("Do they serve Pasta?", service, [], state)
+    asked = _from_text("Book me a table at Sidebar instead.", service, [], state)
+    assert asked["restaurant_name"] == "Sidebar"
