@@ -1497,3 +1497,21 @@ def test_a_yes_or_no_question_about_the_item_named_fills_no_name() -> None:
     assert "restaurant_name" not in _from_text("Do they serve Pasta?", service, [], state)
     asked = _from_text("Book me a table at Sidebar instead.", service, [], state)
     assert asked["restaurant_name"] == "Sidebar"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Sushi Hana.", "Sushi Hana"),
+        ("El Morocco at 19:00.", "El Morocco"),
+        ("Yes, Miyozen Restaurant.", "Miyozen Restaurant"),
+        ("Mcdonald's is the restaurant. I want it for two people.", "Mcdonald's"),
+        ("I want to go to Sidebar.", "Sidebar"),
+    ],
+)
+def test_an_answer_opening_with_a_name_gives_the_whole_name(text: str, name: str) -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _free_value
+
+    assert _free_value(Slot("restaurant_name", "Name of the restaurant"), text) == name
+    assert _free_value(Slot("stay_length", "Nights of the stay"), "Staying 6 days.") != "Staying"

@@ -1187,6 +1187,9 @@ def _free_value(slot: Slot, text: str, kind_words: frozenset[str] = frozenset())
         if money:
             return money.group(0)
     names = _names_said(text)
+    opening = _opening_name(text) if any(w in name for w in _NAME) else None
+    if opening and all(opening.endswith(value) for _, value in names[:1]):
+        return opening  # "Sushi Hana.", "El Morocco at 19:00", "Mcdonald's is the restaurant."
     if names:
         # A name rather than the place said with it ("Taverna restaurant in Sunnyvale").
         unplaced = [value for before, value in names if before not in _AT_PLACE]
@@ -1195,6 +1198,25 @@ def _free_value(slot: Slot, text: str, kind_words: frozenset[str] = frozenset())
     if number:
         return number.group(0)
     return _short_answer(text)
+
+
+_OPENING = re.compile(
+    r"^\s*(?i:(?:yes|yeah|yep|sure|ok|okay)\b[,.!]?\s*)?"
+    r"([A-Z][\w'&-]*(?:\s+(?:[A-Z][\w'&-]*|of|the|de|la|le|del|and|&))*)"
+)
+
+
+def _opening_name(text: str) -> str | None:
+    """The name an answer opens with, which `_PROPER` does not trust at a sentence's start
+    ("Yes, Miyozen Restaurant."): not a pronoun, a command or a date."""
+    found = _OPENING.match(text)
+    if found is None:
+        return None
+    value = _trimmed(found.group(1))
+    first = value.split()[0] if value else ""
+    if not first or first in _NOT_REGIONS or first in _COMMANDS or first in _CALENDAR:
+        return None
+    return None if first.lower() in _NOT_KINDS else value
 
 
 def _bare_place(text: str) -> str | None:
