@@ -33,7 +33,12 @@ from warmline.understanding.lexicon import (
 )
 from warmline.understanding.lexicon.catalog import CONCERNS, CUES
 from warmline.understanding.lexicon.loader import SHIPPED_DIR, SHIPPED_FILES
-from warmline.understanding.lexicon.regexplan import nested_quantifier, plan
+from warmline.understanding.lexicon.regexplan import (
+    SPACES,
+    nested_quantifier,
+    plan,
+    separator_key,
+)
 from warmline.understanding.lexicon.safety import probe
 
 PACK = shipped_pack(check_examples=False)
@@ -351,12 +356,42 @@ def test_plans_say_where_matches_start() -> None:
     assert plan(r"\w+\s+\w+", re.I).scan
 
 
+def test_pairs_see_past_spaces_and_marks_between_two_words() -> None:
+    """A rule starting "i\\s+'ve" or "a\\*+hole" is tried after "i" or "a" only when the next
+    word fits: the separator is the first character between the words that is not a space."""
+    given_up = plan(r"\bi\s+(?:have\s+|'ve\s+)?given\s+up\b", re.I)
+    assert ("i", "'", "ve") in given_up.pairs and "i" not in given_up.words
+    assert plan(r"\ba\*+hole\b", re.I).pairs == {("a", "*", "hole")}
+    assert plan(r"\ba\s*&\s*e\b", re.I).pairs == {("a", "&", "e")}
+    assert plan(r"\bnever\s*mind\b", re.I).pairs == {("never", SPACES, "mind")}
+    assert plan(r"\bnever\s*mind\b", re.I).words == {"nevermind"}  # no space: one word
+    assert [separator_key(s) for s in (" ", "\n\t", "'", " ' ", "**", " & ")] == [
+        SPACES,
+        SPACES,
+        "'",
+        "'",
+        "*",
+        "&",
+    ]
+
+
+def test_a_branch_starting_at_a_mark_is_tried_where_its_next_word_follows() -> None:
+    gated = plan(r"(?:^|[,.;!?]\s*)(?:just\s+)?forget\s+it", re.I)
+    finder = re.compile(gated.char_filter)
+    assert [m.start() for m in finder.finditer("ok, and. forget it! just\nforget")] == [7, 18]
+    # A run of marks can start a match anywhere in it, and emoji have no next word.
+    assert not plan(r"[!?]{2,}\s*why", re.I).char_filter
+    assert not plan(r"[\U0001f621\U0001f92c]", re.I).char_filter
+
+
 def test_the_index_finds_exactly_what_scanning_every_rule_finds() -> None:
     """Word salads from the rules' own words, with hostile spacing and punctuation."""
     words = sorted({w for rule in RULES for w in re.findall(r"[a-z']{2,}", rule.regex)})
     glue = [" ", "  ", ", ", ". ", "\n", "'", "-", "! ", "?? ", " NOW ", " 3 ", "\u2019"]
     # Digits of another script start a word too; a digit inside a word does not.
     glue += [" \u0663\u0664 ", " 2nd ", "x4 ", " \U0001f621 "]
+    # Marks and spaces between two words, in either order.
+    glue += [" '", "' ", " & ", "**", "*", ", ", "!! ", " / ", "...", "?\n"]
     generator = random.Random(17)
     index = PACK.emotion_index
     for _ in range(300):

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from itertools import accumulate, chain, compress, count, pairwise
+from itertools import accumulate, chain, compress, islice
 
-from warmline.understanding.lexicon.regexplan import FOLD, SPACES, Plan, plan
+from warmline.understanding.lexicon.regexplan import FOLD, Plan, plan, separator_key
 
 _WORDS = re.compile(r"(\w+)")
 _FOLDED = "\u0130\u0131\u017f\u212a"  # the characters `FOLD` maps
+# In the distinct words joined by spaces: the words that start with an ASCII digit.
+_ASCII_DIGIT_WORDS = re.compile(r" ([0-9]\S*)")
 
 
 class Index:
@@ -34,7 +36,7 @@ class Index:
         pairs: dict[tuple[str, str, str], list[int]] = {}
         digit: list[int] = []
         start: list[int] = []
-        chars: list[tuple[int, re.Pattern[str], str, tuple[str, ...], bool]] = []
+        chars: list[tuple[int, re.Pattern[str], str, tuple[str, ...], bool, bool]] = []
         anchored: list[tuple[int, re.Pattern[str] | None, re.Pattern[str] | None, bool]] = []
         scan: list[int] = []
         for number, rule_plan in enumerate(self.plans):
@@ -58,10 +60,11 @@ class Index:
                 chars.append(
                     (
                         number,
-                        re.compile("[" + "".join(re.escape(c) for c in rule_plan.chars) + "]"),
+                        _char_finder(rule_plan),
                         "".join(sorted(rule_plan.chars)),
                         tuple(rule_plan.char_gates),
                         all(not c.isascii() for c in rule_plan.chars),
+                        bool(rule_plan.char_filter),
                     )
                 )
             if rule_plan.anchors or rule_plan.exact_anchors:
@@ -74,15 +77,14 @@ class Index:
                     )
                 )
         self._words = {key: tuple(dict.fromkeys(numbers)) for key, numbers in words.items()}
-        self._prefixes = tuple(
-            (prefix, re.compile(re.escape(prefix)), tuple(numbers))
-            for prefix, numbers in prefixes.items()
-        )
+        self._prefixes = tuple((prefix, tuple(numbers)) for prefix, numbers in prefixes.items())
+        self._prefix_heads = tuple(prefixes)
+        self._digit = tuple(digit)
+        self._prefixed = _prefixed_words(self._prefix_heads)
         # (first word, second word) -> separator -> rules: looked up for every pair of words.
         self._pairs: dict[tuple[str, str], dict[str, tuple[int, ...]]] = {}
         for (first, sep, second), numbers in pairs.items():
             self._pairs.setdefault((first, second), {})[sep] = tuple(numbers)
-        self._digit = tuple(digit)
         self._start = tuple(start)
         self._chars = tuple(chars)
         self._anchored = tuple(anchored)
@@ -98,8 +100,12 @@ class Index:
         return Scan(self, text)
 
 
-def _is_word_char(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
+def _char_finder(rule_plan: Plan) -> re.Pattern[str]:
+    """Finds where a rule may start at a character: at the characters followed by how the
+    next word starts (`Plan.char_filter`), else at every one of them."""
+    if rule_plan.char_filter:
+        return re.compile(rule_plan.char_filter)
+    return re.compile("[" + "".join(re.escape(c) for c in rule_plan.chars) + "]")
 
 
 def _last(folded: str, gates: tuple[str, ...]) -> int:
@@ -120,6 +126,15 @@ def _any_of(strings: frozenset[str]) -> re.Pattern[str] | None:
     if not strings:
         return None
     return re.compile("|".join(re.escape(s) for s in sorted(strings, key=len, reverse=True)))
+
+
+def _prefixed_words(prefixes: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Finds, in the distinct words joined by spaces, those that start with one of `prefixes`:
+    one search instead of a test of every word for every prefix."""
+    if not prefixes:
+        return None
+    heads = "|".join(re.escape(prefix) for prefix in sorted(prefixes, key=len, reverse=True))
+    return re.compile(f" ((?:{heads})\\S*)")
 
 
 class Scan:
@@ -151,44 +166,9 @@ class Scan:
                 exact is not None and exact.search(text)
             ):
                 self._whole.add(number)
-        parts = _WORDS.split(folded)
-        words = parts[1::2]
-        distinct = set(words)
         lists: dict[int, list[list[int]]] = {}
-        self._index_words(parts, words, distinct, lists)
-        unsorted: set[int] = set()
-        if index._prefixes:
-            # Which words start with a prefix ("overcharg" of "overcharged"): searched among
-            # the distinct words, short and usually ASCII, then found in the text.
-            joined = " " + " ".join(distinct)
-            for prefix, literal, numbers in index._prefixes:
-                if " " + prefix not in joined:
-                    continue
-                for match in literal.finditer(folded):
-                    at = match.start()
-                    if at == 0 or not _is_word_char(folded[at - 1]):
-                        for number in numbers:
-                            lists.setdefault(number, []).append([at])
-                            unsorted.add(number)
-        for number, pattern, chars, gates, only_non_ascii in index._chars:
-            if (ascii_text and only_non_ascii) or (gates and not any(g in folded for g in gates)):
-                continue
-            if only_non_ascii:  # emoji: rare in most texts, found fastest one by one
-                counts = [text.count(ch) for ch in chars]
-                if sum(counts) > self._many:
-                    self._whole.add(number)
-                    continue
-                positions = [
-                    at
-                    for ch, n in zip(chars, counts, strict=True)
-                    if n
-                    for at in _find_all(text, ch)
-                ]
-            else:
-                positions = [m.start() for m in pattern.finditer(text, 0, _last(folded, gates))]
-            if positions:
-                lists.setdefault(number, []).append(positions)
-                unsorted.add(number)
+        self._index_words(_WORDS.split(folded), ascii_text, lists)
+        unsorted = self._index_chars(folded, ascii_text, lists)
         for number in index._start:
             lists.setdefault(number, []).append([0])
             unsorted.add(number)
@@ -201,53 +181,100 @@ class Scan:
         # The patterns that may match: the others' `matches` are empty.
         self.possible = frozenset(self._starts.keys() | self._pieces.keys() | self._whole)
 
-    def _index_words(
-        self,
-        parts: list[str],
-        words: list[str],
-        distinct: set[str],
-        lists: dict[int, list[list[int]]],
-    ) -> None:
-        """Where the rules' start words and pairs of words are, added to `lists` (rule number
-        -> lists of ascending positions). The lookups run in C (`map`, `compress`); Python
-        loops only over the words found."""
+    def _index_chars(
+        self, folded: str, ascii_text: bool, lists: dict[int, list[list[int]]]
+    ) -> set[int]:
+        """Where the rules that start at a character ("!", an emoji) can start, added to
+        `lists`; returns the rules whose positions are not in ascending order."""
+        text = self.text
+        unsorted: set[int] = set()
+        for number, pattern, chars, gates, only_non_ascii, filtered in self.index._chars:
+            if gates and not any(g in folded for g in gates):
+                continue
+            if only_non_ascii:  # emoji: rare in most texts, found fastest one by one
+                present = [] if ascii_text else [ch for ch in chars if ch in text]
+                if not present:
+                    continue
+                counts = [text.count(ch) for ch in present]
+                if sum(counts) > self._many:
+                    self._whole.add(number)
+                    continue
+                positions = [
+                    at for ch, n in zip(present, counts, strict=True) for at in _find_all(text, ch)
+                ]
+            elif filtered:  # the characters and the next word, in the lower-cased text
+                positions = [m.start() for m in pattern.finditer(folded)]
+            else:
+                positions = [m.start() for m in pattern.finditer(text, 0, _last(folded, gates))]
+            if positions:
+                lists.setdefault(number, []).append(positions)
+                unsorted.add(number)
+        return unsorted
+
+    def _special_rules(self, words: list[str], ascii_text: bool) -> dict[str, tuple[int, ...]]:
+        """The rules that start at words of this text that begin with a rule's prefix
+        ("overcharg" of "overcharged") or with a digit (of any script), by word."""
         index = self.index
-        lookup = index._words
+        if index._prefixed is None and not index._digit:
+            return {}
+        distinct = set(words)
+        joined = " " + " ".join(distinct)
+        found: dict[str, tuple[int, ...]] = {}
         if index._digit:
-            # Words starting with a digit: below ":" (ASCII digits), or another script's digit.
-            digit_words = list(filter(":".__gt__, distinct))
-            digit_words += [w for w in filter("\x80".__le__, distinct) if w[0].isdigit()]
-            if digit_words:
-                lookup = dict(lookup)
-                for word in digit_words:
-                    lookup[word] = lookup.get(word, ()) + index._digit
+            numbered = _ASCII_DIGIT_WORDS.findall(joined)
+            if not ascii_text:  # another script's digits
+                numbered += [w for w in filter("\x80".__le__, distinct) if w[0].isdigit()]
+            found = dict.fromkeys(numbered, index._digit)
+        if index._prefixed is not None:
+            for word in index._prefixed.findall(joined):
+                rules = [numbers for prefix, numbers in index._prefixes if word.startswith(prefix)]
+                found[word] = found.get(word, ()) + tuple(chain.from_iterable(rules))
+        return found
+
+    def _index_words(
+        self, parts: list[str], ascii_text: bool, lists: dict[int, list[list[int]]]
+    ) -> None:
+        """Where the rules' start words and pairs of words are (`parts`: the text cut into
+        words and what lies between them), added to `lists` (rule number -> lists of
+        ascending positions). The lookups run in C (`map`, `compress`); Python loops only
+        over the words found."""
+        index = self.index
+        words = parts[1::2]
+        lookup = index._words
+        special = self._special_rules(words, ascii_text)
+        if special:
+            lookup = dict(lookup)
+            for word, extra in special.items():
+                lookup[word] = tuple(dict.fromkeys(lookup.get(word, ()) + extra))
         word_hits = list(map(lookup.get, words))
-        found_words = list(compress(count(), word_hits))
-        found_pairs: list[int] = []
         pair_hits: list[dict[str, tuple[int, ...]] | None] = []
         if index._pairs and len(words) > 1:
-            pair_hits = list(map(index._pairs.get, pairwise(words)))
-            found_pairs = list(compress(count(), pair_hits))
-        if not found_words and not found_pairs:
+            # `zip` reuses its tuple where `pairwise` makes one per pair.
+            pair_hits = list(
+                map(index._pairs.get, zip(words, islice(words, 1, None), strict=False))
+            )
+        if not any(word_hits) and not any(pair_hits):
             return
-        ends = list(accumulate(map(len, parts)))
+        # Where each word starts: the length of everything before it.
+        starts = list(accumulate(map(len, parts)))[::2]
         grouped: dict[tuple[int, ...], list[int]] = {}
-        for k in found_words:
-            numbers = word_hits[k]
-            assert numbers is not None
+        for numbers, at in zip(filter(None, word_hits), compress(starts, word_hits), strict=True):
             where = grouped.get(numbers)
             if where is None:
-                grouped[numbers] = [ends[2 * k]]
+                grouped[numbers] = [at]
             else:
-                where.append(ends[2 * k])
+                where.append(at)
         by_pairs: dict[tuple[int, ...], list[int]] = {}
-        for k in found_pairs:
-            seps = pair_hits[k]
-            assert seps is not None
-            between = parts[2 * k + 2]
-            numbers = seps.get(SPACES if between.isspace() else between)
-            if numbers:
-                by_pairs.setdefault(numbers, []).append(ends[2 * k])
+        found_pairs = zip(
+            filter(None, pair_hits),
+            compress(parts[2::2], pair_hits),  # what lies between the two words
+            compress(starts, pair_hits),
+            strict=True,
+        )
+        for seps, between, at in found_pairs:
+            rules = seps.get(separator_key(between))
+            if rules:
+                by_pairs.setdefault(rules, []).append(at)
         for positions_of in (grouped, by_pairs):
             for numbers, positions in positions_of.items():
                 for number in numbers:
@@ -260,7 +287,8 @@ class Scan:
             return done
         where = self._starts.get(number)
         if where is None and number in self._pieces:
-            where = sorted(set(chain.from_iterable(self._pieces[number])))
+            # Ascending; a position found twice is tried twice only when it does not match.
+            where = sorted(chain.from_iterable(self._pieces[number]))
         pattern = self.index.patterns[number]
         found: list[re.Match[str]] = []
         if number in self._whole or (where is not None and len(where) > self._many):

@@ -17,6 +17,7 @@ understand gives the safe answer (scan the whole text, no static objection).
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,13 +35,15 @@ FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"
 class Plan:
     """Where a rule's matches can start. A match starts at a word equal to one of `words`,
     at a word starting with one of `prefixes`, at the
-    first of two words that `pairs` (first word, separator, second word) or `pair_prefixes`
+    first of two words that `pairs` (first word, `separator_key`, second word) or `pair_prefixes`
     (the second word starting so) name, at a word starting with a digit
     (`digit`), at the very start (`start`), or at one of `chars` (a branch such as
     "[,.;!?]\\s*forget", which can only match when the text holds one of its `char_gates`,
     lower-case, if there are any), unless the text holds one of `anchors` (lower-case, found
     in the text lower-cased) or `exact_anchors` (as written): then the rule scans the whole
-    text. `scan` rules always do."""
+    text. `scan` rules always do. `char_filter`, when set, is a regular expression that every
+    match starting at one of `chars` matches there in the lower-cased text: the character, any
+    spaces, then how the next word starts ("[,.;!?]\\s*(?:just|forget)")."""
 
     words: frozenset[str] = frozenset()
     prefixes: frozenset[str] = frozenset()
@@ -53,6 +56,7 @@ class Plan:
     anchors: frozenset[str] = frozenset()
     exact_anchors: frozenset[str] = frozenset()
     scan: bool = False
+    char_filter: str = ""
 
 
 SCAN = Plan(scan=True)
@@ -145,6 +149,8 @@ class _PlanBuilder:
         self.chars: set[str] = set()
         self.char_gates: set[str] = set()
         self.ungated_chars = False
+        self.char_filters: list[str] = []
+        self.unfiltered_chars = False
         self.anchors: set[str] = set()
         self.exact_anchors: set[str] = set()
 
@@ -178,6 +184,11 @@ class _PlanBuilder:
             # "[,.;!?]\\s*(?:just\\s+)?forget": tried at those characters, and only when
             # its fixed string ("forget") is in the text.
             self.chars.update(chars)
+            char_filter = _char_filter(items, chars)
+            if char_filter is None:
+                self.unfiltered_chars = True
+            else:
+                self.char_filters.append(char_filter)
             gates = {t.lower() for t, ci in anchors or () if ci and t not in chars}
             if gates and _cased_ascii(gates):
                 self.char_gates.update(gates)
@@ -203,7 +214,35 @@ class _PlanBuilder:
             frozenset() if self.ungated_chars else frozenset(self.char_gates),
             frozenset(self.anchors),
             frozenset(self.exact_anchors),
+            char_filter=""
+            if self.unfiltered_chars
+            else "|".join(f"(?:{f})" for f in sorted(self.char_filters)),
         )
+
+
+_REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
+
+
+def _char_filter(items: list[Any], chars: set[str]) -> str | None:
+    """What a branch that starts at one of `chars` ("[,.;!?]\\s*(?:just\\s+)?forget") must
+    match at its start in the lower-cased text, as a regular expression: the character, any
+    spaces, then how the next word starts. Tried at every such character, the branch mostly
+    fails on the next word; the filter finds the few characters worth trying. None when the
+    branch is not that simple (a run of the characters, no plain word after them)."""
+    if items[0][0] not in (_c.LITERAL, _c.IN):
+        return None  # a run of the characters: a match may start anywhere in it
+    rest = items[1:]
+    while rest and rest[0][0] in _REPEATS and _only_spaces(rest[0][1][2]):
+        rest = rest[1:]
+    keys = _first_keys(rest)
+    if not keys or any(kind == "digit" for kind, _, _, _ in keys):
+        return None
+    heads = {first for _, first, _, _ in keys}
+    if not _cased_ascii(heads):
+        return None
+    klass = "".join(re.escape(ch) for ch in sorted(chars))
+    words = "|".join(re.escape(head) for head in sorted(heads, key=len, reverse=True))
+    return f"[{klass}]\\s*(?:{words})"
 
 
 def _start_chars(item: Any) -> set[str] | None:
@@ -234,15 +273,18 @@ def _is_word_char(code: int) -> bool:
 
 
 Key = tuple[str, str, str, str]
-SPACES = " "  # the separator of a pair of words: one or more spaces
+# The separator of a pair of words when only spaces lie between them; else it is the first
+# other character between them (`separator_key`), "'" in "i've" and in "i 've".
+SPACES = " "
 
 
 def _first_keys(items: list[Any]) -> set[Key] | None:
     """What a match of `items` (after `\\b`) must start with, as (kind, first, separator,
     second): ("word", w, "", "") a word equal to w; ("prefix", p, "", "") a word starting
     with p; ("digit", "", "", "") a word starting with a digit; ("pair", w, s, v) the word w,
-    the separator s (`SPACES`, or one character such as the apostrophe of "i've"), then a
-    word equal to v; ("pair_prefix", w, s, p) the same with a second word starting with p.
+    the separator s (`SPACES`, or the first other character between them, such as the
+    apostrophe of "i've"), then a word equal to v; ("pair_prefix", w, s, p) the same with a
+    second word starting with p.
     None when a match can start otherwise."""
     keys: set[Key] = set()
 
@@ -278,7 +320,10 @@ def _first_keys(items: list[Any]) -> set[Key] | None:
                 return walk(rest, first, sep, acc + chr(av).lower())
             if acc and not first:
                 # "i'?ve": the first word ends at the apostrophe; the second decides too.
-                return walk(rest, acc, chr(av), "")
+                return walk(rest, acc, _separator(chr(av)), "")
+            if first and not acc:
+                # "i\\s+'ve": still between the two words.
+                return walk(rest, first, _joined(sep, chr(av)), "")
             return stop(first, sep, acc, exact=True)
         if op is _c.SUBPATTERN:
             return walk(_items(av[3]) + list(rest), first, sep, acc)
@@ -286,9 +331,16 @@ def _first_keys(items: list[Any]) -> set[Key] | None:
             return all(walk(_items(alt) + list(rest), first, sep, acc) for alt in av[1])
         if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
             low, high, item = av
-            if low >= 1 and acc and not first and _only_spaces(item):
-                # "i\\s+give": the first word ends at the spaces; the second decides too.
-                return walk(rest, acc, SPACES, "")
+            mark = _mark(item)
+            if mark and bool(acc) != bool(first):
+                # "i\\s+give", "a\\*+hole": the first word ends at the spaces or marks (or
+                # goes on when they are optional); the second word decides too.
+                between = (
+                    walk(rest, acc, _separator(mark), "")
+                    if acc
+                    else walk(rest, first, _joined(sep, mark), "")
+                )
+                return between and (low >= 1 or walk(rest, first, sep, acc))
             once = _items(item) + (list(rest) if high == 1 else [_STOP])
             if low == 0:
                 return walk(rest, first, sep, acc) and walk(once, first, sep, acc)
@@ -305,6 +357,34 @@ def _first_keys(items: list[Any]) -> set[Key] | None:
         return stop(first, sep, acc, exact=False)
 
     return keys if walk(items, "", "", "") else None
+
+
+def _separator(ch: str) -> str:
+    """The separator key of a pair whose first word ends at `ch`."""
+    return SPACES if ch.isspace() else ch
+
+
+def _joined(sep: str, ch: str) -> str:
+    """The separator key once `ch` follows `sep` between two words: `SPACES` while only
+    spaces lie between them, else the first other character (what `separator_key` reads)."""
+    return sep if sep != SPACES or ch.isspace() else ch
+
+
+def separator_key(between: str) -> str:
+    """The key of what lies between two words of a text (one or more characters that are not
+    part of a word): `SPACES` when it is only spaces, else its first other character."""
+    return SPACES if between.isspace() else between.lstrip()[0]
+
+
+def _mark(item: Any) -> str:
+    """A repeated item that can only match spaces (`SPACES`) or one character that is not
+    part of a word (that character); else ""."""
+    if _only_spaces(item):
+        return SPACES
+    data = _items(item)
+    if len(data) == 1 and data[0][0] is _c.LITERAL and not _is_word_char(data[0][1]):
+        return chr(data[0][1])
+    return ""
 
 
 def _only_spaces(item: Any) -> bool:
