@@ -1515,3 +1515,15 @@ def test_an_answer_opening_with_a_name_gives_the_whole_name(text: str, name: str
 
     assert _free_value(Slot("restaurant_name", "Name of the restaurant"), text) == name
     assert _free_value(Slot("stay_length", "Nights of the stay"), "Staying 6 days.") != "Staying"
+
+
+def test_only_the_sentence_naming_a_feature_can_refuse_it() -> None:
+    """ "Not right now. Find something child-friendly" wants it; "not child-friendly" does not."""
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _categorical
+
+    kids = Slot("good_for_kids", "Whether it suits children", True, ("True", "False"))
+    wanted = " not right now. i think i want an attraction. find something child-friendly. "
+    assert _categorical(kids, wanted, set()) == "True"
+    assert _categorical(kids, " find me something, not child-friendly though. ", set()) == "False"
+    assert _categorical(kids, " no. ", {"good_for_kids"}) == "False"  # the answer to a question

@@ -973,9 +973,13 @@ def _categorical(
         return "dontcare"  # "any is fine" to a question about this slot
     if values <= {"True", "False"}:
         lowered = _COSTLESS.sub("free", lowered)  # "no entry fee" wants it free, refuses nothing
-        if slot.name not in asked and not _feature_named(slot.name, lowered):
+        at = _feature_at(slot.name, lowered)
+        if slot.name not in asked and at is None:
             return None
-        if _NEGATE.search(lowered):
+        # Unasked, only its own sentence can refuse it ("Not right now. Find something
+        # child-friendly" wants it).
+        scope = lowered if slot.name in asked or at is None else _sentence_at(lowered, at)
+        if _NEGATE.search(scope):
             return "False"
         said = _AFFIRM.search(lowered) or _FINE.search(lowered) or slot.name not in asked
         return "True" if said else None
@@ -1089,10 +1093,23 @@ _COSTLESS = re.compile(
 )
 
 
+def _sentence_at(text: str, position: int) -> str:
+    """The sentence of `text` around `position`."""
+    start = max(text.rfind(mark, 0, position) for mark in ".?!") + 1
+    ends = [i for i in (text.find(mark, position) for mark in ".?!") if i >= 0]
+    return text[start : min(ends) + 1 if ends else len(text)]
+
+
 def _feature_named(slot: str, lowered: str) -> bool:
-    """Whether the customer names a yes-or-no feature ("has_wifi", "good_for_kids",
+    """Whether the customer names a yes-or-no feature as something they want (`_feature_at`)."""
+    return _feature_at(slot, lowered) is not None
+
+
+def _feature_at(slot: str, lowered: str) -> int | None:
+    """Where the customer names a yes-or-no feature ("has_wifi", "good_for_kids",
     "has_seating_outdoors") as something they want, not as a question about it ("is it
-    furnished?" asks; "a furnished apartment" says)."""
+    furnished?" asks; "a furnished apartment" says);
+    None when they do not."""
     words = [w for w in _words(slot).split() if w not in _GENERIC] or _words(slot).split()
     if "free" in words:
         words = ["free"]  # "free things to do" is free entry
@@ -1101,10 +1118,10 @@ def _feature_named(slot: str, lowered: str) -> bool:
         keys = _SYNONYMS.get(word, (word[:5],))
         found = re.search(rf"\b(?:{'|'.join(re.escape(k) for k in keys)})", lowered)
         if found is None:
-            return False
+            return None
         spans.append(found.start())
     asking = re.search(r"\b(is|are|does|do|whether|if)\b[^.?!]{0,30}$", lowered[: min(spans)])
-    return asking is None
+    return min(spans) if asking is None else None
 
 
 _PEOPLE = {"people", "person", "persons", "guests", "adults", "passengers", "travelers",
