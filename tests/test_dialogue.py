@@ -1527,3 +1527,17 @@ def test_only_the_sentence_naming_a_feature_can_refuse_it() -> None:
     assert _categorical(kids, wanted, set()) == "True"
     assert _categorical(kids, " find me something, not child-friendly though. ", set()) == "False"
     assert _categorical(kids, " no. ", {"good_for_kids"}) == "False"  # the answer to a question
+
+
+def test_a_value_of_another_slot_is_no_place() -> None:
+    """ "I depart New York and arrive San Diego and prefer Premium Economy": Premium Economy is
+    the ticket class; "delhi economy march 8th": delhi."""
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _free_value
+
+    flight = Slot("destination_city", "City to fly to")
+    classes = frozenset({"economy", "premium economy", "business"})
+    text = "I depart New York and arrive San Diego and prefer Premium Economy."
+    assert _free_value(flight, text, others=classes) == "San Diego"
+    assert _free_value(flight, "delhi economy march 8th", others=classes) == "delhi"
+    assert _free_value(flight, "delhi economy march 8th") == "delhi economy"

@@ -691,7 +691,8 @@ def _from_text(
             # "Philadelphia. The ticket class doesn't matter": the place is the answer.
             indifferent = _ANY.search(text) and not _names_said(text)
             words = (kinds or {}).get(slot.name, frozenset())
-            value = "dontcare" if indifferent else _free_value(slot, text, words)
+            others = _offered_values(service)
+            value = "dontcare" if indifferent else _free_value(slot, text, words, others)
             if value:
                 found[slot.name] = value
     for slot in service.slots:
@@ -1176,7 +1177,24 @@ def _stems(text: str) -> set[str]:
     return {w[:-1] if w.endswith("s") else w for w in re.findall(r"[a-z]+", text)}
 
 
-def _free_value(slot: Slot, text: str, kind_words: frozenset[str] = frozenset()) -> str | None:
+def _offered_values(service: Service) -> frozenset[str]:
+    """The values of the service's categorical slots, lower-cased ("premium economy", "delta
+    airlines"): said in an answer about a place or a name, they are not it."""
+    return frozenset(
+        value.lower()
+        for slot in service.slots
+        if slot.categorical
+        for value in slot.values
+        if not value.isdigit() and value not in ("True", "False", "dontcare")
+    )
+
+
+def _free_value(
+    slot: Slot,
+    text: str,
+    kind_words: frozenset[str] = frozenset(),
+    others: frozenset[str] = frozenset(),
+) -> str | None:
     """The part of an answer that fills a free-text slot the system asked for."""
     name = slot.name.lower()
     if "time" in name:
@@ -1188,13 +1206,13 @@ def _free_value(slot: Slot, text: str, kind_words: frozenset[str] = frozenset())
         address = _street_address(text)
         if address:
             return address.group(0)
-        place = _place_value(name, text)
+        place = _place_value(name, text, others)
         if place:
             return _opening_place(text, place)
         tail = _trailing_place(text)
         if tail:
             return tail  # "find restaurants in gilroy?"
-        return _bare_place(text)
+        return _bare_place(text, others)
     if _KIND_SLOT.search(name):  # a place or a number is not a kind of food or film
         placed = any(before in _AT_PLACE for before, _ in _names_said(text))
         found = _known_kind(text, kind_words) or _named_kind(text)
@@ -1236,10 +1254,13 @@ def _opening_name(text: str) -> str | None:
     return None if first.lower() in _NOT_KINDS else value
 
 
-def _bare_place(text: str) -> str | None:
-    """A place answered in lower case among dates and times ("fremont the 7th the 10th"): the
-    words left when they are taken out, if one or two; never a number."""
+def _bare_place(text: str, others: frozenset[str] = frozenset()) -> str | None:
+    """A place answered in lower case among dates and times ("fremont the 7th the 10th",
+    "delhi economy march 8th"): the words left when they and the service's other values are
+    taken out, if one or two; never a number."""
     rest = _TIME.sub(" ", _DATE.sub(" ", text))
+    for value in others:
+        rest = re.sub(rf"\b{re.escape(value)}\b", " ", rest, flags=re.IGNORECASE)
     words = re.findall(r"[A-Za-z][\w'-]*", _CLOSING.sub("", _LEAD_IN.sub("", rest.strip(" .!?"))))
     if not 0 < len(words) <= 2 or any(w.lower() in _NOT_PLACES for w in words):
         return None
@@ -1491,11 +1512,15 @@ def _names_kind(value: str) -> bool:
     return any(word in _KIND_NOUNS for word in value.lower().split())
 
 
-def _place_value(slot: str, text: str) -> str | None:
+def _place_value(slot: str, text: str, others: frozenset[str] = frozenset()) -> str | None:
     """The place in an answer for a place slot: the one its preposition points at when the
     customer names two ("from San Diego to Fresno"), else the longest."""
     # "Anaheim, CA and I like Baseball Games": the games are no place.
-    found = [(before, value) for before, value in _names_said(text) if not _names_kind(value)]
+    found = [
+        (before, value)
+        for before, value in _names_said(text)
+        if not _names_kind(value) and value.lower() not in others
+    ]
     if not found:
         return None
     toward = _direction(slot)
