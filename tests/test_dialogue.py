@@ -1541,3 +1541,12 @@ def test_a_value_of_another_slot_is_no_place() -> None:
     assert _free_value(flight, text, others=classes) == "San Diego"
     assert _free_value(flight, "delhi economy march 8th", others=classes) == "delhi"
     assert _free_value(flight, "delhi economy march 8th") == "delhi economy"
+
+
+def test_an_answer_about_a_place_may_open_with_the_place() -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _free_value
+
+    flight = Slot("destination_city", "City to fly to")
+    assert _free_value(flight, "Seattle is my goal.") == "Seattle"
+    assert _free_value(flight, "Please find one soon.") is None

@@ -1212,6 +1212,9 @@ def _free_value(
         tail = _trailing_place(text)
         if tail:
             return tail  # "find restaurants in gilroy?"
+        opening = _opening_name(text)
+        if opening and opening.lower() not in others:
+            return opening  # "Seattle is my goal."
         return _bare_place(text, others)
     if _KIND_SLOT.search(name):  # a place or a number is not a kind of food or film
         placed = any(before in _AT_PLACE for before, _ in _names_said(text))
@@ -1251,7 +1254,7 @@ def _opening_name(text: str) -> str | None:
     first = value.split()[0] if value else ""
     if not first or first in _NOT_REGIONS or first in _COMMANDS or first in _CALENDAR:
         return None
-    return None if first.lower() in _NOT_KINDS else value
+    return None if first.lower() in _NOT_KINDS | _NOT_PLACES else value
 
 
 def _bare_place(text: str, others: frozenset[str] = frozenset()) -> str | None:
