@@ -1550,3 +1550,14 @@ def test_an_answer_about_a_place_may_open_with_the_place() -> None:
     flight = Slot("destination_city", "City to fly to")
     assert _free_value(flight, "Seattle is my goal.") == "Seattle"
     assert _free_value(flight, "Please find one soon.") is None
+
+
+def test_actors_are_heard_in_more_wordings_and_a_question_about_them_names_none() -> None:
+    from warmline.dialogue.tracker import _cued_value, _indifferent
+
+    text = "I think it's time to watch a movie starred by Larry Jenkins."
+    assert _cued_value("actors", text) == "Larry Jenkins"
+    assert _cued_value("actors", "Who is the actor and what is the price?") is None
+    assert _indifferent("actors", "I want to see a Suspense movie. Any actor would be ok.")
+    assert _indifferent("actors", "Find me a comedy film, I don't mind which actors are in it.")
+    assert not _indifferent("actors", "Find me a comedy film with Tom Hanks.")

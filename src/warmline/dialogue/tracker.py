@@ -759,11 +759,12 @@ def _indifferent(slot: str, text: str) -> bool:
     noun = _slot_head(slot)
     if noun is None or text.rstrip().endswith("?"):
         return False
-    head = re.escape(noun)
+    head = re.escape(noun[:-1] if noun.endswith("s") and len(noun) > 3 else noun)  # "actors"
     return bool(
         re.search(
             rf"\bany (?:\w+ )?{head}s?\b(?! (?:for|to|in|on|at|that|which|with)\b)"
             rf"|\b{head}s? (?:(?:does ?n[o']t|do ?n[o']t|won'?t) matter|is not important)\b"
+            rf"|\b(?:do ?n[o']t|do not) (?:mind|care) (?:which|what|about the|about) {head}s?\b"
             rf"|\b(?:easy|flexible|not picky|not fussy) (?:on|about|with) (?:the )?{head}\b",
             text,
             re.IGNORECASE,
@@ -784,7 +785,8 @@ _CUES = (
     (
         ("starring", "actor", "cast"),
         re.compile(
-            rf"\b(?:starring|stars|featuring|the actor|the actress)(?: with)? {_NAME_WORDS}"
+            rf"\b(?:starring|stars|starred by|featuring|the actor|the actress)(?: with)? "
+            rf"{_NAME_WORDS}"
             rf"|\b(?:with|has|have) {_NAME_WORDS} (?:starring |acting |appearing )?in "
             r"(?:it|th(?:at|e|is) (?:movie|film))\b"
             rf"|\b{_NAME_WORDS} (?:starring|acting|appearing) in it\b"
@@ -829,7 +831,8 @@ def _name_only(value: str) -> str:
     return " ".join(words)
 
 
-_NOT_NAMES = {"in", "it", "a", "an", "the", "me", "my", "some", "any", "anyone", "someone"}
+_NOT_NAMES = {"in", "it", "a", "an", "the", "me", "my", "some", "any", "anyone", "someone",
+              "is", "are", "was", "and", "what", "who"}  # fmt: skip
 _PLACE = ("location", "city", "area", "address", "destination", "origin", "where", "place")
 _NAME = ("name", "title", "artist", "song", "movie", "event", "album", "show", "restaurant")
 
