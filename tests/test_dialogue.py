@@ -1561,3 +1561,14 @@ def test_actors_are_heard_in_more_wordings_and_a_question_about_them_names_none(
     assert _indifferent("actors", "I want to see a Suspense movie. Any actor would be ok.")
     assert _indifferent("actors", "Find me a comedy film, I don't mind which actors are in it.")
     assert not _indifferent("actors", "Find me a comedy film with Tom Hanks.")
+
+
+def test_a_length_of_stay_is_read_from_its_days_not_from_a_date() -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _free_value
+
+    stay = Slot("stay_length", "Nights of the stay")
+    assert _free_value(stay, "I need the booking from the 1st and for twelve days.") == "twelve"
+    assert _free_value(stay, "For thirteen days.") == "thirteen"
+    day = Slot("appointment_date", "Date of the appointment")
+    assert _free_value(day, "Is there anything available for later today?") == "later today"

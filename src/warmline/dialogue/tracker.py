@@ -98,7 +98,8 @@ _TIME = re.compile(
     re.IGNORECASE,
 )
 _DATE = re.compile(
-    r"\b(today|tomorrow|day after tomorrow|next \w+day|this \w+day|(on )?(monday|tuesday|"
+    r"\b(later today|today|tomorrow|day after tomorrow|next \w+day|this \w+day|"
+    r"(on )?(monday|tuesday|"
     r"wednesday|thursday|friday|saturday|sunday)( (of )?(next|this) week)?|"
     r"(march|april|may|june|july|august|september|"
     r"october|november|december|january|february) \d{1,2}(st|nd|rd|th)?|"
@@ -799,7 +800,8 @@ _CUES = (
     (
         ("stay_length", "number_of_days", "number_of_nights"),
         re.compile(
-            r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten) (?:days?|nights?)\b",
+            r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+            r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty) (?:days?|nights?)\b",
             re.I,
         ),
     ),
@@ -1200,6 +1202,9 @@ def _free_value(
 ) -> str | None:
     """The part of an answer that fills a free-text slot the system asked for."""
     name = slot.name.lower()
+    cued = _cued_value(name, text)
+    if cued:
+        return cued  # "from the 1st and for twelve days": twelve, not 1
     if "time" in name:
         time = _TIME.search(text)
         return time.group(0) if time else None
