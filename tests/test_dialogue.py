@@ -1572,3 +1572,30 @@ def test_a_length_of_stay_is_read_from_its_days_not_from_a_date() -> None:
     assert _free_value(stay, "For thirteen days.") == "thirteen"
     day = Slot("appointment_date", "Date of the appointment")
     assert _free_value(day, "Is there anything available for later today?") == "later today"
+
+
+def test_the_sender_and_the_recipient_account_are_told_apart_by_whose_they_are() -> None:
+    """ "from my savings account to her checking account": savings is mine, checking hers."""
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _twin_value
+
+    bank = {"service_name": "Bank_9", "description": "Banking", "slots": [
+        {"name": "account_type", "description": "The user's account", "is_categorical": True,
+         "possible_values": ["checking", "savings"]},
+        {"name": "recipient_account_type", "description": "The recipient's account",
+         "is_categorical": True, "possible_values": ["checking", "savings"]}],
+        "intents": [{"name": "Transfer", "description": "Send money", "is_transactional": True,
+                     "required_slots": ["account_type"], "optional_slots": {}}]}  # fmt: skip
+    service = parse_services([bank], "test")["Bank_9"]
+    mine, theirs = service.slots
+    both = "please send it from my savings account to her checking account."
+    assert (_twin_value(mine, service, both), _twin_value(theirs, service, both)) == (
+        "savings",
+        "checking",
+    )
+    to_them = "transfer 1,640 dollars to their checking account."
+    assert _twin_value(mine, service, to_them) == ""  # the only one said is theirs
+    assert _twin_value(mine, service, "what's my checking account balance?") == "checking"
+    assert _twin_value(mine, service, "checking, please.") is None
+    beds = Slot("number_of_beds", "", True, ("1", "2"))
+    assert _twin_value(beds, service, "2 beds") is None  # not a twin here

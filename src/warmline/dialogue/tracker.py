@@ -686,6 +686,9 @@ def _from_text(
             if slot.name not in asked and about_offer:
                 continue  # "Is it pricey?" asks about the one offered
             value = _categorical(slot, lowered, asked, this_year)
+            twin = _twin_value(slot, service, lowered) if value is not None else None
+            if twin is not None:
+                value = twin or None  # "" when every mention is the other's
             if value is not None:
                 found[slot.name] = value
         elif slot.name in asked:
@@ -961,6 +964,38 @@ def _trimmed(value: str) -> str:
     while words and words[-1] in _JOINERS:
         words.pop()
     return " ".join(words)
+
+
+_RECEIVING = ("recipient", "receiver", "payee", "beneficiary")
+_TO_THEM = {"their", "her", "his"}
+_NOT_POSSESSIVE = {"what's", "it's", "that's", "there's", "here's", "he's", "she's", "who's",
+                   "let's", "where's", "how's"}  # fmt: skip
+_FROM_ME = {"from", "my", "mine"}
+
+
+def _twin_value(slot: Slot, service: Service, lowered: str) -> str | None:
+    """For one of two slots with the same values (the sender's and the recipient's account),
+    the value said with its side's words: "from my savings account to her checking account"
+    is savings for the sender and checking for the recipient ("" when the only value said is
+    the other side's; None when no words tell)."""
+    twins = [s for s in service.slots if s.categorical and s.values == slot.values]
+    if len(twins) < 2 or not any(w in s.name for s in twins for w in _RECEIVING):
+        return None
+    receiving = any(word in slot.name for word in _RECEIVING)
+    sides: dict[str, list[str]] = {"to": [], "from": []}
+    for value in slot.values:
+        for found in re.finditer(rf"\b{re.escape(value.lower())}\b", lowered):
+            before = set(re.findall(r"[a-z']+", lowered[: found.start()])[-2:])
+            possessive = any(w.endswith("'s") and w not in _NOT_POSSESSIVE for w in before)
+            before |= {"their"} if possessive else set()
+            if before & _TO_THEM:
+                sides["to"].append(value)
+            elif before & _FROM_ME:
+                sides["from"].append(value)
+    mine, theirs = (sides["to"], sides["from"]) if receiving else (sides["from"], sides["to"])
+    if mine:
+        return mine[-1]
+    return "" if theirs else None
 
 
 def _directional(places: list[Slot], word: str) -> Slot:
