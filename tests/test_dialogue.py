@@ -1599,3 +1599,14 @@ def test_the_sender_and_the_recipient_account_are_told_apart_by_whose_they_are()
     assert _twin_value(mine, service, "checking, please.") is None
     beds = Slot("number_of_beds", "", True, ("1", "2"))
     assert _twin_value(beds, service, "2 beds") is None  # not a twin here
+
+
+def test_a_year_is_counted_back_from_the_latest_year_offered_by_default() -> None:
+    """Without a year for the conversation, a catalogue of songs up to 2019 was written in
+    2019: "two years ago" is 2017 (what `warmline track` does for SGD)."""
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _categorical
+
+    slot = Slot("year", "Year the song came out", True, tuple(str(y) for y in range(2010, 2020)))
+    assert _categorical(slot, "something from two years ago", {"year"}) == "2017"
+    assert _categorical(slot, "something from two years ago", {"year"}, this_year=2015) == "2013"

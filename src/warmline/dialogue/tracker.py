@@ -8,7 +8,6 @@ do yet is find the value of a free-text slot the system did not ask for (docs/di
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -125,11 +124,13 @@ class ServiceState:
 @dataclass
 class SchemaTracker:
     """Tracks dialogues against `services`; `embed` gives unit-length sentence embeddings;
-    `this_year` is the year the conversations take place in ("a song from two years ago")."""
+    `this_year` is the year the conversations take place in ("a song from two years ago"),
+    by default the latest year a slot offers (a catalogue of songs up to 2019 was written in
+    2019)."""
 
     services: Mapping[str, Service]
     embed: Embed
-    this_year: int = field(default_factory=lambda: dt.date.today().year)
+    this_year: int | None = None
     _intents: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
     _slots: dict[str, tuple[list[Slot], np.ndarray]] = field(default_factory=dict)
     _kinds: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
@@ -1043,14 +1044,16 @@ _YEARS_AGO = re.compile(
 
 
 def _year_said(years: Sequence[str], lowered: str, this_year: int | None = None) -> str | None:
-    """A year of the slot's, in full, as "'14" (2014), or counted back from `this_year` ("from
-    six years back", "last year")."""
+    """A year of the slot's, in full, as "'14" (2014), or counted back from `this_year` (by
+    default the latest of `years`) ("from six years back", "last year")."""
     for found in re.finditer(r"\b((?:19|20)\d\d)\b|'(\d\d)\b", lowered):
         year = found.group(1) or f"20{found.group(2)}"
         if year in years:
             return year
-    ago = _YEARS_AGO.search(lowered) if this_year is not None else None
-    if ago and this_year is not None:
+    if this_year is None:
+        this_year = max(int(year) for year in years)
+    ago = _YEARS_AGO.search(lowered)
+    if ago:
         count, word = ago.group(1), ago.group(2)
         back = 0 if word == "this" else 1 if word or count in ("a", "an") else None
         if back is None:
