@@ -1610,3 +1610,15 @@ def test_a_year_is_counted_back_from_the_latest_year_offered_by_default() -> Non
     slot = Slot("year", "Year the song came out", True, tuple(str(y) for y in range(2010, 2020)))
     assert _categorical(slot, "something from two years ago", {"year"}) == "2017"
     assert _categorical(slot, "something from two years ago", {"year"}, this_year=2015) == "2013"
+
+
+def test_a_lower_case_place_after_to_or_from_and_a_date_with_its_year() -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _free_value
+
+    to = Slot("to_location", "City the bus goes to")
+    assert _free_value(to, "i want to get to long beach.") == "long beach"
+    assert _free_value(to, "I like to go to vegas.") == "vegas"
+    assert _free_value(Slot("from_location", "City the bus leaves from"), "leaving from la") == "la"
+    day = Slot("date", "Date of the weather forecast")
+    assert _free_value(day, "How about the 6th of March 2019?") == "6th of March 2019"

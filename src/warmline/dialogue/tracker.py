@@ -102,7 +102,7 @@ _DATE = re.compile(
     r"wednesday|thursday|friday|saturday|sunday)( (of )?(next|this) week)?|"
     r"(march|april|may|june|july|august|september|"
     r"october|november|december|january|february) \d{1,2}(st|nd|rd|th)?|"
-    r"(the )?\d{1,2}(st|nd|rd|th)( of (this|next) month| of \w+)?)\b",
+    r"(the )?\d{1,2}(st|nd|rd|th)( of (this|next) month| of \w+)?)(,? (19|20)\d\d)?\b",
     re.IGNORECASE,
 )
 _CAPITAL = r"(?:(?:St|Mt|Ft)\.|[A-Z][\w'&-]*)"  # "St. Helena" is one name
@@ -1255,7 +1255,7 @@ def _free_value(
         place = _place_value(name, text, others)
         if place:
             return _opening_place(text, place)
-        tail = _trailing_place(text)
+        tail = _trailing_place(text, name)
         if tail:
             return tail  # "find restaurants in gilroy?"
         opening = _opening_name(text)
@@ -1589,11 +1589,19 @@ def _place_value(slot: str, text: str, others: frozenset[str] = frozenset()) -> 
 
 
 # An answer that ends on "in <place>", in whatever case the customer typed it.
-_TRAILING_PLACE = re.compile(
-    r"\b(?:in|near|around) ((?!the\b|a\b|my\b|there\b|it\b)"
-    r"[A-Za-z][\w'-]*(?: [A-Za-z][\w'-]*){0,2})[.?!\s]*$",
-    re.IGNORECASE,
-)
+def _trailing(prepositions: str) -> re.Pattern[str]:
+    """A place of up to three words closing the text after one of `prepositions`."""
+    word = rf"(?!(?:{prepositions})\b)[A-Za-z][\w'-]*"
+    return re.compile(
+        rf"\b(?:{prepositions}) ((?!the\b|a\b|my\b|there\b|it\b|here\b|me\b|you\b)"
+        rf"{word}(?: {word}){{0,2}})[.?!\s]*$",
+        re.IGNORECASE,
+    )
+
+
+_TRAILING_PLACE = _trailing("in|near|around")
+# For a slot that a preposition points at: "i want to get to long beach." for a destination.
+_TRAILING_TOWARD, _TRAILING_AWAY = _trailing("to|into"), _trailing("from")
 _AFTER_PLACE = {"please", "thanks", "thank", "you", "today", "tomorrow", "tonight", "instead",
                 "too", "then", "again", "also", "now", "first", "area"}  # fmt: skip
 
@@ -1621,10 +1629,13 @@ def _opening_place(text: str, place: str) -> str:
     return place if leading else opening.group(1)
 
 
-def _trailing_place(text: str) -> str | None:
-    """The place an answer ends on after "in", in lower case ("in gilroy"), without
-    the words that close a request ("please", "today")."""
-    found = _TRAILING_PLACE.search(text)
+def _trailing_place(text: str, slot: str = "") -> str | None:
+    """The place an answer ends on after "in" (or after "to" for a destination, "from" for
+    an origin), in lower case ("in gilroy"), without the words that close a request
+    ("please", "today")."""
+    direction = _direction(slot)
+    pointing = _TRAILING_TOWARD if direction is _TOWARD else _TRAILING_AWAY
+    found = _TRAILING_PLACE.search(text) or (pointing.search(text) if direction else None)
     if found is None:
         return None
     words = found.group(1).split()
