@@ -1196,6 +1196,8 @@ def test_a_search_only_service_keeps_the_offer_the_customer_ends_on() -> None:
         ("I need a cab to go to 453 Fleming Avenue East", "453 Fleming Avenue East"),
         ("I want to go to 1850 El Camino Real. For 1 person.", "1850 El Camino Real"),
         ("2 tickets for 3 people on the 5th street fair", None),
+        ("I need one room in a 4 star place.", None),
+        ("It is at 1 Tennis Place, Forest Hills.", "1 Tennis Place"),
         ("a table for 4 at 7 pm", None),
     ],
 )
@@ -1622,3 +1624,12 @@ def test_a_lower_case_place_after_to_or_from_and_a_date_with_its_year() -> None:
     assert _free_value(Slot("from_location", "City the bus leaves from"), "leaving from la") == "la"
     day = Slot("date", "Date of the weather forecast")
     assert _free_value(day, "How about the 6th of March 2019?") == "6th of March 2019"
+
+
+def test_an_answer_opening_with_yes_keeps_the_place_not_the_yes() -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _free_value
+
+    city = Slot("destination", "City of the hotel")
+    assert _free_value(city, "Yes, Philly is the City I need to search for the hotel.") == "Philly"
+    assert _free_value(city, "Yes, London, UK will be fine.") == "London, UK"

@@ -1533,7 +1533,10 @@ _STREET = (
     r"(?:(?:st|ave|rd|blvd|dr|ln|ct|pl|hwy|pkwy)\.?|street|avenue|road|boulevard|drive|lane|way|"
     r"court|place|highway|parkway|circle|square|plaza|terrace|trail|alley|building|expressway)"
 )
-_NOT_STREET = r"(?!(?:people|persons?|tickets?|seats?|on|the|for|at|in|to|of|and|a|an|is|am|pm)\b)"
+_NOT_STREET = (
+    r"(?!(?:people|persons?|tickets?|seats?|on|the|for|at|in|to|of|and|a|an|is|am|pm|stars?|"
+    r"rooms?|beds?|baths?|days?|nights?|hours?|minutes?|bags?|dollars|bucks)\b)"
+)
 # "5434 Ygnacio Valley Road #90", "655 Redwood highway Suite 100", "1538 Third Ave, East 86th
 # Street": a house number, up to four words and a street word, then a unit or a cross street.
 _ADDRESS = re.compile(
@@ -1620,7 +1623,8 @@ def _opening_place(text: str, place: str) -> str:
     its first word, which `_PROPER` does not trust at a sentence's start, is the place's."""
     opening = _OPENING_NAME.match(text)
     regional = re.match(rf"\s*([A-Z][\w'&-]*(?:\s+[A-Z][\w'&-]*)*),\s*{re.escape(place)}\b", text)
-    if regional and regional.group(1).split()[0] not in _COMMANDS:
+    lead = regional.group(1).split()[0] if regional else ""
+    if regional and lead not in _COMMANDS and lead not in _NOT_REGIONS:
         return regional.group(0).strip()  # "Anaheim, CA and I like ..."
     if opening is None or not opening.group(1).endswith(place) or opening.group(1) == place:
         return place
