@@ -1633,3 +1633,24 @@ def test_an_answer_opening_with_yes_keeps_the_place_not_the_yes() -> None:
     city = Slot("destination", "City of the hotel")
     assert _free_value(city, "Yes, Philly is the City I need to search for the hotel.") == "Philly"
     assert _free_value(city, "Yes, London, UK will be fine.") == "London, UK"
+
+
+def test_a_lower_case_customer_gives_places_after_from_and_to_mid_sentence() -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _unasked_values
+
+    leaving, going = (
+        Slot("from_location", "City to leave from"),
+        Slot("to_location", "City to go to"),
+    )
+    found = _unasked_values(
+        "i am leaving from las vegas to fresno at four in the evening",
+        [leaving, going],
+        set(),
+        set(),
+    )
+    assert found == {"from_location": "las vegas", "to_location": "fresno"}
+    assert _unasked_values(
+        "can you reserve a bus from lax on the 7th?", [leaving], set(), set()
+    ) == {"from_location": "lax"}
+    assert _unasked_values("i want to go to the movies tomorrow", [going], set(), set()) == {}

@@ -901,12 +901,29 @@ def _unasked_values(
         if target.name not in found:
             found[target.name] = value
             taken.add(value)
-    lower = _LOWER_PLACE.search(text) if places and not text[:1].isupper() else None
+    lowercase = places and not text[:1].isupper()
+    lower = _LOWER_PLACE.search(text) if lowercase else None
     if lower and lower.group(1) not in taken and not any(p.name in found for p in places):
         found[_directional(places, "in").name] = lower.group(1)  # "a therapist in santa rosa?"
+    directed = [p for p in places if _direction(p.name) and p.name not in found]
+    for match in _LOWER_DIRECTED.finditer(text) if lowercase and directed else ():
+        target = _directional(directed, match.group(1))
+        if match.group(1) in _direction(target.name) and match.group(2) not in taken:
+            found.setdefault(target.name, match.group(2))  # "a bus from lax on the 7th"
     return found
 
 
+# "from las vegas to fresno", "from lax on the 7th": a lower-case place after "from" or "to",
+# up to where the clause goes on, from a customer who types all in lower case.
+_NOT_LOWER_PLACE = (
+    r"(?!(?:the|a|an|my|your|me|you|it|there|here|go|get|be|book|find|buy|leave|travel|visit|"
+    r"see|do|make|reserve|pick|take|have|know|check|watch|eat|stay|fly|ride|look|search|help|"
+    r"rent|work|meet|pay|send|transfer|play|hear|listen|\d)\b)"
+)
+_LOWER_DIRECTED = re.compile(
+    rf"\b(from|to) ({_NOT_LOWER_PLACE}[a-z][a-z'-]*(?: {_NOT_LOWER_PLACE}[a-z][a-z'-]*){{0,2}}?)"
+    r"(?=(?:,? (?:to|from|on|at|for|in|and|tomorrow|today|tonight|next|this|please)\b)|[,.?!]|$)"
+)
 # A place typed in lower case by a customer who types all in lower case, closing a clause.
 _LOWER_PLACE = re.compile(
     r"\bin ((?!the\b|a\b|an\b|my\b|your\b|there\b|here\b|it\b|that\b|this\b|town\b|"
