@@ -1654,3 +1654,12 @@ def test_a_lower_case_customer_gives_places_after_from_and_to_mid_sentence() -> 
         "can you reserve a bus from lax on the 7th?", [leaving], set(), set()
     ) == {"from_location": "lax"}
     assert _unasked_values("i want to go to the movies tomorrow", [going], set(), set()) == {}
+
+
+def test_an_initialism_is_part_of_a_place_and_games_are_no_place() -> None:
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _free_value
+
+    city = Slot("city_of_event", "City of the event")
+    assert _free_value(city, "Somewhere around Washington D.C.") == "Washington D.C."
+    assert _free_value(city, "I like going to Games events") is None

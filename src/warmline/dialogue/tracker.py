@@ -105,7 +105,7 @@ _DATE = re.compile(
     r"(the )?\d{1,2}(st|nd|rd|th)( of (this|next) month| of \w+)?)(,? (19|20)\d\d)?\b",
     re.IGNORECASE,
 )
-_CAPITAL = r"(?:(?:St|Mt|Ft)\.|[A-Z][\w'&-]*)"  # "St. Helena" is one name
+_CAPITAL = r"(?:(?:St|Mt|Ft)\.|(?:[A-Z]\.){2,}|[A-Z][\w'&-]*)"  # "St. Helena", "D.C."
 _PROPER = re.compile(rf"(?<![.!?]\s)(?<!^)\b({_CAPITAL}(?:\s+(?:{_CAPITAL}|of|the|de|and))*)")
 
 
@@ -1588,7 +1588,9 @@ def _place_value(slot: str, text: str, others: frozenset[str] = frozenset()) -> 
     found = [
         (before, value)
         for before, value in _names_said(text)
-        if not _names_kind(value) and value.lower() not in others
+        if not _names_kind(value)
+        and value.lower() not in others
+        and not re.search(rf"\b{re.escape(value)}\s+(?:events?|games?|concerts?)\b", text)
     ]
     if not found:
         return None
