@@ -1663,3 +1663,17 @@ def test_an_initialism_is_part_of_a_place_and_games_are_no_place() -> None:
     city = Slot("city_of_event", "City of the event")
     assert _free_value(city, "Somewhere around Washington D.C.") == "Washington D.C."
     assert _free_value(city, "I like going to Games events") is None
+
+
+def test_a_known_place_is_read_whole_however_it_is_capitalised() -> None:
+    """The counted gazetteer (benchmarks/fit_place_words.py): "San diego please" is San diego,
+    "new york city" is new york city, an unknown place is read as before."""
+    from warmline.dialogue.places import known_places
+    from warmline.dialogue.schema import Slot
+    from warmline.dialogue.tracker import _free_value
+
+    assert {"san diego", "new york"} <= known_places()
+    city = Slot("city_of_event", "City of the event")
+    assert _free_value(city, "San diego please") == "San diego"
+    assert _free_value(city, "I want New york.") == "New york"
+    assert _free_value(city, "Somewhere around Frobisher Bay.") == "Frobisher Bay"

@@ -17,6 +17,7 @@ import numpy as np
 
 from warmline.dialogue.cues import cued_value, cues_said
 from warmline.dialogue.kinds import kind_said, vocabularies, words_for
+from warmline.dialogue.places import known_places
 from warmline.dialogue.schema import Service, Slot
 from warmline.dialogue.sgd import Dialogue, SystemAct, Turn
 
@@ -1269,16 +1270,32 @@ def _free_value(
         address = _street_address(text)
         if address:
             return address.group(0)
-        place = _place_value(name, text, others)
-        if place:
-            return _opening_place(text, place)
-        tail = _trailing_place(text, name)
-        if tail:
-            return tail  # "find restaurants in gilroy?"
-        opening = _opening_name(text)
-        if opening and opening.lower() not in others:
-            return opening  # "Seattle is my goal."
-        return _bare_place(text, others)
+        guess = _place_answer(name, text, others)
+        # "San diego please", "I want New york": a known place said whole wins over its part.
+        known = kind_said(known_places(), text)
+        if known and (guess is None or guess.lower() in known.lower()):
+            return known
+        return guess
+    return _other_answer(slot, name, text, kind_words)
+
+
+def _place_answer(name: str, text: str, others: frozenset[str]) -> str | None:
+    """The place in an answer about a place slot, from how it is said (`_free_value`)."""
+    place = _place_value(name, text, others)
+    if place:
+        return _opening_place(text, place)
+    tail = _trailing_place(text, name)
+    if tail:
+        return tail  # "find restaurants in gilroy?"
+    opening = _opening_name(text)
+    if opening and opening.lower() not in others:
+        return opening  # "Seattle is my goal."
+    return _bare_place(text, others)
+
+
+def _other_answer(slot: Slot, name: str, text: str, kind_words: frozenset[str]) -> str | None:
+    """The answer for a slot that is no time, date or place (`_free_value`): a kind, an
+    amount, a name, a number or a short answer."""
     if _KIND_SLOT.search(name):  # a place or a number is not a kind of food or film
         placed = any(before in _AT_PLACE for before, _ in _names_said(text))
         found = _known_kind(text, kind_words) or _named_kind(text)
