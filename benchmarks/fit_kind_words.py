@@ -13,18 +13,15 @@ out, to check the table on dialogues it was not counted on.
 
 from __future__ import annotations
 
-import argparse
-import gzip
 import json
 import re
 import sys
 from collections import Counter
 from pathlib import Path
 
+from sgdfit import SGD, customer_turns, fit_arguments, train_missing
 from warmline.dialogue.kinds import KINDS_FILE
 
-ROOT = Path(__file__).resolve().parents[1]
-SGD = ROOT.parent / "shared" / "data" / "sgd"
 KIND_SLOT = re.compile(r"(^|_)(genre|category|cuisine|type|subcategory|kind|style)($|_)")
 MIN_INFORMED = 2
 MIN_PRECISION = 0.5
@@ -45,14 +42,9 @@ def kind_slots(schema_path: Path) -> dict[Key, str]:
 def customer_frames(skip: int) -> list[tuple[str, str, list[dict[str, object]]]]:
     """(service, lower-cased utterance, the frame's acts) of every customer turn after `skip`."""
     frames = []
-    with gzip.open(SGD / "train.jsonl.gz", "rt", encoding="utf-8") as lines:
-        for number, line in enumerate(lines):
-            if number < skip:
-                continue
-            for turn in json.loads(line)["turns"]:
-                if turn["speaker"] == "USER":
-                    lowered = turn["utterance"].lower()
-                    frames += [(f["service"], lowered, f["actions"]) for f in turn["frames"]]
+    for turn in customer_turns(skip):
+        lowered = turn["utterance"].lower()
+        frames += [(f["service"], lowered, f["actions"]) for f in turn["frames"]]
     return frames
 
 
@@ -91,12 +83,8 @@ def count(skip: int) -> dict[Key, dict[str, float]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip", type=int, default=0, help="leave the first N dialogues out")
-    parser.add_argument("--out", type=Path, default=KINDS_FILE)
-    args = parser.parse_args()
-    if not (SGD / "train.jsonl.gz").exists():
-        print(f"SGD train is missing ({SGD}): see ../shared/data/README", file=sys.stderr)
+    args = fit_arguments(__doc__, KINDS_FILE)
+    if train_missing():
         return 2
     table = count(args.skip)
     descriptions = kind_slots(SGD / "train_schema.json")

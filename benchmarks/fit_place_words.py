@@ -12,18 +12,15 @@ on.
 
 from __future__ import annotations
 
-import argparse
-import gzip
 import json
 import re
 import sys
 from collections import Counter
 from pathlib import Path
 
+from sgdfit import SGD, customer_turns, fit_arguments, train_missing
 from warmline.dialogue.places import PLACES_FILE
 
-ROOT = Path(__file__).resolve().parents[1]
-SGD = ROOT.parent / "shared" / "data" / "sgd"
 PLACE_SLOT = re.compile(r"city|location|area|destination|origin|where_to")
 MIN_INFORMED = 2
 
@@ -45,32 +42,22 @@ def count(skip: int) -> Counter[str]:
     """How often each lower-cased place was informed in the customer's own words."""
     slots = place_slots(SGD / "train_schema.json")
     informed: Counter[str] = Counter()
-    with gzip.open(SGD / "train.jsonl.gz", "rt", encoding="utf-8") as lines:
-        for number, line in enumerate(lines):
-            if number < skip:
-                continue
-            for turn in json.loads(line)["turns"]:
-                if turn["speaker"] != "USER":
+    for turn in customer_turns(skip):
+        lowered = turn["utterance"].lower()
+        for frame in turn["frames"]:
+            for act in frame["actions"]:
+                if act["act"] != "INFORM" or (frame["service"], act["slot"]) not in slots:
                     continue
-                lowered = turn["utterance"].lower()
-                for frame in turn["frames"]:
-                    for act in frame["actions"]:
-                        if act["act"] != "INFORM" or (frame["service"], act["slot"]) not in slots:
-                            continue
-                        for value in (v.lower() for v in act["values"]):
-                            said = re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", lowered)
-                            if value != "dontcare" and said:
-                                informed[value] += 1
+                for value in (v.lower() for v in act["values"]):
+                    said = re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", lowered)
+                    if value != "dontcare" and said:
+                        informed[value] += 1
     return informed
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip", type=int, default=0, help="leave the first N dialogues out")
-    parser.add_argument("--out", type=Path, default=PLACES_FILE)
-    args = parser.parse_args()
-    if not (SGD / "train.jsonl.gz").exists():
-        print(f"SGD train is missing ({SGD}): see ../shared/data/README", file=sys.stderr)
+    args = fit_arguments(__doc__, PLACES_FILE)
+    if train_missing():
         return 2
     informed = count(args.skip)
     places = sorted(

@@ -14,17 +14,14 @@ counted on.
 
 from __future__ import annotations
 
-import argparse
-import gzip
 import json
 import sys
 from collections import Counter
 from pathlib import Path
 
+from sgdfit import SGD, customer_turns, fit_arguments, train_missing
 from warmline.dialogue.cues import CUES_FILE, cue_grams
 
-ROOT = Path(__file__).resolve().parents[1]
-SGD = ROOT.parent / "shared" / "data" / "sgd"
 MIN_HITS = 8
 MIN_PRECISION = 0.75
 
@@ -51,38 +48,28 @@ def count(skip: int) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]
     services = categorical_values(SGD / "train_schema.json")
     seen: Counter[tuple[str, str]] = Counter()
     hits: Counter[tuple[str, str]] = Counter()
-    with gzip.open(SGD / "train.jsonl.gz", "rt", encoding="utf-8") as lines:
-        for number, line in enumerate(lines):
-            if number < skip:
-                continue
-            for turn in json.loads(line)["turns"]:
-                if turn["speaker"] != "USER":
-                    continue
-                grams = cue_grams(turn["utterance"])
-                lowered = turn["utterance"].lower()
-                for frame in turn["frames"]:
-                    informed = {
-                        (act["slot"], value.lower())
-                        for act in frame["actions"]
-                        if act["act"] == "INFORM"
-                        for value in act["values"]
-                    }
-                    for slot, values in services.get(frame["service"], {}).items():
-                        for value in (v.lower() for v in values):
-                            hit = (slot, value) in informed and value not in lowered
-                            for gram in grams:
-                                seen[(value, gram)] += 1
-                                hits[(value, gram)] += hit
+    for turn in customer_turns(skip):
+        grams = cue_grams(turn["utterance"])
+        lowered = turn["utterance"].lower()
+        for frame in turn["frames"]:
+            informed = {
+                (act["slot"], value.lower())
+                for act in frame["actions"]
+                if act["act"] == "INFORM"
+                for value in act["values"]
+            }
+            for slot, values in services.get(frame["service"], {}).items():
+                for value in (v.lower() for v in values):
+                    hit = (slot, value) in informed and value not in lowered
+                    for gram in grams:
+                        seen[(value, gram)] += 1
+                        hits[(value, gram)] += hit
     return seen, hits
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip", type=int, default=0, help="leave the first N dialogues out")
-    parser.add_argument("--out", type=Path, default=CUES_FILE)
-    args = parser.parse_args()
-    if not (SGD / "train.jsonl.gz").exists():
-        print(f"SGD train is missing ({SGD}): see ../shared/data/README", file=sys.stderr)
+    args = fit_arguments(__doc__, CUES_FILE)
+    if train_missing():
         return 2
     seen, hits = count(args.skip)
     cues: dict[str, list[tuple[str, float]]] = {}
