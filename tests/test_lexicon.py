@@ -428,16 +428,20 @@ HOSTILE = {
 
 @pytest.mark.parametrize("name", list(HOSTILE))
 def test_hostile_messages_are_read_in_bounded_time(name: str) -> None:
-    text = HOSTILE[name]
-    assert len(text) >= 9_000
-    started = time.perf_counter()
-    detect_signals(text)
-    detect_human_request(text)
-    classify_offer_reply(text)
     from warmline.policy.triggers.sensitive_topic import normalise as topic_text
 
-    for rule in PACK.rules["sensitive_topic"]:
-        fires(rule, topic_text(text)[:10_000], PACK.cues)
+    def read(text: str) -> None:
+        detect_signals(text)
+        detect_human_request(text)
+        classify_offer_reply(text)
+        for rule in PACK.rules["sensitive_topic"]:
+            fires(rule, topic_text(text)[:10_000], PACK.cues)
+
+    text = HOSTILE[name]
+    assert len(text) >= 9_000
+    read("warm up: load the pack, VADER and the compiled rules once")  # not the hostile read
+    started = time.perf_counter()
+    read(text)
     assert time.perf_counter() - started < 1.0, name
 
 
