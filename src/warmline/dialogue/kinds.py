@@ -80,6 +80,8 @@ def kind_said(words: frozenset[str], text: str) -> str | None:
     lowered = text.lower()
     best: tuple[int, int] | None = None
     for word in words:
+        if word not in lowered:
+            continue  # most words are not in the text: skip the regex
         for match in re.finditer(rf"(?<![\w-]){re.escape(word)}(?![\w-])", lowered):
             if best is None or match.end() - match.start() > best[1] - best[0]:
                 best = (match.start(), match.end())

@@ -1162,11 +1162,6 @@ def _sentence_at(text: str, position: int) -> str:
     return text[start : min(ends) + 1 if ends else len(text)]
 
 
-def _feature_named(slot: str, lowered: str) -> bool:
-    """Whether the customer names a yes-or-no feature as something they want (`_feature_at`)."""
-    return _feature_at(slot, lowered) is not None
-
-
 def _feature_at(slot: str, lowered: str) -> int | None:
     """Where the customer names a yes-or-no feature ("has_wifi", "good_for_kids",
     "has_seating_outdoors") as something they want, not as a question about it ("is it
@@ -1607,7 +1602,7 @@ def _place_value(slot: str, text: str, others: frozenset[str] = frozenset()) -> 
         for before, value in _names_said(text)
         if not _names_kind(value)
         and value.lower() not in others
-        and not re.search(rf"\b{re.escape(value)}\s+(?:events?|games?|concerts?)\b", text)
+        and not re.search(rf"\b{re.escape(value)}\s+(?:{'|'.join(_KIND_NOUNS)})\b", text)
     ]
     if not found:
         return None
