@@ -276,7 +276,9 @@ def model_server() -> Iterator[tuple[str, Seen]]:
         thread.join(timeout=5)
 
 
-def llm(base: str, mode: str, timeout: float = 2.0) -> LlmClient:
+def llm(base: str, mode: str, timeout: float = 20.0) -> LlmClient:
+    """A client for the fake model server; the generous default keeps a busy CI host's
+    pauses from turning a content test into a timeout (the timeout tests pass their own)."""
     return LlmClient(
         base_url=f"{base}/{mode}", model="test-model", api_key=KEY, timeout_seconds=timeout
     )
