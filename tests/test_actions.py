@@ -24,14 +24,16 @@ from helpers import API_KEY_HEADERS, make_test_settings, open_conversation, say,
 from test_mail import Collector, free_port
 from warmline.actions.connectors.demo.backend import OPERATIONS, DemoBackend, create_demo_backend
 from warmline.actions.connectors.http import HttpConnector, HttpConnectorConfig
-from warmline.actions.desk import ActionDesk
+from warmline.actions.desk import _YES, ActionDesk
 from warmline.actions.loader import ActionsError, default_actions, parse_actions
 from warmline.actions.mail import OutboxMailer, SmtpMailer
 from warmline.actions.phrasing import render
+from warmline.actions.recognise import asks_how
 from warmline.actions.values import (
     human_date,
     read_date,
     read_enum,
+    read_money,
     read_pattern,
     read_time,
     validate,
@@ -631,7 +633,7 @@ def test_a_message_that_only_may_mean_an_action_gets_it_proposed(
     client: TestClient, desk: ActionDesk
 ) -> None:
     conversation_id, headers = open_conversation(client, customer=ANA)
-    first = say(client, conversation_id, headers, "why did you take 35 pounds from me")
+    first = say(client, conversation_id, headers, "I see 35 pounds paid to you last week")
     assert first["action"] == {"name": "explain_charge", "status": "proposed", "asking": []}
     assert first["reply"] == "Would you like me to explain a charge on your bill?"
     second = say(client, conversation_id, headers, "yes please")
@@ -641,12 +643,12 @@ def test_a_message_that_only_may_mean_an_action_gets_it_proposed(
     assert done["action"]["status"] == "done"
     assert "35.00" in done["reply"]  # the amount from the first message was kept
     other_id, other = open_conversation(client, customer=ANA)
-    say(client, other_id, other, "why did you take 35 pounds from me")
+    say(client, other_id, other, "I see 35 pounds paid to you last week")
     declined = say(client, other_id, other, "no")
     assert declined["action"]["status"] == "cancelled"
     assert declined["reply"] == "All right. What can I help you with?"
     moved_on_id, moved_on = open_conversation(client, customer=ANA)
-    say(client, moved_on_id, moved_on, "why did you take 35 pounds from me")
+    say(client, moved_on_id, moved_on, "I see 35 pounds paid to you last week")
     answer = say(client, moved_on_id, moved_on, "where is my order 51877?")
     assert answer["action"]["name"] == "track_order"  # the proposal is dropped, not answered
 
@@ -660,3 +662,94 @@ def test_offers_and_templates_survive_a_backend_answer_of_an_odd_shape() -> None
     odd = {"order_number": "12345", "status": None, "events": 7, "carrier": ["x"]}
     assert isinstance(render(track.reply, track, {}, result=odd), str)
     assert render("{{ result.events | length }} events", track, {}, result=odd) == ""
+
+
+# -- recognising the action ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I won't be able to make it on Wednesday, can we rearrange", "move_appointment"),
+        ("could you push my appointment to next week", "move_appointment"),
+        ("can I come on Saturday instead of Thursday?", "move_appointment"),
+        ("can I book a time to get my phone repaired?", "book_appointment"),
+        ("terrible service, I want to return this rubbish", "start_return"),
+        ("need to ship back a faulty charger", "start_return"),
+        ("my direct debit was higher than usual", "explain_charge"),
+    ],
+)
+def test_the_action_is_told_from_its_neighbours(
+    client: TestClient, text: str, expected: str
+) -> None:
+    """The intent model says "appointment" for booking and moving alike, "warranty" for a
+    faulty item sent back and "complaint" for an upset request: the actions' phrases and cues
+    decide, and a complaint does not hide the request in it."""
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    assert say(client, conversation_id, headers, text)["action"]["name"] == expected
+
+
+def test_a_question_about_the_business_is_information_a_question_about_mine_is_a_request() -> None:
+    for general in (
+        "what are your opening hours?",
+        "do you deliver to Ireland?",
+        "how long does delivery usually take",
+        "what's the returns policy",
+    ):
+        assert asks_how(general), general
+    for mine in (
+        "what's this charge",
+        "is my order late?",
+        "Has order 123456 shipped?",
+        "are there free slots on Friday?",
+        "reset password",
+        "can you track it for me",
+    ):
+        assert not asks_how(mine), mine
+
+
+def test_a_cue_is_checked_where_it_is_written() -> None:
+    text = """\
+actions:
+  - name: move
+    description: Move an appointment.
+    intents:
+      - {name: reschedule, description: The customer wants to move it., cues: [move, x]}
+    call: {operation: move_appointment}
+    reply: ok
+"""
+    with pytest.raises(ActionsError) as caught:
+        parse_actions(text, "a.yaml")
+    (issue,) = caught.value.issues
+    assert issue.line == 5 and issue.field.startswith("actions[0].intents[0].cues")
+    assert "at least 2 characters" in issue.message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I was charged 4.50.", "4.50"),
+        ("it was 4.50, I think", "4.50"),
+        ("4 pounds 50", "4.50"),
+        ("4 euros and 50 cents", "4.50"),
+        ("USD4.50", "4.50"),
+        ("£1,234.50 on my card", "1234.50"),
+        ("12,99 euros", "12.99"),
+        ("version 1.2.3", None),
+        ("on 12.10.2026", None),
+    ],
+)
+def test_amounts_are_read_as_customers_write_them(text: str, expected: str | None) -> None:
+    assert read_money(text, bare=False) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["that would be great", "book it please", "Lovely, thanks", "yes", "go ahead"]
+)
+def test_a_yes_in_other_words_confirms(text: str) -> None:
+    assert _YES.search(text)
+
+
+@pytest.mark.parametrize("text", ["you", "yesterday", "no", "wait, not that one"])
+def test_what_is_not_a_yes_does_not_confirm(text: str) -> None:
+    assert not _YES.search(text)

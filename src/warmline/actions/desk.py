@@ -51,7 +51,10 @@ _YES = re.compile(
     r"^\W*((oh|um|well|hmm|ah|and)\W+)?(yes|yeah|yea|yep|yup|sure|ok|okay|alright|all right|fine|"
     r"please do|please go ahead|go ahead|go for it|do it|do that|correct|that'?s (right|fine|"
     r"correct|perfect|great)|that works|works for me|right|i confirm|confirm(ed)?|sounds (good|"
-    r"great|perfect)|perfect|great|absolutely|definitely|deal|please|y)\b",
+    r"great|perfect)|perfect|great|absolutely|definitely|deal|please|y|lovely|brilliant|cool|"
+    r"exactly|certainly|of course|indeed|sure thing|go on|proceed|let'?s do (it|that)|"
+    r"that('?d| would) be (great|perfect|fine|lovely|good|brilliant)|"
+    r"(book|move|send|activate|reset|start|change|do) it)\b",
     re.I,
 )
 _NO = re.compile(r"^\W*(no|nope|nah|not (yet|quite|right)|wait|hold on|wrong)\b", re.I)
@@ -172,7 +175,9 @@ class ActionDesk:
             return Claim(recognised.action, why=recognised.why)
         if answered or analysis.intent.intent in NOT_PROPOSED:
             return None
-        maybe = self.recogniser.propose(analysis.intent, self.embed_one(analysis.text))
+        maybe = self.recogniser.propose(
+            analysis.intent, self.embed_one(analysis.text), analysis.text
+        )
         return Claim(maybe.action, proposed=True, why=maybe.why) if maybe else None
 
     def _recognise(self, analysis: Analysis) -> Recognised | None:
@@ -180,14 +185,14 @@ class ActionDesk:
         clause by clause too (an encoder pass each, so only when the whole is related to some
         action at all, and for at most `MAX_CLAUSES` clauses)."""
         whole = self.embed_one(analysis.text)
-        found = self.recogniser.recognise(analysis.intent, whole)
+        found = self.recogniser.recognise(analysis.intent, whole, text=analysis.text)
         if found is not None or whole is None:
             return found
         if max(self.recogniser.similarities(whole).values(), default=0.0) < RELATED:
             return None
         parts = [self.embed_one(part) for part in clauses(analysis.text)[:MAX_CLAUSES]]
         return self.recogniser.recognise(
-            analysis.intent, whole, [part for part in parts if part is not None]
+            analysis.intent, whole, [part for part in parts if part is not None], analysis.text
         )
 
     def handle(

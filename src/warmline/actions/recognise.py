@@ -19,10 +19,15 @@ STRONG = 0.65  # enough to switch from an action in progress to another one
 CLASSIFIER_CONFIDENT = 0.5
 SWITCH_CONFIDENT = 0.75
 PREFER_MARGIN = 0.03  # another action must beat the intent's action by this much
+CLEARLY_CLOSER = 0.10  # ... or by this much when it is only close enough to suggest
 CORROBORATE = 0.34  # the intent model's action must also be this close in meaning
 OTHER_INTENT_CONFIDENT = 0.9  # a confident intent no action names ...
 SUGGEST = 0.45  # close enough to offer the action ("Would you like me to ...?")
-OVERRIDE_OTHER = 0.8  # ... gives way only to a message this close to an action
+OVERRIDE_OTHER = 0.68  # ... gives way only to a message this close to an action
+# Intents that frame a request rather than compete with one ("terrible service, I want to
+# return this"): a confident one does not raise the bar for an action.
+FRAMING_INTENTS = frozenset({"complaint", "greeting", "thanks"})
+CUE_BONUS = 0.10  # how much closer a message holding one of an action's cues counts
 
 
 _HOW_TO = re.compile(
@@ -37,16 +42,64 @@ MIN_CLAUSE_WORDS = 3
 
 
 def clauses(text: str) -> list[str]:
-    """The parts of a message worth comparing on their own (two or more of at least three
-    words), or nothing for a short one."""
-    parts = [p.strip() for p in _CLAUSE.split(text) if len(p.split()) >= MIN_CLAUSE_WORDS]
-    return parts if len(parts) >= 2 else []
+    """The parts of a message worth comparing on their own (those of at least three words, in
+    a message of two parts or more), or nothing for a message of one part."""
+    pieces = [p.strip() for p in _CLAUSE.split(text) if p and p.strip()]
+    if len(pieces) < 2:
+        return []
+    return [p for p in pieces if len(p.split()) >= MIN_CLAUSE_WORDS]
+
+
+_QUESTION = re.compile(
+    r"\?\s*$|^\W*(what|when|where|which|who|how|why|do|does|is|are|can|could|will|would)\b", re.I
+)
+_PERSONAL = re.compile(
+    r"\b(i|i'?m|i'?ve|i'?d|i'?ll|me|my|mine|we|our|us|this|these)\b|\d|\b(today|tonight|"
+    r"tomorrow|weekend|next week|(mon|tues|wednes|thurs|fri|satur|sun)day)\b",
+    re.I,
+)
 
 
 def asks_how(text: str) -> bool:
-    """The customer asks how something works ("How do I reset my password?"): information,
-    which the knowledge base answers, rather than a request to do it now."""
-    return bool(_HOW_TO.search(text))
+    """The customer asks how something works ("How do I reset my password?") or asks about
+    the business in general ("what are your opening hours?", "do you deliver to Ireland?"):
+    information, which the knowledge base answers, rather than a request to do something now.
+    A question about the customer's own things, a number or a day is a request."""
+    if _HOW_TO.search(text):
+        return True
+    return bool(_QUESTION.search(text)) and not _PERSONAL.search(text)
+
+
+def _cue_pattern(cues: Sequence[str]) -> re.Pattern[str]:
+    """One case-insensitive pattern for whole-word cues; a space in a cue matches any run of
+    spaces."""
+    words = sorted({cue.strip().replace("\u2019", "'") for cue in cues}, key=len, reverse=True)
+    alternatives = (r"\s+".join(re.escape(part) for part in cue.split()) for cue in words)
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.I)
+
+
+def _other_confident(intent: IntentPrediction, by_intent: dict[str, str]) -> bool:
+    """A confident intent that no action names and that competes with a request ("my payment
+    failed" is not "explain a charge"); framing intents such as a complaint do not."""
+    return (
+        not intent.out_of_scope
+        and intent.intent not in by_intent
+        and intent.intent not in FRAMING_INTENTS
+        and intent.confidence >= OTHER_INTENT_CONFIDENT
+    )
+
+
+def _closer_than(best: tuple[str, float], named: str, similar: dict[str, float]) -> bool:
+    """Whether another action is nearer in meaning than the intent model's one: an intent can
+    cover several actions ("appointment" is booking and moving one), and the phrases tell
+    them apart: "I can't make it on Wednesday, can we rearrange" is moving."""
+    name, score = best
+    if name == named:
+        return False
+    gap = score - similar.get(named, 0.0)
+    return (score >= SIMILAR + PREFER_MARGIN and gap >= PREFER_MARGIN) or (
+        score >= SUGGEST and gap >= CLEARLY_CLOSER
+    )
 
 
 @dataclass(frozen=True)
@@ -77,6 +130,11 @@ class ActionRecogniser:
                     owners.append(action.name)
         self.owners = np.array(owners)
         self.names = list(dict.fromkeys(owners))
+        self.cues = {
+            action.name: _cue_pattern([cue for intent in action.intents for cue in intent.cues])
+            for action in actions.actions
+            if any(intent.cues for intent in action.intents)
+        }
         vectors = embed(texts) if texts else np.zeros((0, 1), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         self.vectors = vectors / np.where(norms == 0, 1, norms)
@@ -87,54 +145,62 @@ class ActionRecogniser:
         scores = self.vectors @ (embedding / norm)
         return {name: float(scores[self.owners == name].max()) for name in self.names}
 
+    def cued(self, similar: dict[str, float], text: str) -> dict[str, float]:
+        """`similar` with the actions whose cues the text holds counted `CUE_BONUS` closer."""
+        if not text:
+            return similar
+        text = text.replace("\u2019", "'")
+        return {
+            name: min(1.0, score + CUE_BONUS)
+            if name in self.cues and self.cues[name].search(text)
+            else score
+            for name, score in similar.items()
+        }
+
     def recognise(
         self,
         intent: IntentPrediction,
         embedding: np.ndarray | None,
         clauses: Sequence[np.ndarray] = (),
+        text: str = "",
     ) -> Recognised | None:
         """The action this message asks for, or None. `clauses` are the embeddings of the
         parts of a long message ("the charger stopped working after two days, so frustrating!
-        I want to send it back"): a request is often one clause among others."""
+        I want to send it back"): a request is often one clause among others. `text` is the
+        message, read for the actions' cues."""
         similar = self.similarities(embedding) if embedding is not None else {}
         for clause in clauses:
             for name, score in self.similarities(clause).items():
                 similar[name] = max(similar.get(name, 0.0), score)
+        similar = self.cued(similar, text)
         best = max(similar.items(), key=lambda item: item[1]) if similar else None
         named = self.by_intent.get(intent.intent) if not intent.out_of_scope else None
         if named is not None and similar and similar.get(named, 0.0) < CORROBORATE:
             named = None  # the intent model alone, on a message unlike the action's phrases
         if named is not None and intent.confidence >= CLASSIFIER_CONFIDENT:
-            if (
-                best
-                and best[0] != named
-                and best[1] >= SIMILAR + PREFER_MARGIN
-                and best[1] >= similar.get(named, 0.0) + PREFER_MARGIN
-            ):
+            if best and _closer_than(best, named, similar):
                 return Recognised(best[0], best[1], f"closest to {best[0]} ({best[1]:.2f})")
             score = max(intent.confidence, similar.get(named, 0.0))
             if intent.confidence >= SWITCH_CONFIDENT:
                 score = max(score, STRONG)
             return Recognised(named, score, f"intent {intent.intent} ({intent.confidence:.2f})")
         enough = SIMILAR
-        if (
-            not intent.out_of_scope
-            and intent.intent not in self.by_intent
-            and intent.confidence >= OTHER_INTENT_CONFIDENT
-        ):
+        if _other_confident(intent, self.by_intent):
             enough = OVERRIDE_OTHER  # "my payment failed" is not "explain a charge"
         if best and best[1] >= enough:
             return Recognised(best[0], best[1], f"closest to {best[0]} ({best[1]:.2f})")
         return None
 
-    def propose(self, intent: IntentPrediction, embedding: np.ndarray | None) -> Recognised | None:
+    def propose(
+        self, intent: IntentPrediction, embedding: np.ndarray | None, text: str = ""
+    ) -> Recognised | None:
         """An action the message may mean, not clearly enough to start it: close in meaning
         (`SUGGEST`) and not a confident intent of its own ("my payment failed")."""
         if embedding is None:
             return None
-        if not intent.out_of_scope and intent.confidence >= OTHER_INTENT_CONFIDENT:
+        if _other_confident(intent, self.by_intent):
             return None
-        similar = self.similarities(embedding)
+        similar = self.cued(self.similarities(embedding), text)
         name, score = max(similar.items(), key=lambda item: item[1])
         if score < SUGGEST:
             return None

@@ -9,7 +9,7 @@ Jinja2 templates over the slots and the operation's `result`.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -24,11 +24,14 @@ class _Strict(BaseModel):
 class IntentSpec(_Strict):
     """One way a customer asks for the action. `name` may be an intent of the intent model
     (then its prediction starts the action directly); the description and examples are what
-    the encoder compares messages with."""
+    the encoder compares messages with. `cues` are words or phrases that mark this way of
+    asking over a neighbour's that means nearly the same ("instead", "reschedule" tell moving an
+    appointment from booking one); a message holding one is counted a little closer."""
 
     name: str = Field(pattern=_NAME)
     description: str = Field(min_length=3)
     examples: list[str] = Field(default_factory=list)
+    cues: list[Annotated[str, Field(min_length=2)]] = Field(default_factory=list)
 
 
 class SlotSpec(_Strict):

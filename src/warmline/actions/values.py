@@ -52,12 +52,21 @@ _NAMED_TIME_RE = re.compile(r"\b(noon|midday|lunchtime)\b", re.I)
 PARTS_OF_DAY = {"morning": (0, 12), "afternoon": (12, 17), "evening": (17, 24)}
 _PART_RE = re.compile(r"\b(morning|afternoon|evening)\b", re.I)
 _NUMBER_RE = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)?(?![\w])")
-_MONEY_RE = re.compile(
-    r"(?P<cur>[$€£])\s?(?P<a>\d{1,7}(?:[.,]\d{1,2})?)|(?P<b>\d{1,7}(?:[.,]\d{1,2})?)\s?"
-    r"(?P<code>eur|euros?|usd|dollars?|gbp|pounds?|bucks)\b",
+_MAJOR_UNIT = r"(?:eur|euros?|usd|dollars?|gbp|pounds?|bucks|quid)"
+# "4 pounds 50", "4 euros and 50 cents": whole units and then hundredths.
+_UNITS_AND_CENTS_RE = re.compile(
+    rf"(?<![\w.,])(?P<major>\d{{1,7}})\s?{_MAJOR_UNIT}\s+(?:and\s+)?(?P<minor>\d{{1,2}})"
+    r"(?:\s?(?:p|pence|cents?)\b|(?![\w.,]))",
     re.I,
 )
-_CENTS_RE = re.compile(r"(?<![\w.,])(?P<a>\d{1,7}[.,]\d\d)(?![\w.,]|\s?%)(?P<b>)")
+_MONEY_RE = re.compile(
+    r"(?P<cur>[$€£]|\b(?:usd|eur|gbp)\s?)\s?(?P<a>\d{1,7}(?:[.,]\d{1,2})?)"
+    rf"|(?P<b>\d{{1,7}}(?:[.,]\d{{1,2}})?)\s?{_MAJOR_UNIT}\b",
+    re.I,
+)
+# A bare amount with cents ("the 4.50 charge", "it was 4.50."), not part of a longer number.
+_CENTS_RE = re.compile(r"(?<![\w.,])(?P<a>\d{1,7}[.,]\d\d)(?!\w|[.,]\d|\s?%)(?P<b>)")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # "1,234.50"
 _JOINED_DIGITS = re.compile(r"(?<=\d)[ -](?=\d)")
 
 
@@ -217,6 +226,10 @@ def part_of_day(text: str) -> str | None:
 
 def read_money(text: str, *, bare: bool) -> str | None:
     """A decimal amount ("$12.99", "12,99 euros"); a bare number only when it was asked for."""
+    text = _THOUSANDS.sub("", text)
+    units = _UNITS_AND_CENTS_RE.search(text)
+    if units:
+        return f"{int(units['major'])}.{int(units['minor']):02d}"
     found = _MONEY_RE.search(text) or _CENTS_RE.search(text)
     raw = (found["a"] or found["b"]) if found else None
     if raw is None and bare:
