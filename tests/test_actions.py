@@ -753,3 +753,53 @@ def test_a_yes_in_other_words_confirms(text: str) -> None:
 @pytest.mark.parametrize("text", ["you", "yesterday", "no", "wait, not that one"])
 def test_what_is_not_a_yes_does_not_confirm(text: str) -> None:
     assert not _YES.search(text)
+
+
+def test_what_the_customer_adds_while_the_code_is_awaited_is_kept(
+    client: TestClient, desk: ActionDesk
+) -> None:
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    first = say(client, conversation_id, headers, "why was I charged?")
+    assert first["action"]["asking"] == ["verification_code"]
+    waiting = say(client, conversation_id, headers, "it was the 6 pounds one")
+    assert waiting["action"]["status"] == "verifying"
+    done = say(client, conversation_id, headers, latest_code(desk, "ana@example.com"))
+    assert done["action"]["status"] == "done"
+    assert "6.00" in done["reply"] and "35.00" not in done["reply"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("on the 3rd", "2026-11-03"),
+        ("on Friday", "2026-11-27"),
+        ("3 November", "2026-11-03"),
+        ("December 20", "2025-12-20"),
+        ("yesterday", "2026-11-28"),
+        ("two days ago", "2026-11-27"),
+        ("the 30th", "2026-10-30"),
+    ],
+)
+def test_a_date_slot_for_what_happened_reads_the_latest_such_day(text: str, expected: str) -> None:
+    assert read_date(text, TODAY, past=True) == expected
+    charge = default_actions().action("explain_charge")
+    assert charge is not None and charge.slot("date").past  # type: ignore[union-attr]
+
+
+def test_past_and_not_past_are_for_date_slots_only() -> None:
+    text = """\
+actions:
+  - name: charge
+    description: Explain a charge.
+    intents: [{name: billing, description: The customer asks about a charge.}]
+    slots:
+      - {name: when, description: day of the charge, type: date, past: true, not_past: true}
+      - {name: amount, description: amount, type: money, past: true}
+    call: {operation: explain_charge}
+    reply: ok
+"""
+    with pytest.raises(ActionsError) as caught:
+        parse_actions(text, "a.yaml")
+    found = {issue.line: issue.message for issue in caught.value.issues}
+    assert "both `past` and `not_past`" in found[6]
+    assert "for date slots" in found[7]

@@ -43,6 +43,7 @@ from warmline.domain.events import (
     utc_now,
 )
 from warmline.policy.context import ActionResult
+from warmline.redaction import EMAIL_RE
 from warmline.understanding.types import Analysis
 
 log = logging.getLogger(__name__)
@@ -279,9 +280,13 @@ class ActionDesk:
     ) -> None:
         state, text = work.state, analysis.text
         if state.status == "verifying":
+            # The code is not an order number, nor the address an email slot's value.
+            volunteered = codes.without_code(EMAIL_RE.sub(" ", text))
             if not self._check_identity(work, conversation, customer, text, now):
+                # "ana@example.com, it was the 4.50 charge": kept for after the check.
+                self._fill(work, volunteered, now.date())
                 return
-            text = codes.without_code(text)  # the code is not an order number
+            text = volunteered
         problems, changed = self._fill(work, text, now.date())
         if state.status == "confirming":
             if problems or changed:

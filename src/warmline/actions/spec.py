@@ -38,7 +38,9 @@ class SlotSpec(_Strict):
     """One value the action needs. `values` are an enum's allowed values, each with optional
     phrases that mean it (`synonyms`); `pattern` is a regular expression the whole value must
     match (an order-number format); `profile` fills the slot from the customer's email or phone
-    on file; `not_past` refuses a date or time already gone."""
+    on file; `not_past` refuses a date or time already gone; `past` reads a day named without a
+    year ("on the 3rd", "on Monday") as the latest one that has come, for things that happened
+    (a charge), where booking reads it as the next one."""
 
     name: str = Field(pattern=_NAME)
     description: str = Field(min_length=3)
@@ -50,6 +52,7 @@ class SlotSpec(_Strict):
     pattern: str | None = None
     profile: Literal["email", "phone"] | None = None
     not_past: bool = False
+    past: bool = False
 
     @field_validator("pattern")
     @classmethod
@@ -69,6 +72,10 @@ class SlotSpec(_Strict):
             raise ValueError("`values` and `synonyms` are for enum slots")
         if self.type == "pattern" and not self.pattern:
             raise ValueError("a pattern slot needs `pattern`")
+        if (self.past or self.not_past) and self.type != "date":
+            raise ValueError("`past` and `not_past` are for date slots")
+        if self.past and self.not_past:
+            raise ValueError("a date slot cannot be both `past` and `not_past`")
         unknown = sorted(set(self.synonyms) - set(self.values))
         if unknown:
             raise ValueError(f"synonyms for values not in `values`: {', '.join(unknown)}")

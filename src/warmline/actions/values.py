@@ -36,8 +36,21 @@ _DAY_MONTH_RE = re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}\b\.?(?:\s+(?P<year>2
 _MONTH_DAY_RE = re.compile(rf"\b{_MONTH}\.?\s+{_DAY}\b(?:,?\s+(?P<year>20\d\d))?", re.I)
 _ISO_RE = re.compile(r"\b(?P<year>20\d\d)-(?P<m>\d\d?)-(?P<d>\d\d?)\b")
 _ORDINAL_RE = re.compile(r"\bthe\s+(?P<day>[0-3]?\d)(?:st|nd|rd|th)\b", re.I)
-_RELATIVE = {"today": 0, "tonight": 0, "tomorrow": 1, "tmrw": 1, "tmr": 1}
-_RELATIVE_RE = re.compile(r"\b(day after tomorrow|today|tonight|tomorrow|tmrw|tmr)\b", re.I)
+_RELATIVE = {
+    "day after tomorrow": 2,
+    "day before yesterday": -2,
+    "today": 0,
+    "tonight": 0,
+    "tomorrow": 1,
+    "tmrw": 1,
+    "tmr": 1,
+    "yesterday": -1,
+}
+_RELATIVE_RE = re.compile(
+    r"\b(day after tomorrow|day before yesterday|today|tonight|tomorrow|tmrw|tmr|yesterday)\b",
+    re.I,
+)
+_AGO_RE = re.compile(r"\b(?P<n>\d{1,2}|a|one|two|three)\s+(?P<unit>days?|weeks?)\s+ago\b", re.I)
 _IN_DAYS_RE = re.compile(r"\bin\s+(?P<n>\d{1,2}|a|one|two|three)\s+(?P<unit>days?|weeks?)\b", re.I)
 _SMALL = {"a": 1, "one": 1, "two": 2, "three": 3}
 
@@ -85,7 +98,7 @@ def read_value(slot: SlotSpec, text: str, today: dt.date, *, asked: bool) -> str
     slot) counts."""
     match slot.type:
         case "date":
-            return read_date(text, today)
+            return read_date(text, today, past=slot.past)
         case "time":
             return read_time(text)
         case "email":
@@ -110,43 +123,48 @@ def read_value(slot: SlotSpec, text: str, today: dt.date, *, asked: bool) -> str
             return stripped[:500] if asked and stripped else None
 
 
-def read_date(text: str, today: dt.date) -> str | None:
-    """An ISO date from absolute or relative words; the next such day when no year is given."""
+def read_date(text: str, today: dt.date, *, past: bool = False) -> str | None:
+    """An ISO date from absolute or relative words. A day named without a year ("the 5th",
+    "Friday", "3 December") is the next such day, or with `past` the latest one that has come
+    (when the customer tells of something that happened, such as a charge)."""
     lowered = text.lower()
     relative = _RELATIVE_RE.search(lowered)
     if relative:
-        word = relative.group(1)
-        days = 2 if word == "day after tomorrow" else _RELATIVE[word]
-        return (today + dt.timedelta(days=days)).isoformat()
+        return (today + dt.timedelta(days=_RELATIVE[relative.group(1)])).isoformat()
     found = _ISO_RE.search(text)
     if found:
         return _safe_date(int(found["year"]), int(found["m"]), int(found["d"]))
     for pattern in (_DAY_MONTH_RE, _MONTH_DAY_RE):
         found = pattern.search(text)
         if found:
-            return _month_day(found, today)
+            return _month_day(found, today, past=past)
     found = _chosen_weekday(lowered)
     if found:
         wanted = next(i for i, name in enumerate(WEEKDAYS) if name.startswith(found["weekday"][:3]))
+        if past or re.search(rf"\blast\s+{found['weekday']}", lowered):
+            return (today - dt.timedelta(days=(today.weekday() - wanted) % 7)).isoformat()
         ahead = (wanted - today.weekday()) % 7 or 7
         if _next_means_following(lowered):  # that day in the calendar week after this one
             ahead = 7 - today.weekday() + wanted
         return (today + dt.timedelta(days=ahead)).isoformat()
-    found = _IN_DAYS_RE.search(lowered)
-    if found:
-        count = _SMALL.get(found["n"]) or int(found["n"])
-        return (
-            today + dt.timedelta(days=count * (7 if found["unit"].startswith("week") else 1))
-        ).isoformat()
+    for pattern, sign in ((_AGO_RE, -1), (_IN_DAYS_RE, 1)):
+        found = pattern.search(lowered)
+        if found:
+            count = _SMALL.get(found["n"]) or int(found["n"])
+            days = count * (7 if found["unit"].startswith("week") else 1)
+            return (today + dt.timedelta(days=sign * days)).isoformat()
     found = _ORDINAL_RE.search(lowered)
-    if found:
-        day = int(found["day"])
-        for months_ahead in range(0, 3):
-            month = (today.month - 1 + months_ahead) % 12 + 1
-            year = today.year + (today.month - 1 + months_ahead) // 12
-            iso = _safe_date(year, month, day)
-            if iso and iso >= today.isoformat():
-                return iso
+    return _day_of_month(int(found["day"]), today, past=past) if found else None
+
+
+def _day_of_month(day: int, today: dt.date, *, past: bool) -> str | None:
+    """ "The 5th": this month's or one of the next two (the last three with `past`)."""
+    step = -1 if past else 1
+    for months in range(0, 3):
+        shift = today.month - 1 + step * months
+        iso = _safe_date(today.year + shift // 12, shift % 12 + 1, day)
+        if iso and (iso <= today.isoformat() if past else iso >= today.isoformat()):
+            return iso
     return None
 
 
@@ -163,7 +181,7 @@ def _next_means_following(lowered: str) -> bool:
     return "next week" in lowered
 
 
-def _month_day(found: re.Match[str], today: dt.date) -> str | None:
+def _month_day(found: re.Match[str], today: dt.date, *, past: bool = False) -> str | None:
     month = next(
         i for i, name in enumerate(MONTHS, 1) if name.startswith(found["month"][:3].lower())
     )
@@ -171,6 +189,10 @@ def _month_day(found: re.Match[str], today: dt.date) -> str | None:
     if found["year"]:
         return _safe_date(int(found["year"]), month, day)
     iso = _safe_date(today.year, month, day)
+    if past:
+        if iso is not None and iso > today.isoformat():
+            iso = _safe_date(today.year - 1, month, day)  # "December 20" said in January
+        return iso
     if iso is not None and iso < (today - dt.timedelta(days=31)).isoformat():
         iso = _safe_date(today.year + 1, month, day)  # "January 5" in December is next year's
     return iso
