@@ -803,3 +803,20 @@ actions:
     found = {issue.line: issue.message for issue in caught.value.issues}
     assert "both `past` and `not_past`" in found[6]
     assert "for date slots" in found[7]
+
+
+def test_typos_are_repaired_for_recognising_the_action_only(
+    client: TestClient, pipeline: Pipeline
+) -> None:
+    desk = pipeline.actions
+    assert desk is not None and desk.speller is not None
+    repair = desk.speller.repair
+    assert repair("i wnat to retrun my ordr") == "i want to return my order"
+    assert repair("pls explane my invoce") == "pls explain my invoice"
+    assert repair("my pasword doesnt work") == "my password doesn't work"
+    # known words, names, contractions and short words stay as written
+    kept = "Ana García can't get her refurbished headphones from Brightwave, bil"
+    assert repair(kept) == kept
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    answer = say(client, conversation_id, headers, "pls explane my invoce")
+    assert answer["action"]["name"] == "explain_charge"

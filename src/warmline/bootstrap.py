@@ -48,7 +48,12 @@ def build_pipeline(settings: Settings, *, actions: bool = True) -> Pipeline:
     )
     knowledge = KnowledgeBase(embed_query=embed_query)
     desk = (
-        build_desk(settings, embed=analyzer.encoder.encode, embed_one=analyzer.encoder.encode_one)
+        build_desk(
+            settings,
+            embed=analyzer.encoder.encode,
+            embed_one=analyzer.encoder.encode_one,
+            known_word=analyzer.encoder.knows_word,
+        )
         if actions and isinstance(analyzer, DefaultAnalyzer)
         else None
     )

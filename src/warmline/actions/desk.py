@@ -23,6 +23,7 @@ from warmline.actions.connectors.base import Connector, ConnectorError, Customer
 from warmline.actions.mail import Mailer, MailError
 from warmline.actions.recognise import ActionRecogniser, Embed, Recognised, asks_how, clauses
 from warmline.actions.spec import ActionsFile, ActionSpec, OfferSpec, SlotSpec
+from warmline.actions.spelling import Speller, phrase_words
 from warmline.actions.state import ASKING_CODE, ASKING_EMAIL, OPEN, ActionState, Verification
 from warmline.actions.values import (
     Problem,
@@ -130,11 +131,14 @@ class ActionDesk:
         mailer: Mailer | None,
         secret: str,
         clock: Callable[[], datetime] = utc_now,
+        known_word: Callable[[str], bool] | None = None,
     ) -> None:
         self.actions = actions
         self.connectors = dict(connectors)
         self.recogniser = ActionRecogniser(actions, embed)
         self.embed_one = embed_one  # the encoder's cached embedding of one message
+        # Typos are repaired for recognising the action when the encoder's words are known.
+        self.speller = Speller(phrase_words(actions), known_word) if known_word else None
         self.mailer = mailer
         self.secret = secret
         self.clock = clock
@@ -176,25 +180,29 @@ class ActionDesk:
             return Claim(recognised.action, why=recognised.why)
         if answered or analysis.intent.intent in NOT_PROPOSED:
             return None
-        maybe = self.recogniser.propose(
-            analysis.intent, self.embed_one(analysis.text), analysis.text
-        )
+        text = self._repaired(analysis.text)
+        maybe = self.recogniser.propose(analysis.intent, self.embed_one(text), text)
         return Claim(maybe.action, proposed=True, why=maybe.why) if maybe else None
 
     def _recognise(self, analysis: Analysis) -> Recognised | None:
         """The action the message asks for; a long message whose whole does not say is read
         clause by clause too (an encoder pass each, so only when the whole is related to some
         action at all, and for at most `MAX_CLAUSES` clauses)."""
-        whole = self.embed_one(analysis.text)
-        found = self.recogniser.recognise(analysis.intent, whole, text=analysis.text)
+        text = self._repaired(analysis.text)
+        whole = self.embed_one(text)
+        found = self.recogniser.recognise(analysis.intent, whole, text=text)
         if found is not None or whole is None:
             return found
         if max(self.recogniser.similarities(whole).values(), default=0.0) < RELATED:
             return None
-        parts = [self.embed_one(part) for part in clauses(analysis.text)[:MAX_CLAUSES]]
+        parts = [self.embed_one(part) for part in clauses(text)[:MAX_CLAUSES]]
         return self.recogniser.recognise(
-            analysis.intent, whole, [part for part in parts if part is not None], analysis.text
+            analysis.intent, whole, [part for part in parts if part is not None], text
         )
+
+    def _repaired(self, text: str) -> str:
+        """The message with its typos repaired, for recognising the action only."""
+        return self.speller.repair(text) if self.speller is not None else text
 
     def handle(
         self,
@@ -663,7 +671,8 @@ class ActionDesk:
         wrong = [s for s in spec.slots if s.type == "pattern" and s.name in state.slots]
         if error.kind in ("not_found", "not_yours") and wrong:
             slot = wrong[0]
-            what = slot.description.split(",")[0]
+            # "order number of the order to return" -> "order number"
+            what = re.split(r",| of (?:the|a|an|your) ", slot.description)[0]
             work.said.append(say.NOT_FOUND.format(what=what, value=state.slots.pop(slot.name)))
         elif error.kind in ("not_found", "not_yours"):
             work.said.append(say.NOT_FOUND_ANY)

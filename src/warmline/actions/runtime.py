@@ -54,6 +54,7 @@ def build_desk(
     *,
     embed: Callable[[list[str]], np.ndarray],
     embed_one: Callable[[str], np.ndarray | None],
+    known_word: Callable[[str], bool] | None = None,
 ) -> ActionDesk | None:
     """The desk, or None when actions are switched off (`WARMLINE_ACTIONS_ENABLED=false`)."""
     if not settings.actions_enabled:
@@ -67,4 +68,5 @@ def build_desk(
         embed_one=embed_one,
         mailer=mailer,
         secret=settings.secret_key,
+        known_word=known_word,
     )

@@ -369,6 +369,11 @@ class Encoder:
             blocks.append(_normalise(_mean_pool(branches["intents"], mask)))
         return np.concatenate(blocks, axis=1)
 
+    def knows_word(self, word: str) -> bool:
+        """Whether `word` (lower-case) is one whole piece of the vocabulary: a common word,
+        so not a typo."""
+        return self._tokenizer.token_to_id(word) is not None
+
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Word-piece ids (with [CLS] and [SEP], at most 256) of each cleaned text."""
         cleaned = [clean_text(text) for text in texts]
