@@ -820,3 +820,23 @@ def test_typos_are_repaired_for_recognising_the_action_only(
     conversation_id, headers = open_conversation(client, customer=ANA)
     answer = say(client, conversation_id, headers, "pls explane my invoce")
     assert answer["action"]["name"] == "explain_charge"
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("I want to upgrade my plan", "check_usage"),
+        ("I need a copy of my contract", "explain_charge"),
+    ],
+)
+def test_an_intent_on_a_message_little_like_its_action_is_proposed_not_started(
+    client: TestClient, text: str, action: str
+) -> None:
+    """The intent model reads an upgrade as the usage intent and a contract as billing, but
+    the messages are little like checking usage or explaining a charge: the bot asks, and
+    starts no identity check for what was never wanted."""
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    answer = say(client, conversation_id, headers, text)
+    assert answer["action"] == {"name": action, "status": "proposed", "asking": []}
+    declined = say(client, conversation_id, headers, "no")
+    assert declined["action"]["status"] == "cancelled"

@@ -177,7 +177,9 @@ class ActionDesk:
             return None  # information, or about what was said: the knowledge base's turn
         recognised = self._recognise(analysis)
         if recognised is not None:
-            return Claim(recognised.action, why=recognised.why)
+            # "I want to upgrade my plan" is the usage intent, but little like checking usage:
+            # asked, not started (and no identity check for what was never wanted).
+            return Claim(recognised.action, proposed=recognised.tentative, why=recognised.why)
         if answered or analysis.intent.intent in NOT_PROPOSED:
             return None
         text = self._repaired(analysis.text)
@@ -191,14 +193,17 @@ class ActionDesk:
         text = self._repaired(analysis.text)
         whole = self.embed_one(text)
         found = self.recogniser.recognise(analysis.intent, whole, text=text)
-        if found is not None or whole is None:
+        if (found is not None and not found.tentative) or whole is None:
             return found
-        if max(self.recogniser.similarities(whole).values(), default=0.0) < RELATED:
+        if found is None and max(self.recogniser.similarities(whole).values()) < RELATED:
             return None
         parts = [self.embed_one(part) for part in clauses(text)[:MAX_CLAUSES]]
-        return self.recogniser.recognise(
+        if not parts:
+            return found
+        closer = self.recogniser.recognise(
             analysis.intent, whole, [part for part in parts if part is not None], text
         )
+        return closer or found
 
     def _repaired(self, text: str) -> str:
         """The message with its typos repaired, for recognising the action only."""

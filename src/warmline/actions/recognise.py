@@ -20,7 +20,8 @@ CLASSIFIER_CONFIDENT = 0.5
 SWITCH_CONFIDENT = 0.75
 PREFER_MARGIN = 0.03  # another action must beat the intent's action by this much
 CLEARLY_CLOSER = 0.10  # ... or by this much when it is only close enough to suggest
-CORROBORATE = 0.34  # the intent model's action must also be this close in meaning
+CORROBORATE = 0.34  # the intent model's action must also be this close in meaning ...
+START_ON_INTENT = 0.42  # ... and this close to start at once; between the two it is proposed
 OTHER_INTENT_CONFIDENT = 0.9  # a confident intent no action names ...
 SUGGEST = 0.45  # close enough to offer the action ("Would you like me to ...?")
 OVERRIDE_OTHER = 0.68  # ... gives way only to a message this close to an action
@@ -109,11 +110,12 @@ class Recognised:
     action: str
     score: float
     why: str
+    tentative: bool = False  # the intent model's action on a message little like its phrases
 
     @property
     def strong(self) -> bool:
         """Strong enough to leave an action in progress for this one."""
-        return self.score >= STRONG
+        return self.score >= STRONG and not self.tentative
 
 
 class ActionRecogniser:
@@ -183,7 +185,9 @@ class ActionRecogniser:
             score = max(intent.confidence, similar.get(named, 0.0))
             if intent.confidence >= SWITCH_CONFIDENT:
                 score = max(score, STRONG)
-            return Recognised(named, score, f"intent {intent.intent} ({intent.confidence:.2f})")
+            tentative = similar.get(named, 1.0) < START_ON_INTENT
+            why = f"intent {intent.intent} ({intent.confidence:.2f})"
+            return Recognised(named, score, why, tentative=tentative)
         enough = SIMILAR
         if _other_confident(intent, self.by_intent):
             enough = OVERRIDE_OTHER  # "my payment failed" is not "explain a charge"
