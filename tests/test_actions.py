@@ -24,7 +24,7 @@ from helpers import API_KEY_HEADERS, make_test_settings, open_conversation, say,
 from test_mail import Collector, free_port
 from warmline.actions.connectors.demo.backend import OPERATIONS, DemoBackend, create_demo_backend
 from warmline.actions.connectors.http import HttpConnector, HttpConnectorConfig
-from warmline.actions.desk import _YES, ActionDesk
+from warmline.actions.desk import _NO, _YES, ActionDesk
 from warmline.actions.loader import ActionsError, default_actions, parse_actions
 from warmline.actions.mail import OutboxMailer, SmtpMailer
 from warmline.actions.phrasing import render
@@ -744,15 +744,26 @@ def test_amounts_are_read_as_customers_write_them(text: str, expected: str | Non
 
 
 @pytest.mark.parametrize(
-    "text", ["that would be great", "book it please", "Lovely, thanks", "yes", "go ahead"]
+    "text",
+    [
+        "that would be great",
+        "book it please",
+        "Lovely, thanks",
+        "yes",
+        "go ahead",
+        "no problem, go ahead",
+        "that is correct",
+        "spot on",
+    ],
 )
 def test_a_yes_in_other_words_confirms(text: str) -> None:
     assert _YES.search(text)
 
 
-@pytest.mark.parametrize("text", ["you", "yesterday", "no", "wait, not that one"])
+@pytest.mark.parametrize("text", ["you", "yesterday", "no", "wait, not that one", "no thanks"])
 def test_what_is_not_a_yes_does_not_confirm(text: str) -> None:
     assert not _YES.search(text)
+    assert _NO.search(text) or not text.startswith(("no", "wait"))
 
 
 def test_what_the_customer_adds_while_the_code_is_awaited_is_kept(

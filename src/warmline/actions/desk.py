@@ -52,14 +52,18 @@ log = logging.getLogger(__name__)
 _YES = re.compile(
     r"^\W*((oh|um|well|hmm|ah|and)\W+)?(yes|yeah|yea|yep|yup|sure|ok|okay|alright|all right|fine|"
     r"please do|please go ahead|go ahead|go for it|do it|do that|correct|that'?s (right|fine|"
-    r"correct|perfect|great)|that works|works for me|right|i confirm|confirm(ed)?|sounds (good|"
+    r"correct|perfect|great|it|the one)|that is (right|fine|correct)|spot on|"
+    r"no (problem|worries)|not a problem|that works|works for me|right|i confirm|confirm(ed)?|"
+    r"sounds (good|"
     r"great|perfect)|perfect|great|absolutely|definitely|deal|please|y|lovely|brilliant|cool|"
     r"exactly|certainly|of course|indeed|sure thing|go on|proceed|let'?s do (it|that)|"
     r"that('?d| would) be (great|perfect|fine|lovely|good|brilliant)|"
     r"(book|move|send|activate|reset|start|change|do) it)\b",
     re.I,
 )
-_NO = re.compile(r"^\W*(no|nope|nah|not (yet|quite|right)|wait|hold on|wrong)\b", re.I)
+_NO = re.compile(
+    r"^\W*(no|nope|nah|not (yet|quite|right)|wait|hold on|wrong)\b(?!\W*(problem|worries))", re.I
+)
 _CANCEL = re.compile(
     r"\b(never ?mind|forget (it|about it)|cancel (that|it|this|the (request|booking|return))|"
     r"don'?t bother|leave it|stop (that|this|it)|no longer need (it|that|this)|"
