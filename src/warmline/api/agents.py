@@ -45,7 +45,7 @@ from warmline.domain.events import DecisionMade, HandedOff, SlaBreached
 from warmline.handoff import learning, service
 from warmline.handoff.coaching import coach, situation
 from warmline.handoff.llm import LlmClient, suggested_reply
-from warmline.handoff.queue import RankedItem, aware, ranked_queue
+from warmline.handoff.queue import RankedItem, ranked_queue
 from warmline.handoff.sla import check_breaches
 from warmline.policy.config import PolicyConfig
 from warmline.policy.names import unknown
@@ -60,6 +60,7 @@ from warmline.storage.agents import (
 )
 from warmline.storage.broadcast import EVENTS
 from warmline.storage.models import AgentRow
+from warmline.storage.timestamps import as_utc
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
 T = TypeVar("T")
@@ -227,7 +228,7 @@ def _agent_out(row: AgentRow, open_conversations: int = 0) -> AgentOut:
         seniority=row.seniority,
         role=row.role,
         status=row.status,
-        last_seen=aware(row.last_seen),
+        last_seen=as_utc(row.last_seen),
         open_conversations=open_conversations,
     )
 

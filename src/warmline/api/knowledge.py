@@ -26,8 +26,8 @@ from warmline.automation.knowledge.documents import (
 )
 from warmline.automation.knowledge.service import import_reading, sentence_embedder
 from warmline.domain.knowledge import Section, slug
-from warmline.handoff.queue import aware
 from warmline.storage import knowledge as store
+from warmline.storage.timestamps import as_utc
 
 router = APIRouter(prefix="/api/v1/admin/kb", tags=["knowledge"], dependencies=[allow(ADMIN_ONLY)])
 SourceName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,200}$")]
@@ -40,7 +40,7 @@ def list_sources(services: ServicesDep) -> list[KbSourceOut]:
         found = store.list_sources(session)
     return [
         KbSourceOut(
-            name=s.name, sections=s.sections, imported_at=aware(s.imported_at) or s.imported_at
+            name=s.name, sections=s.sections, imported_at=as_utc(s.imported_at) or s.imported_at
         )
         for s in found
     ]

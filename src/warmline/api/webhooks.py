@@ -18,6 +18,7 @@ from warmline.outbound.webhooks import EVENT_TYPES, endpoint_secret
 from warmline.policy.names import unknown
 from warmline.storage import webhooks as store
 from warmline.storage.models import WebhookDeliveryRow, WebhookEndpointRow
+from warmline.storage.timestamps import as_utc
 
 router = APIRouter(
     prefix="/api/v1/admin/webhooks", tags=["webhooks"], dependencies=[allow(ADMIN_ONLY)]
@@ -177,11 +178,7 @@ def _delivery(row: WebhookDeliveryRow) -> DeliveryOut:
         conversation_id=row.conversation_id,
         status=row.status,
         attempts=row.attempts,
-        next_attempt_at=_aware(row.next_attempt_at),
+        next_attempt_at=as_utc(row.next_attempt_at),
         last_error=row.last_error,
-        delivered_at=_aware(row.delivered_at) if row.delivered_at else None,
+        delivered_at=as_utc(row.delivered_at) if row.delivered_at else None,
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

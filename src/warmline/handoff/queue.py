@@ -6,7 +6,7 @@ Routing decisions themselves are pure (`routing.py`); this module only reads wha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -17,13 +17,7 @@ from warmline.policy.config import PolicyConfig
 from warmline.storage import agents as agent_store
 from warmline.storage import conversations as store
 from warmline.storage.models import AgentRow, ConversationRow
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; every stored time is UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+from warmline.storage.timestamps import as_utc
 
 
 def entry_of(row: ConversationRow) -> QueueEntry:
@@ -34,7 +28,7 @@ def entry_of(row: ConversationRow) -> QueueEntry:
         route=row.route,
         senior=bool(row.senior),
         frustration=float(row.frustration),
-        queued_at=aware(row.queued_at),
+        queued_at=as_utc(row.queued_at),
     )
 
 

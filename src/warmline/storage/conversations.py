@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, insert, select, update
@@ -36,6 +36,7 @@ from warmline.storage.models import (
     CustomerRow,
     EventRow,
 )
+from warmline.storage.timestamps import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -318,19 +319,12 @@ def queue_waits(session: Session, *, now: datetime) -> tuple[int, float, float]:
         for (queued_at,) in session.execute(
             select(ConversationRow.queued_at).where(ConversationRow.status == "queued")
         )
-        if (aware := _aware(queued_at)) is not None
+        if (aware := as_utc(queued_at)) is not None
     ]
     if not times:
         return 0, 0.0, 0.0
     waits = [max(0.0, (now - t).total_seconds()) for t in times]
     return len(waits), max(waits), sum(waits) / len(waits)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite gives naive datetimes back: they were stored in UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def count_queued(session: Session) -> int:
@@ -478,7 +472,7 @@ def assigned_to(session: Session, *, agent_id: str, limit: int = 200) -> list[di
             "frustration": row.frustration,
             "customer_name": name,
             "last_text": last_texts.get(row.id),
-            "updated_at": _aware(row.updated_at),
+            "updated_at": as_utc(row.updated_at),
         }
         for row, name in rows
     ]
@@ -523,7 +517,7 @@ def recent_transcripts(session: Session, *, limit: int) -> list[dict[str, Any]]:
         .order_by(EventRow.conversation_id, EventRow.seq)
     )
     for cid, kind, ts, data in rows:
-        moment = _aware(ts)
+        moment = as_utc(ts)
         turn: dict[str, Any] = {
             "speaker": speakers[kind],
             "text": str(data.get("text", "")),

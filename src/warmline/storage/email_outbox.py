@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -22,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from warmline.storage.models import EmailOutboxRow
+from warmline.storage.timestamps import as_utc
 from warmline.storage.webhooks import _locked
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
@@ -92,7 +93,7 @@ def _hold(rows: Sequence[EmailOutboxRow], now: datetime, lease: timedelta) -> li
                 seq=row.seq,
                 postscript=row.postscript,
                 attempts=row.attempts,
-                created_at=_aware(row.created_at),
+                created_at=as_utc(row.created_at),
                 lease=row.lease,
                 until=row.locked_until,
             )
@@ -241,13 +242,9 @@ def describe(row: EmailOutboxRow) -> dict[str, Any]:
         "seq": row.seq,
         "status": row.status,
         "attempts": row.attempts,
-        "created_at": _aware(row.created_at),
-        "next_attempt_at": _aware(row.next_attempt_at),
-        "sent_at": _aware(row.sent_at) if row.sent_at else None,
+        "created_at": as_utc(row.created_at),
+        "next_attempt_at": as_utc(row.next_attempt_at),
+        "sent_at": as_utc(row.sent_at) if row.sent_at else None,
         "message_id": row.message_id,
         "last_error": row.last_error,
     }
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -12,7 +12,7 @@ several workers fan out and deliver without ever taking the same row at once.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select, update
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from warmline.storage.conversations import new_id
 from warmline.storage.models import EventRow, WebhookDeliveryRow, WebhookEndpointRow
+from warmline.storage.timestamps import as_utc
 
 SETTLE = timedelta(seconds=5)
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
@@ -90,7 +91,7 @@ def _settled(events: Sequence[EventRow], cursor: int, now: datetime) -> int:
     """The highest id before which every scanned event is older than SETTLE."""
     settled = cursor
     for event in events:
-        if _aware(event.ts) > now - SETTLE:
+        if as_utc(event.ts) > now - SETTLE:
             break
         settled = event.id
     return settled
@@ -199,7 +200,3 @@ def replay(session: Session, *, endpoint_id: str, ids: Sequence[int] | None, now
         query.values(status=PENDING, attempts=0, next_attempt_at=now, locked_until=None)
     )
     return int(getattr(done, "rowcount", 0) or 0)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -50,6 +50,7 @@ from warmline.actions.connectors.demo.models import (
 )
 from warmline.actions.connectors.demo.seed import phone_key, seed_demo_data
 from warmline.actions.mail import Mailer, MailError
+from warmline.storage.timestamps import as_utc
 
 RETURN_WINDOW_DAYS = 30
 RETURN_REASONS = ("damaged", "wrong_item", "doesnt_fit", "changed_mind", "other")
@@ -135,11 +136,6 @@ def token_hash(token: str) -> str:
 
 def _invalid(detail: str) -> ConnectorError:
     return ConnectorError("invalid", detail)
-
-
-def _utc(value: datetime) -> datetime:
-    """SQLite gives back naive datetimes; they were stored in UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _money(value: Decimal) -> str:
@@ -371,7 +367,7 @@ class DemoBackend:
             row = session.scalars(
                 sa.select(PasswordReset).where(PasswordReset.token_hash == token_hash(token))
             ).first()
-            if row is None or _utc(row.expires_at) <= self._now():
+            if row is None or as_utc(row.expires_at) <= self._now():
                 return None
             return row.customer_id
 
@@ -450,7 +446,7 @@ class DemoBackend:
                 "estimated_delivery": _iso(order.estimated_delivery),
                 "delivered_on": _iso(order.delivered_on),
                 "events": [
-                    {"at": _utc(e.at).isoformat(), "status": e.status, "place": e.place}
+                    {"at": as_utc(e.at).isoformat(), "status": e.status, "place": e.place}
                     for e in events
                 ],
                 "items": [
@@ -808,7 +804,7 @@ class DemoBackend:
                     return _sim_result(iccid, sim.phone_number, now)
                 session.refresh(sim)
             if sim.idempotency_key == key and sim.activated_at is not None:
-                return _sim_result(iccid, sim.phone_number, _utc(sim.activated_at))
+                return _sim_result(iccid, sim.phone_number, as_utc(sim.activated_at))
             raise ConnectorError("conflict", "the SIM is already active")
 
     def _check_warranty(self, p: dict[str, str], _ref: CustomerRef, _key: str) -> dict[str, Any]:
