@@ -695,6 +695,7 @@ def test_a_question_about_the_business_is_information_a_question_about_mine_is_a
         "do you deliver to Ireland?",
         "how long does delivery usually take",
         "what's the returns policy",
+        "do you offer student discounts",
     ):
         assert asks_how(general), general
     for mine in (
@@ -704,6 +705,8 @@ def test_a_question_about_the_business_is_information_a_question_about_mine_is_a
         "are there free slots on Friday?",
         "reset password",
         "can you track it for me",
+        "is it possible to move my appointment to the afternoon",
+        "do you have anything free on Friday?",
     ):
         assert not asks_how(mine), mine
 

@@ -33,9 +33,13 @@ CUE_BONUS = 0.10  # how much closer a message holding one of an action's cues co
 
 _HOW_TO = re.compile(
     r"\bhow (do|can|would|should|does|to)\b|\bwhat('s| is| are) (the )?(process|steps|way|policy)\b"
-    r"|\bwhere (do|can) i find\b|\bis it possible to\b|\bdo you (offer|have|allow)\b",
+    r"|\bwhere (do|can) i find\b",
     re.I,
 )
+# Polite forms that are questions about the business when impersonal ("do you offer student
+# discounts?") and requests about the customer's own things ("is it possible to move my
+# appointment?", "do you have anything free on Friday?").
+_POLITE = re.compile(r"\bis it possible to\b|\bdo you (offer|have|allow)\b", re.I)
 
 
 _CLAUSE = re.compile(r"(?<=[.!?;,])\s+|\s+(?:and|but|so)\s+", re.I)
@@ -68,7 +72,7 @@ def asks_how(text: str) -> bool:
     A question about the customer's own things, a number or a day is a request."""
     if _HOW_TO.search(text):
         return True
-    return bool(_QUESTION.search(text)) and not _PERSONAL.search(text)
+    return bool(_QUESTION.search(text) or _POLITE.search(text)) and not _PERSONAL.search(text)
 
 
 def _cue_pattern(cues: Sequence[str]) -> re.Pattern[str]:
