@@ -442,7 +442,9 @@ def test_hostile_messages_are_read_in_bounded_time(name: str) -> None:
     read("warm up: load the pack, VADER and the compiled rules once")  # not the hostile read
     started = time.perf_counter()
     read(text)
-    assert time.perf_counter() - started < 1.0, name
+    # Bounded, not fast: a backtracking pattern takes minutes on these; 3 s leaves room for a
+    # loaded 2-core CI host, where "only emoji" once took 1.4 s (speed is bench_lexicon's).
+    assert time.perf_counter() - started < 3.0, name
 
 
 def test_the_safety_probe_passes_ordinary_patterns_quickly() -> None:
