@@ -29,6 +29,8 @@ from warmline.actions.loader import ActionsError, default_actions, parse_actions
 from warmline.actions.mail import OutboxMailer, SmtpMailer
 from warmline.actions.phrasing import render
 from warmline.actions.recognise import asks_how
+from warmline.actions.state import ActionState
+from warmline.actions.tracking import acts_of, service_of
 from warmline.actions.values import (
     human_date,
     read_date,
@@ -42,6 +44,8 @@ from warmline.actions.values import (
 from warmline.api.app import create_app
 from warmline.bootstrap import build_services
 from warmline.channels.service import identity_signature
+from warmline.dialogue.sgd import SystemAct
+from warmline.dialogue.tracker import ServiceState
 from warmline.engine import Pipeline
 
 TODAY = dt.date(2026, 11, 29)  # a Sunday
@@ -854,3 +858,89 @@ def test_an_intent_on_a_message_little_like_its_action_is_proposed_not_started(
     assert answer["action"] == {"name": action, "status": "proposed", "asking": []}
     declined = say(client, conversation_id, headers, "no")
     assert declined["action"]["status"] == "cancelled"
+
+
+# -- the schema-guided tracker under the desk ---------------------------------------------
+
+
+def test_the_actions_file_is_one_schema_guided_service() -> None:
+    actions = default_actions()
+    service = service_of(actions)
+    assert [intent.name for intent in service.intents] == [a.name for a in actions.actions]
+    book = service.intent("book_appointment")
+    assert book is not None and book.transactional  # it asks to confirm: it changes something
+    assert book.required == ("date", "time") and book.optional == ("topic",)
+    track = service.intent("track_order")
+    assert track is not None and not track.transactional
+    reason = service.slot("reason")
+    assert reason is not None and reason.categorical and "wrong_item" in reason.values
+    order = service.slot("order_number")
+    assert order is not None and not order.categorical
+
+
+def test_the_desk_tells_the_tracker_what_its_last_reply_did() -> None:
+    spec = default_actions().action("book_appointment")
+    assert spec is not None
+    state = ActionState("book_appointment", asking=["time"], offered={"time": ["09:00", "10:00"]})
+    state.slots["date"] = "2026-12-09"
+    acts = acts_of(state, spec)
+    assert SystemAct("REQUEST", "time") in acts
+    # Several free times are information: a bare "yes" picks none of them.
+    assert SystemAct("INFORM", "time", ("09:00", "10:00")) in acts
+    state.offered = {"time": ["09:00"]}
+    assert SystemAct("OFFER", "time", ("09:00",)) in acts_of(state, spec)
+    state.status = "confirming"
+    assert set(acts_of(state, spec)) == {SystemAct("CONFIRM", "date", ("2026-12-09",))}
+    state.status = "proposed"
+    assert acts_of(state, spec) == (SystemAct("OFFER_INTENT", "intent", ("book_appointment",)),)
+    state.status, state.asking = "verifying", ["verification_code"]
+    assert not [act for act in acts_of(state, spec) if act.act == "REQUEST"]
+
+
+def test_the_trackers_state_survives_storage_and_a_damaged_record() -> None:
+    state = ServiceState("book_appointment", {"date": "2026-12-09"}, {"time": {"09:00"}})
+    assert ServiceState.from_dict(json.loads(json.dumps(state.as_dict()))) == state
+    damaged = ServiceState.from_dict({"values": ["not", "a", "dict"], "heard": {"time": 3}})
+    assert damaged == ServiceState()
+
+
+def test_a_customer_who_asks_about_the_choices_gets_them(
+    client: TestClient, desk: ActionDesk
+) -> None:
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    asked = say(client, conversation_id, headers, "I'd like to return order 48213")
+    assert asked["action"]["asking"] == ["reason"]
+    options = say(client, conversation_id, headers, "what are the options?")
+    assert options["reply"].startswith(
+        "The choices are damaged, wrong item, doesn't fit, changed my mind or other."
+    )
+    assert "Sorry to ask again" not in options["reply"]
+    picked = say(client, conversation_id, headers, "it doesn't fit")
+    assert picked["action"]["asking"] == ["verification_code"]
+    steps = [e for e in events_of(client, conversation_id) if e["type"] == "action_step"]
+    tracked = steps[-1]["state"]["tracked"]
+    assert tracked["intent"] == "start_return" and tracked["values"]["reason"] == "doesnt_fit"
+    # An optional choice the bot never asked about is answered too, and the question stands.
+    other_id, other = open_conversation(client, customer=ANA)
+    say(client, other_id, other, "I need to book an appointment")
+    kinds = say(client, other_id, other, "what kind of appointments are there?")
+    assert kinds["reply"] == (
+        "The choices are repair, setup or consultation. Which day would suit you?"
+    )
+    assert kinds["action"]["asking"] == ["date"]
+
+
+def test_a_customer_who_asks_what_is_free_gets_the_free_times_first(
+    client: TestClient, desk: ActionDesk
+) -> None:
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    day = ahead(9)
+    first = say(client, conversation_id, headers, f"I need an appointment on {spoken(day)}")
+    assert first["action"]["asking"] == ["time"] and "Free times:" in first["reply"]
+    again = say(client, conversation_id, headers, "what times do you have?")
+    assert again["reply"].startswith("Free times: ")
+    assert "Sorry to ask again" not in again["reply"]
+    # A first message that asks for the action is not a question about its slots.
+    track_id, track = open_conversation(client, customer=ANA)
+    opened = say(client, track_id, track, "where is my order")
+    assert opened["reply"].startswith("What is the order number?")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -25,6 +25,7 @@ from warmline.actions.recognise import ActionRecogniser, Embed, Recognised, asks
 from warmline.actions.spec import ActionsFile, ActionSpec, OfferSpec, SlotSpec
 from warmline.actions.spelling import Speller, phrase_words
 from warmline.actions.state import ASKING_CODE, ASKING_EMAIL, OPEN, ActionState, Verification
+from warmline.actions.tracking import ActionTracker, acts_of
 from warmline.actions.values import (
     Problem,
     human_date,
@@ -33,6 +34,7 @@ from warmline.actions.values import (
     validate,
     within_part_of_day,
 )
+from warmline.dialogue.sgd import SystemAct
 from warmline.domain.conversation import Conversation
 from warmline.domain.customer import Customer
 from warmline.domain.events import (
@@ -79,6 +81,13 @@ _ORDINALS = {
     "last": -1,
     "latest": -1,
 }
+# "What are the options?" asks about whatever the bot just asked for.
+_OPTIONS = re.compile(
+    r"\b(what|which)('?re| are| r) (the |my )?(options|choices)\b|"
+    r"\bwhat (\w+ )?(can|could|do|should) i (choose|pick|say|give|put|select)\b|"
+    r"\b(what|which) ones?\b.*\?|\boptions\?",
+    re.IGNORECASE,
+)
 _ORDINAL_RE = re.compile(r"\b(first|earliest|second|third|fourth|last|latest)\b", re.I)
 MAX_ASKED_AT_ONCE = {"sms": 1, "voice": 1}
 OFFER_AT_MOST = 4
@@ -120,6 +129,7 @@ class _Work:
     said: list[str] = field(default_factory=list)
     events: list[AnyEvent] = field(default_factory=list)
     result: ActionResult | None = None
+    requested: list[str] = field(default_factory=list)  # slots the customer asked about
 
 
 class ActionDesk:
@@ -140,6 +150,7 @@ class ActionDesk:
         self.actions = actions
         self.connectors = dict(connectors)
         self.recogniser = ActionRecogniser(actions, embed)
+        self.tracker = ActionTracker(actions, embed)
         self.embed_one = embed_one  # the encoder's cached embedding of one message
         # Typos are repaired for recognising the action when the encoder's words are known.
         self.speller = Speller(phrase_words(actions), known_word) if known_word else None
@@ -278,9 +289,10 @@ class ActionDesk:
         work = _Work(state, self._spec(state))
         if not _YES.search(analysis.text):
             return self._finish(work, "cancelled", say.NOT_THAT, why="proposal declined")
+        acts = acts_of(state, work.spec)
         state.status = "collecting"
         self._prefill(work, conversation, now.date(), earlier=PRIOR_MESSAGES + 1)
-        self._fill(work, analysis.text, now.date())
+        self._read(work, analysis, analysis.text, acts, now.date())
         self._advance(work, conversation, customer, channel, now)
         return self._turn(work, why=f"action {state.action} (proposal accepted)")
 
@@ -296,15 +308,16 @@ class ActionDesk:
         now: datetime,
     ) -> None:
         state, text = work.state, analysis.text
+        acts = acts_of(state, work.spec)  # what the reply this message answers did
         if state.status == "verifying":
             # The code is not an order number, nor the address an email slot's value.
             volunteered = codes.without_code(EMAIL_RE.sub(" ", text))
             if not self._check_identity(work, conversation, customer, text, now):
                 # "ana@example.com, it was the 4.50 charge": kept for after the check.
-                self._fill(work, volunteered, now.date())
+                self._read(work, analysis, volunteered, acts, now.date())
                 return
             text = volunteered
-        problems, changed = self._fill(work, text, now.date())
+        problems, changed = self._read(work, analysis, text, acts, now.date())
         if state.status == "confirming":
             if problems or changed:
                 state.status = "collecting"
@@ -339,6 +352,7 @@ class ActionDesk:
         self._from_profile(work, customer)
         missing = [s for s in spec.slots if s.required and s.name not in state.slots]
         if missing:
+            missing = _asked_about_first(missing, work.requested)
             self._ask(work, _askable(missing, MAX_ASKED_AT_ONCE.get(channel, 2)), now.date())
             return
         if spec.identity and conversation.verified_reference is None:
@@ -354,6 +368,34 @@ class ActionDesk:
             work.said.append(say.render(spec.confirm, spec, state.slots))
             return
         self._call(work, conversation)
+
+    def _read(
+        self, work: _Work, analysis: Analysis, text: str, acts: Sequence[SystemAct], today: date
+    ) -> tuple[list[Problem], bool]:
+        """`_fill` by the desk's typed readers, then the tracker (`tracking.py`) for the slots
+        they left: a value agreed to, a choice said in other words. A tracker value must pass
+        the slot's reader and checks too; one that does not is not used (it was a guess, not
+        something the customer is told is wrong). The slots the customer asked about are kept
+        for the reply."""
+        problems, changed = self._fill(work, text, today)
+        state, spec = work.state, work.spec
+        tracked = self.tracker.follow(
+            state, spec, analysis.text, acts, self.embed_one(analysis.text)
+        )
+        for slot in spec.slots:
+            heard = tracked.values.get(slot.name)
+            if heard is None or slot.name in state.slots:
+                continue
+            value = read_value(slot, heard, today, asked=True)
+            if value is None or validate(slot, value, today) or _not_free(state, spec, slot, value):
+                continue
+            state.slots[slot.name] = value
+            changed = changed or state.status == "confirming"
+        if any(act.act == "REQUEST" for act in acts):  # a first message asks for the action
+            asked = [name for name in state.asking if _OPTIONS.search(text)]
+            requested = [*tracked.requested, *asked]
+            work.requested = [name for name in requested if name not in state.slots]
+        return problems, changed
 
     def _fill(self, work: _Work, text: str, today: date) -> tuple[list[Problem], bool]:
         """Read every slot's value in `text` (later values correct earlier ones); the problems
@@ -453,12 +495,15 @@ class ActionDesk:
             return
         state.status = "collecting"
         state.asking = [slot.name for slot in slots]
-        state.questions += 1
+        answered = _answers(spec, state, work.requested, slots)
+        if not answered:
+            state.questions += 1  # answering the customer's own question is no clarification
         asked = say.questions(spec, slots, state.slots)
         offered = state.offered.get(offer.slot) if offer else None
         if offered and offer and any(slot.name == offer.slot for slot in slots):
-            asked += f" Free times: {say.listing(offered)}."
-        work.said.append(asked)
+            free = f"Free times: {say.listing(offered)}."
+            asked = f"{free} {asked}" if offer.slot in work.requested else f"{asked} {free}"
+        work.said.append(" ".join([*answered, asked]))
 
     def _offer(self, work: _Work, today: date) -> bool:
         """Fetch the values a slot can take; False (and a question about the day) when none."""
@@ -768,6 +813,33 @@ def _askable(missing: list[SlotSpec], at_most: int) -> list[SlotSpec]:
             break
         asked.append(slot)
     return asked
+
+
+def _asked_about_first(missing: list[SlotSpec], requested: list[str]) -> list[SlotSpec]:
+    """ "What times do you have?": the slot the customer asked about is asked (and its choices
+    or free values given) first, unless its question needs another missing answer first (the
+    time on a day not yet chosen)."""
+    names = {slot.name for slot in missing}
+    ready = [
+        slot
+        for slot in missing
+        if slot.name in requested
+        and not (slot.ask and any(n in slot.ask for n in names - {slot.name}))
+    ]
+    return ready + [slot for slot in missing if slot not in ready]
+
+
+def _answers(
+    spec: ActionSpec, state: ActionState, requested: list[str], asked: list[SlotSpec]
+) -> list[str]:
+    """What the customer asked about the slots ("what are the options?", "what kinds of
+    appointment are there?"): an enum's choices (free values are answered by `_ask`, which puts
+    them first)."""
+    return [
+        say.CHOICES.format(choices=say.listing(say.choices(slot), last="or"))
+        for slot in spec.slots
+        if slot.name in requested and slot.name not in state.slots and slot.type == "enum"
+    ]
 
 
 def _email_on_file(customer: Customer | None) -> str | None:

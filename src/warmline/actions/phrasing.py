@@ -62,11 +62,28 @@ def questions(spec: ActionSpec, slots: list[SlotSpec], filled: dict[str, str]) -
     return " ".join(question for question in asked if question)
 
 
-def listing(values: list[str]) -> str:
-    """ "a, b and c"."""
+def listing(values: list[str], last: str = "and") -> str:
+    """ "a, b and c" (or "a, b or c")."""
     if len(values) <= 1:
         return "".join(values)
-    return f"{', '.join(values[:-1])} and {values[-1]}"
+    return f"{', '.join(values[:-1])} {last} {values[-1]}"
+
+
+def choices(slot: SlotSpec) -> list[str]:
+    """An enum slot's values as the customer would say them ("wrong item")."""
+    said = []
+    for value in slot.values:
+        words = value.split("_")
+        # "doesnt_fit" is said as its synonym "doesn't fit", "changed_mind" as "changed my mind".
+        same = [s for s in slot.synonyms.get(value, []) if _in_order(words, s.replace("'", ""))]
+        said.append(min(same, key=len) if same else " ".join(words))
+    return said
+
+
+def _in_order(words: list[str], phrase: str) -> bool:
+    """True when `words` appear in `phrase` in that order (others may come between)."""
+    rest = iter(phrase.lower().split())
+    return all(any(word == other for other in rest) for word in words)
 
 
 def masked_address(email: str) -> str:
@@ -115,6 +132,7 @@ NO_ACCOUNT = (
     "this up here. A colleague can help you with it."
 )
 VERIFIED = "Thanks, that's you confirmed."
+CHOICES = "The choices are {choices}."
 NO_SLOTS_FREE = "There are no free times on {day}. Which other day would suit you?"
 CONFIRM_AGAIN = "Just to check before I go ahead:"
 YES_OR_NO = "Please answer yes to go ahead, or no to change something."

@@ -26,11 +26,12 @@ class Verification:
 @dataclass
 class ActionState:
     """Where one action stands. `asking` are the slots the last reply asked for (a bare
-    answer fills them), `questions` how many questions this action has asked (the loop
-    trigger's count), `offered` values the bot proposed per slot, `free` every value the
-    backend listed as free for a slot and `free_for` the values of the offer's needs it was
-    listed for ("date=2026-12-03"), `hints` what narrows an offer ("afternoon"), `key` the
-    idempotency key every try of the call carries."""
+        answer fills them), `questions` how many questions this action has asked (the loop
+        trigger's count), `offered` values the bot proposed per slot, `free` every value the
+        backend listed as free for a slot and `free_for` the values of the offer's needs it was
+        listed for ("date=2026-12-03"), `hints` what narrows an offer ("afternoon"), `key` the
+        idempotency key every try of the call carries, `tracked` the schema-guided tracker's state
+    (`tracking.py`)."""
 
     action: str
     status: Status = "collecting"
@@ -43,6 +44,7 @@ class ActionState:
     hints: dict[str, str] = field(default_factory=dict)
     key: str = ""
     verification: Verification | None = None
+    tracked: dict[str, Any] = field(default_factory=dict)
 
     @property
     def asking_email(self) -> bool:

@@ -121,6 +121,39 @@ class ServiceState:
     # later confirmation is agreed to.
     unsettled: dict[str, str] = field(default_factory=dict)
 
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-able form, for a live conversation that stores its state in events."""
+        return {
+            "intent": self.intent,
+            "values": dict(self.values),
+            "heard": {slot: sorted(values) for slot, values in self.heard.items()},
+            "latest": dict(self.latest),
+            "offered": dict(self.offered),
+            "unsettled": dict(self.unsettled),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ServiceState:
+        """The state `as_dict` stored (fields it lacks start empty)."""
+
+        def texts(key: str) -> dict[str, str]:
+            raw = data.get(key)
+            return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+        heard = data.get("heard")
+        return cls(
+            intent=str(data.get("intent", "NONE")),
+            values=texts("values"),
+            heard={
+                str(k): {str(v) for v in vs}
+                for k, vs in (heard.items() if isinstance(heard, dict) else ())
+                if isinstance(vs, list | tuple | set)
+            },
+            latest=texts("latest"),
+            offered=texts("offered"),
+            unsettled=texts("unsettled"),
+        )
+
 
 @dataclass
 class SchemaTracker:
@@ -144,14 +177,7 @@ class SchemaTracker:
             if turn.speaker == "SYSTEM":
                 previous = turn
                 for name, acts in turn.acts.items():
-                    state = states.setdefault(name, ServiceState())
-                    for act in acts:
-                        if act.slot and act.values:
-                            state.heard.setdefault(act.slot, set()).update(act.values)
-                            state.latest[act.slot] = act.values[0]
-                    offer = {a.slot: a.values[0] for a in acts if a.act == "OFFER" and a.values}
-                    if offer:
-                        state.offered = offer
+                    _hear(states.setdefault(name, ServiceState()), acts)
                 continue
             vector = self.embed([turn.utterance])[0]
             # A turn that opens another service speaks about that one: the ones it leaves
@@ -189,6 +215,23 @@ class SchemaTracker:
                     "requested_slots": requested,
                     "slot_values": dict(state.values),
                 }
+
+    def follow(
+        self,
+        state: ServiceState,
+        service: Service,
+        text: str,
+        acts: Sequence[SystemAct],
+        vector: np.ndarray | None = None,
+    ) -> list[str]:
+        """One customer turn of a live conversation about `service`: `state` moves on (its
+        intent and values), given the acts of the reply the customer answers (what it asked,
+        offered, asked to confirm); the slots the customer asks about are returned. `vector`
+        is the turn's embedding when the caller already has it."""
+        _hear(state, acts)
+        if vector is None:
+            vector = self.embed([text])[0]
+        return self._update(state, service, text, vector, acts)
 
     def _update(
         self,
@@ -396,6 +439,17 @@ class SchemaTracker:
             texts = [f"what is the {_words(s.name)}? {s.description}" for s in slots]
             self._slots[service.name] = (slots, self.embed(texts) if texts else np.zeros((0, 1)))
         return self._slots[service.name]
+
+
+def _hear(state: ServiceState, acts: Sequence[SystemAct]) -> None:
+    """Remember what the system named (by slot) and its latest offer."""
+    for act in acts:
+        if act.slot and act.values:
+            state.heard.setdefault(act.slot, set()).update(act.values)
+            state.latest[act.slot] = act.values[0]
+    offer = {a.slot: a.values[0] for a in acts if a.act == "OFFER" and a.values}
+    if offer:
+        state.offered = offer
 
 
 def _settle_confirmation(
