@@ -699,6 +699,8 @@ def test_a_question_about_the_business_is_information_a_question_about_mine_is_a
         "do you deliver to Ireland?",
         "how long does delivery usually take",
         "what's the returns policy",
+        "whats your refund policy",
+        "what are your delivery policies?",
         "do you offer student discounts",
     ):
         assert asks_how(general), general
@@ -944,3 +946,19 @@ def test_a_customer_who_asks_what_is_free_gets_the_free_times_first(
     track_id, track = open_conversation(client, customer=ANA)
     opened = say(client, track_id, track, "where is my order")
     assert opened["reply"].startswith("What is the order number?")
+
+
+def test_a_question_about_an_actions_subject_proposes_it_rather_than_starting_it(
+    client: TestClient, desk: ActionDesk
+) -> None:
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    answer = say(client, conversation_id, headers, "whats your returns policy?")
+    # The help centre's answer, or at most the offer of a return: no identity check, no
+    # question about an order the customer never mentioned.
+    action = answer.get("action")
+    assert action is None or action["status"] == "proposed", answer
+    assert "code" not in answer["reply"] and "order number" not in answer["reply"].lower()
+    mine_id, mine = open_conversation(client, customer=ANA)
+    started = say(client, mine_id, mine, "is it possible to return my order 48213?")
+    assert started["action"]["name"] == "start_return"
+    assert started["action"]["status"] == "collecting"

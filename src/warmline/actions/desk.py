@@ -21,7 +21,14 @@ from warmline.actions import phrasing as say
 from warmline.actions import verification as codes
 from warmline.actions.connectors.base import Connector, ConnectorError, CustomerRef
 from warmline.actions.mail import Mailer, MailError
-from warmline.actions.recognise import ActionRecogniser, Embed, Recognised, asks_how, clauses
+from warmline.actions.recognise import (
+    ActionRecogniser,
+    Embed,
+    Recognised,
+    about_the_business,
+    asks_how,
+    clauses,
+)
 from warmline.actions.spec import ActionsFile, ActionSpec, OfferSpec, SlotSpec
 from warmline.actions.spelling import Speller, phrase_words
 from warmline.actions.state import ASKING_CODE, ASKING_EMAIL, OPEN, ActionState, Verification
@@ -192,9 +199,11 @@ class ActionDesk:
             return None  # information, or about what was said: the knowledge base's turn
         recognised = self._recognise(analysis)
         if recognised is not None:
-            # "I want to upgrade my plan" is the usage intent, but little like checking usage:
-            # asked, not started (and no identity check for what was never wanted).
-            return Claim(recognised.action, proposed=recognised.tentative, why=recognised.why)
+            # "I want to upgrade my plan" is the usage intent, but little like checking usage,
+            # and "what's your returns policy?" asks about returns, not for one: asked, not
+            # started (and no identity check for what was never wanted).
+            tentative = recognised.tentative or about_the_business(analysis.text)
+            return Claim(recognised.action, proposed=tentative, why=recognised.why)
         if answered or analysis.intent.intent in NOT_PROPOSED:
             return None
         text = self._repaired(analysis.text)

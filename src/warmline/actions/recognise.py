@@ -32,7 +32,8 @@ CUE_BONUS = 0.10  # how much closer a message holding one of an action's cues co
 
 
 _HOW_TO = re.compile(
-    r"\bhow (do|can|would|should|does|to)\b|\bwhat('s| is| are) (the )?(process|steps|way|policy)\b"
+    r"\bhow (do|can|would|should|does|to)\b|"
+    r"\bwhat('s|s| is| are) (the |your )?([\w-]+ ){0,2}(process|steps|way|policy|policies)\b"
     r"|\bwhere (do|can) i find\b",
     re.I,
 )
@@ -56,7 +57,8 @@ def clauses(text: str) -> list[str]:
 
 
 _QUESTION = re.compile(
-    r"\?\s*$|^\W*(what|when|where|which|who|how|why|do|does|is|are|can|could|will|would)\b", re.I
+    r"\?\s*$|^\W*(what|whats|when|where|which|who|how|why|do|does|is|are|can|could|will|would)\b",
+    re.I,
 )
 _PERSONAL = re.compile(
     r"\b(i|i'?m|i'?ve|i'?d|i'?ll|me|my|mine|we|our|us|this|these)\b|\d|\b(today|tonight|"
@@ -72,6 +74,12 @@ def asks_how(text: str) -> bool:
     A question about the customer's own things, a number or a day is a request."""
     if _HOW_TO.search(text):
         return True
+    return about_the_business(text)
+
+
+def about_the_business(text: str) -> bool:
+    """A question that names nothing of the customer's ("what's your returns policy?", "do
+    you offer student discounts?"): information even when it is about an action's subject."""
     return bool(_QUESTION.search(text) or _POLITE.search(text)) and not _PERSONAL.search(text)
 
 
