@@ -1677,3 +1677,127 @@ def test_a_known_place_is_read_whole_however_it_is_capitalised() -> None:
     assert _free_value(city, "San diego please") == "San diego"
     assert _free_value(city, "I want New york.") == "New york"
     assert _free_value(city, "Somewhere around Frobisher Bay.") == "Frobisher Bay"
+
+
+def _steered(vectors: dict[str, list[float]]) -> Any:
+    """Embeddings under the test's control: intent texts by their name, customer turns by
+    `vectors` (unit length after normalising); anything else lies on the first axis."""
+
+    def embed(texts: Any) -> np.ndarray:
+        rows = []
+        for text in texts:
+            lowered = text.lower()
+            if lowered.startswith("find restaurants"):
+                row = [1.0, 0.0, 0.0]
+            elif lowered.startswith("reserve table"):
+                row = [0.0, 1.0, 0.0]
+            elif lowered.startswith("get weather"):
+                row = [0.0, 0.0, 1.0]
+            else:
+                row = vectors.get(text, [1.0, 0.0, 0.0])
+            rows.append(np.asarray(row) / np.linalg.norm(row))
+        return np.asarray(rows, dtype=np.float32)
+
+    return embed
+
+
+def _turns(*turns: tuple[str, Any]) -> dict[str, Any]:
+    """A dialogue from (speaker or service list, utterance or system actions) pairs."""
+    record: list[dict[str, Any]] = []
+    for who, what in turns:
+        if who == "SYSTEM":
+            record.append({"speaker": "SYSTEM", "utterance": "...", "frames": [
+                {"service": "Restaurants_9", "slots": [], "actions": what}]})  # fmt: skip
+        else:
+            frames = [{"service": name} for name in who]
+            record.append({"speaker": "USER", "utterance": what, "frames": frames})
+    return {"dialogue_id": "steered", "turns": record}
+
+
+RESTAURANT = ("Restaurants_9",)
+OFFER_BOOKING = [{"act": "OFFER_INTENT", "slot": "intent", "values": ["ReserveTable"]}]
+
+
+@pytest.mark.parametrize(
+    ("answer", "intent"),
+    [
+        ("Not right now. Which other restaurants are there in Oslo?", "FindRestaurants"),
+        ("Maybe later.", "NONE"),
+        ("Perhaps another time, what's the weather like?", "NONE"),
+        ("No thanks.", "NONE"),
+        ("Yes please.", "ReserveTable"),
+    ],
+)
+def test_declining_the_offered_task_but_asking_on_keeps_the_search(
+    answer: str, intent: str
+) -> None:
+    asking = [0.9, 0.1, 0.0]  # like the search
+    elsewhere = [0.0, 0.0, 1.0]
+    embed = _steered({answer: asking if "restaurants" in answer else elsewhere})
+    tracker = SchemaTracker(parse_services(SCHEMA, "test"), embed)
+    record = _turns(
+        (RESTAURANT, "Find me somewhere to eat in Oslo."),
+        ("SYSTEM", OFFER_BOOKING),
+        (RESTAURANT, answer),
+    )
+    assert [t["active_intent"] for t in tracker.track(tracker_view(record))] == [
+        "FindRestaurants",
+        intent,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("How much is a table there?", "FindRestaurants"),  # asks before booking
+        ("A table there, please.", "ReserveTable"),
+        ("Can you book a table there?", "ReserveTable"),  # a question that asks to book
+    ],
+)
+def test_a_question_alone_does_not_start_the_transaction(text: str, intent: str) -> None:
+    embed = _steered({text: [0.0, 1.0, 0.0]})  # the message lies on booking
+    tracker = SchemaTracker(parse_services(SCHEMA, "test"), embed)
+    record = _turns(
+        (RESTAURANT, "Find me somewhere to eat in Oslo."),
+        ("SYSTEM", [{"act": "OFFER", "slot": "restaurant_name", "values": ["Maaemo"]}]),
+        (RESTAURANT, text),
+    )
+    assert list(tracker.track(tracker_view(record)))[-1]["active_intent"] == intent
+
+
+@pytest.mark.parametrize(
+    ("vector", "intent"),
+    [
+        ([0.0, 0.6, 0.8], "FindRestaurants"),  # most like the weather: the search stays
+        ([0.0, 0.8, 0.6], "ReserveTable"),  # most like booking: it moves
+    ],
+)
+def test_a_turn_about_another_service_does_not_move_this_ones_intent(
+    vector: list[float], intent: str
+) -> None:
+    text = "Great. And then the other thing."
+    tracker = SchemaTracker(parse_services([*SCHEMA, WEATHER], "test"), _steered({text: vector}))
+    record = _turns(
+        (("Weather_1",), "What's the weather like in Oslo?"),
+        (RESTAURANT, "Find me somewhere to eat in Oslo."),
+        ("SYSTEM", [{"act": "OFFER", "slot": "restaurant_name", "values": ["Maaemo"]}]),
+        (("Restaurants_9", "Weather_1"), text),
+    )
+    frames = list(tracker.track(tracker_view(record)))
+    assert [f["active_intent"] for f in frames if f["service"] == "Restaurants_9"][-1] == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("I want to make a restaurant reservation in Oslo.", "ReserveTable"),
+        ("Book a table in Oslo.", "ReserveTable"),
+        ("I'm looking for a restaurant in Oslo.", "FindRestaurants"),
+        ("Somewhere to eat in Oslo.", "FindRestaurants"),  # as likely either way: search first
+    ],
+)
+def test_a_first_message_that_asks_to_book_opens_the_booking(text: str, intent: str) -> None:
+    embed = _steered({text: [0.7, 0.72, 0.0]})  # as like booking as searching
+    tracker = SchemaTracker(parse_services(SCHEMA, "test"), embed)
+    frames = list(tracker.track(tracker_view(_turns((RESTAURANT, text)))))
+    assert frames[0]["active_intent"] == intent
