@@ -888,6 +888,50 @@ def test_a_ride_there_goes_to_the_address_the_system_gave() -> None:
     }
 
 
+ATTRACTIONS = {
+    "service_name": "Travel_9",
+    "description": "Find places to visit",
+    "slots": [
+        {"name": "location", "description": "City of the attraction", "is_categorical": False,
+         "possible_values": []},
+        {"name": "attraction_name", "description": "Name of the attraction",
+         "is_categorical": False, "possible_values": []},
+    ],
+    "intents": [
+        {"name": "FindAttractions", "description": "Find places to visit in a city",
+         "is_transactional": False, "required_slots": ["location"], "optional_slots": {}},
+    ],
+}  # fmt: skip
+
+
+def test_a_ride_there_after_finding_a_place_to_visit_goes_to_that_place() -> None:
+    encoder = get_encoder()
+    tracker = SchemaTracker(
+        parse_services([RIDES, ATTRACTIONS, *SCHEMA], "test"), lambda t: encoder.encode(list(t))
+    )
+
+    def record(found: str) -> dict[str, Any]:
+        slot = "attraction_name" if found == "Travel_9" else "restaurant_name"
+        return {
+            "dialogue_id": "d11",
+            "turns": [
+                {"speaker": "USER", "utterance": "What is there to see in Los Angeles?",
+                 "frames": [{"service": found}]},
+                {"speaker": "SYSTEM", "utterance": "...", "frames": [{"service": found,
+                 "actions": [{"act": "OFFER", "slot": slot,
+                              "values": ["Angels Flight Railway"]}], "slots": []}]},
+                {"speaker": "USER", "utterance": "Great. I need a cab to go there.",
+                 "frames": [{"service": "RideSharing_9"}]},
+            ],
+        }  # fmt: skip
+
+    ride = list(tracker.track(tracker_view(record("Travel_9"))))
+    assert ride[-1]["slot_values"]["destination"] == "Angels Flight Railway"
+    # A service that also books (a restaurant) names where to go by its address, not its name.
+    booked = list(tracker.track(tracker_view(record("Restaurants_9"))))
+    assert booked[-1]["slot_values"].get("destination") != "Angels Flight Railway"
+
+
 def test_a_place_slot_is_known_by_its_description() -> None:
     from warmline.dialogue.schema import Slot
     from warmline.dialogue.tracker import _is_place

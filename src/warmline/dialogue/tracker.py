@@ -422,7 +422,7 @@ class SchemaTracker:
         wanted = [s.name for s in service.slots if not s.categorical and _is_place(s)]
         if not wanted:
             return {}
-        address = _ride_address(states, name, service, wanted)
+        address = _ride_address(states, name, service, wanted, self.services)
         if address:
             return address
         slots, matrix = self._slot_vectors(service)
@@ -638,12 +638,22 @@ def _drop_unused(state: ServiceState, service: Service, carried: dict[str, str])
             del state.values[slot]
 
 
+def searches_only(service: Service) -> bool:
+    """A service with no transaction: it finds things (attractions, films to read about)."""
+    return not any(intent.transactional for intent in service.intents)
+
+
 def _ride_address(
-    states: dict[str, ServiceState], name: str, service: Service, wanted: list[str]
+    states: dict[str, ServiceState],
+    name: str,
+    service: Service,
+    wanted: list[str],
+    other_services: Mapping[str, Service],
 ) -> dict[str, str]:
     """A ride "there", a calendar entry or a shared location (a service whose one place is
     never searched by, only used by a transaction, with no origin) goes to the street
-    address the system gave in the service before, when it gave one."""
+    address the system gave in the service before, when it gave one, or to the place it named
+    there when that service only finds places ("a cab there" after an attraction)."""
     if len(wanted) != 1 or any(
         wanted[0] in (*i.required, *i.optional) for i in service.intents if not i.transactional
     ):
@@ -654,6 +664,12 @@ def _ride_address(
         addresses = [v for k, v in states[other].latest.items() if "address" in k]
         if addresses:
             return {wanted[0]: addresses[-1]}  # the address it named last there
+        if not searches_only(other_services[other]):
+            continue
+        # A service that only finds places (attractions) names where to go by its name.
+        places = [v for k, v in states[other].latest.items() if k.endswith("_name")]
+        if places:
+            return {wanted[0]: places[-1]}
     return {}
 
 
