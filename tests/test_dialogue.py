@@ -1845,3 +1845,18 @@ def test_a_first_message_that_asks_to_book_opens_the_booking(text: str, intent: 
     tracker = SchemaTracker(parse_services(SCHEMA, "test"), embed)
     frames = list(tracker.track(tracker_view(_turns((RESTAURANT, text)))))
     assert frames[0]["active_intent"] == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("I'd like to book a table at Donato & Co.", "Donato & Co"),
+        ("Is perfect.Make me a reservation at 13:30.", None),  # a stop typed without a space
+    ],
+)
+def test_a_name_is_read_whole_and_a_sentence_opening_is_no_name(
+    tracker: SchemaTracker, text: str, name: str | None
+) -> None:
+    record = _turns((RESTAURANT, text))
+    values = list(tracker.track(tracker_view(record)))[-1]["slot_values"]
+    assert values.get("restaurant_name") == name

@@ -115,7 +115,11 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _CAPITAL = r"(?:(?:St|Mt|Ft)\.|(?:[A-Z]\.){2,}|[A-Z][\w'&-]*)"  # "St. Helena", "D.C."
-_PROPER = re.compile(rf"(?<![.!?]\s)(?<!^)\b({_CAPITAL}(?:\s+(?:{_CAPITAL}|of|the|de|and))*)")
+# Not a sentence's first word, even after a stop typed without a space ("Is perfect.Make me a
+# reservation"); "&" joins a name ("Donato & Co.").
+_PROPER = re.compile(
+    rf"(?<![.!?]\s)(?<![.!?])(?<!^)\b({_CAPITAL}(?:\s+(?:{_CAPITAL}|of|the|de|and|&))*)"
+)
 
 
 @dataclass
