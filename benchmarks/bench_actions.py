@@ -210,7 +210,7 @@ class Bench:
             reset_url=self.settings.password_reset_url,
         )
         self.desk.connectors["demo"] = backend
-        _free_expected_slot(backend, record, today)
+        _free_other_customers_slots(backend, record)
         setup_error = self._setup(backend, record, today)
         outcome = Outcome(record["id"], record["split"], record["action"])
         if setup_error:
@@ -451,34 +451,25 @@ def _counts(backend: DemoBackend) -> dict[str, int]:
     return {str(customer): int(count) for customer, count in rows}
 
 
-def _free_expected_slot(backend: DemoBackend, record: dict[str, Any], today: dt.date) -> None:
-    """Free the slot a script expects to end on if a seeded appointment holds it (for a move,
-    one of another customer's: the customer's own is what moves).
+def _free_other_customers_slots(backend: DemoBackend, record: dict[str, Any]) -> None:
+    """Cancel the seeded appointments, but for a move the customer's own (what it moves).
 
     The seeded appointments fall on a day that moves with the date the bench runs (the first
-    Monday to Saturday at least three days ahead), so on some weekdays one sits on a script's
-    slot (book-03 asks for Thursday 10:00, the seeded day on a Monday run) and the result
-    would depend on the day of the week. A script's own `setup` bookings come after this.
+    Monday to Saturday at least three days ahead), so on some weekdays one sits on a slot a
+    script asks for (book-03 asks for Thursday 10:00, the seeded day on a Monday run; book-15
+    for Friday 11:00 on a Tuesday run) and the result would depend on the day of the week.
+    No script relies on them: a slot someone else took is a script's own `setup` booking,
+    made after this.
     """
-    expect = record.get("expect") or {}
-    slots = expect.get("slots") or {}
-    if expect.get("status") != "done" or "date" not in slots or "time" not in slots:
-        return
-    owner = ""
-    if record["action"] == "move_appointment":
-        email = record.get("customer") or record["answers"].get("identity_email", "")
-        owner = CUSTOMER_IDS.get(email, "")
-    day = dt.date.fromisoformat(expected_value(slots["date"], today))
+    email = record.get("customer") or (record.get("answers") or {}).get("identity_email", "")
+    if isinstance(email, list):  # answers given over several turns
+        email = next((e for e in email if isinstance(e, str) and e in CUSTOMER_IDS), "")
+    owner = CUSTOMER_IDS.get(str(email), "") if record["action"] == "move_appointment" else ""
     table = models.Appointment.__table__
     with backend.engine.begin() as connection:
         connection.execute(
             table.update()
-            .where(
-                table.c.date == day,
-                table.c.time == slots["time"],
-                table.c.status == "booked",
-                table.c.customer_id != owner,
-            )
+            .where(table.c.status == "booked", table.c.customer_id != owner)
             .values(status="cancelled")
         )
 
