@@ -891,6 +891,9 @@ def test_the_desk_tells_the_tracker_what_its_last_reply_did() -> None:
     assert SystemAct("INFORM", "time", ("09:00", "10:00")) in acts
     state.offered = {"time": ["09:00"]}
     assert SystemAct("OFFER", "time", ("09:00",)) in acts_of(state, spec)
+    state.slots["time"] = "09:00"  # taken up: no longer on offer
+    assert not [act for act in acts_of(state, spec) if act.act == "OFFER"]
+    del state.slots["time"]
     state.status = "confirming"
     assert set(acts_of(state, spec)) == {SystemAct("CONFIRM", "date", ("2026-12-09",))}
     state.status = "proposed"

@@ -388,9 +388,9 @@ class ActionDesk:
         for the reply."""
         problems, changed = self._fill(work, text, today)
         state, spec = work.state, work.spec
-        tracked = self.tracker.follow(
-            state, spec, analysis.text, acts, self.embed_one(analysis.text)
-        )
+        # The tracker reads the same text (no code or address while verifying); the message's
+        # cached embedding serves its intent and requested slots.
+        tracked = self.tracker.follow(state, spec, text, acts, self.embed_one(analysis.text))
         for slot in spec.slots:
             heard = tracked.values.get(slot.name)
             if heard is None or slot.name in state.slots:
@@ -401,7 +401,7 @@ class ActionDesk:
             state.slots[slot.name] = value
             changed = changed or state.status == "confirming"
         if any(act.act == "REQUEST" for act in acts):  # a first message asks for the action
-            asked = [name for name in state.asking if _OPTIONS.search(text)]
+            asked = state.asking if _OPTIONS.search(text) else []
             requested = [*tracked.requested, *asked]
             work.requested = [name for name in requested if name not in state.slots]
         return problems, changed
@@ -504,7 +504,7 @@ class ActionDesk:
             return
         state.status = "collecting"
         state.asking = [slot.name for slot in slots]
-        answered = _answers(spec, state, work.requested, slots)
+        answered = _answers(spec, state, work.requested)
         if not answered:
             state.questions += 1  # answering the customer's own question is no clarification
         asked = say.questions(spec, slots, state.slots)
@@ -838,9 +838,7 @@ def _asked_about_first(missing: list[SlotSpec], requested: list[str]) -> list[Sl
     return ready + [slot for slot in missing if slot not in ready]
 
 
-def _answers(
-    spec: ActionSpec, state: ActionState, requested: list[str], asked: list[SlotSpec]
-) -> list[str]:
+def _answers(spec: ActionSpec, state: ActionState, requested: list[str]) -> list[str]:
     """What the customer asked about the slots ("what are the options?", "what kinds of
     appointment are there?"): an enum's choices (free values are answered by `_ask`, which puts
     them first)."""

@@ -30,10 +30,10 @@ SERVICE = "actions"
 
 @dataclass(frozen=True)
 class Tracked:
-    """The tracker's reading after one customer turn: the action it holds active, the slots of
-    the action in progress the customer asked about, and the values it has for them."""
+    """The tracker's reading after one customer turn: the slots of the action in progress the
+    customer asked about, and the values it has for them. (The action it holds active is kept
+    with its state in `ActionState.tracked`; the desk's recogniser decides the action.)"""
 
-    intent: str
     requested: list[str]
     values: dict[str, str]
 
@@ -85,7 +85,7 @@ def acts_of(state: ActionState, spec: ActionSpec) -> tuple[SystemAct, ...]:
     known = {slot.name for slot in spec.slots}
     acts = [SystemAct("REQUEST", name) for name in state.asking if name in known]
     for name, values in state.offered.items():
-        if values:
+        if values and name not in state.slots:  # an offer taken up is no longer open
             acts.append(SystemAct("OFFER" if len(values) == 1 else "INFORM", name, tuple(values)))
     return tuple(acts)
 
@@ -118,7 +118,6 @@ class ActionTracker:
         state.tracked = tracked.as_dict()
         mine = {slot.name for slot in spec.slots}
         return Tracked(
-            intent=tracked.intent,
             requested=[name for name in requested if name in mine],
             values={k: v for k, v in tracked.values.items() if k in mine},
         )

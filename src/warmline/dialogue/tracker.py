@@ -350,12 +350,14 @@ class SchemaTracker:
 
     def _addressed(self, names: Sequence[str], vector: np.ndarray) -> str | None:
         """Of the turn's services, the one an intent of which the turn is most like."""
+        if len(names) <= 1:
+            return names[0] if names else None
         best: tuple[float, str | None] = (-2.0, None)
         for name in names:
             _intents, matrix = self._intent_vectors(self.services[name])
             if len(_intents):
                 best = max(best, (float(np.max(matrix @ vector)), name))
-        return best[1] if len(names) > 1 else (names[0] if names else None)
+        return best[1]
 
     def _opening_intent(
         self, service: Service, names: list[str], scores: np.ndarray, text: str
