@@ -4,6 +4,7 @@ the burnout cap, concurrent claims (FOR UPDATE SKIP LOCKED), availability and SL
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -39,7 +40,7 @@ from warmline.handoff.routing import (
     match,
     rank_for_agent,
 )
-from warmline.handoff.sla import check_breaches
+from warmline.handoff.sla import SlaWatch, check_breaches
 from warmline.policy.config import PolicyConfig
 from warmline.policy.policy import Policy
 from warmline.storage import conversations as store
@@ -362,7 +363,100 @@ def test_sla_breaches_are_recorded_once(sessions: sessionmaker[Session]) -> None
     assert not any(isinstance(e, AgentMessage | Resolved) for e in loaded.events)
 
 
+def test_the_sla_watch_records_breaches_only_when_one_is_due(
+    sessions: sessionmaker[Session],
+) -> None:
+    late = queued(sessions, priority=0.3, waited=700)
+    queued(sessions, priority=0.3, waited=100)
+    watch = SlaWatch(sessions, sessions, lambda: CONFIG, interval=3600)
+    assert watch.run_once(now=NOW - timedelta(seconds=200)) == 0  # nothing due yet
+    with sessions() as session:
+        loaded = store.load_conversation(session, conversation_id=late)
+    assert loaded is not None and not loaded.of_type(SlaBreached)
+    assert watch.run_once(now=NOW) == 1
+    assert watch.run_once(now=NOW + timedelta(seconds=5)) == 0  # recorded once
+    with sessions() as session:
+        loaded = store.load_conversation(session, conversation_id=late)
+    assert loaded is not None
+    assert [e.target for e in loaded.of_type(SlaBreached)] == ["first_response"]
+
+
+def test_the_sla_watch_runs_in_the_background_and_survives_a_failing_round(
+    sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    late = queued(sessions, priority=0.3, waited=700)
+    calls: list[int] = []
+
+    def policy() -> PolicyConfig:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the database went away")
+        return CONFIG
+
+    watch = SlaWatch(sessions, sessions, policy, interval=0.05)
+    watch.start()
+    try:
+        deadline = time.monotonic() + 10
+        recorded: list[SlaBreached] = []
+        while time.monotonic() < deadline and not recorded:
+            time.sleep(0.05)
+            with sessions() as session:
+                loaded = store.load_conversation(session, conversation_id=late)
+            recorded = loaded.of_type(SlaBreached) if loaded else []
+    finally:
+        watch.stop()
+    assert sorted(e.target for e in recorded) == ["first_response", "resolution"]
+    assert "warmline-sla: round failed" in caplog.text
+    assert not watch._thread or not watch._thread.is_alive()
+
+
 # --- through the HTTP API -------------------------------------------------------------------
+
+
+def test_listing_the_queue_shows_breaches_due_without_writing_them(
+    settings: Settings, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services.settings, "sla_check_seconds", 0)  # no watch in this app
+    handed = datetime.now(UTC) - timedelta(seconds=700)  # first response target 600 s
+    with services.sessions() as session, session.begin():
+        conversation = start_conversation(session, channel="web")
+        store.append_events(
+            session,
+            conversation=conversation,
+            events=[
+                CustomerMessage(text="help", ts=handed),
+                HandedOff(reasons=["x"], priority=0.3, ts=handed),
+            ],
+        )
+    with TestClient(create_app(settings, services)) as client:
+        queue = client.get("/api/v1/queue", headers=API_KEY_HEADERS)
+        assert queue.status_code == 200, queue.text
+        assert [item["sla_breaches"] for item in queue.json()] == [["first_response"]]
+        with services.sessions() as session:
+            loaded = store.load_conversation(session, conversation_id=conversation.id)
+        assert loaded is not None and not loaded.of_type(SlaBreached)  # the GET wrote nothing
+        checked = client.post("/api/v1/admin/sla/check", headers=API_KEY_HEADERS)
+        assert checked.status_code == 200, checked.text
+        queue = client.get("/api/v1/queue", headers=API_KEY_HEADERS).json()
+        assert [item["sla_breaches"] for item in queue] == [["first_response"]]  # not twice
+
+
+def test_a_death_in_the_family_is_met_with_condolences_not_an_apology_for_trouble(
+    client: TestClient,
+) -> None:
+    conversation_id, headers = open_conversation(client)
+    answer = say(
+        client,
+        conversation_id,
+        headers,
+        "I need to speak to someone about a bereavement, my husband passed away",
+    )
+    assert answer["escalated"]
+    assert answer["reply"].startswith("I'm so sorry for your loss.")
+    assert "trouble" not in answer["reply"] and "hassle" not in answer["reply"]
+    other_id, other_headers = open_conversation(client)
+    angry = say(client, other_id, other_headers, "this is useless, get me a human NOW")
+    assert angry["escalated"] and "sorry for your loss" not in angry["reply"]
 
 
 def test_agents_set_their_status_and_customers_hear_who_is_there(client: TestClient) -> None:

@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     webhook_retry_seconds: float = Field(default=5.0, gt=0, le=3600)
     webhook_max_attempts: int = Field(default=12, ge=1, le=100)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # How often each server process records service level breaches; 0 leaves it to
+    # `warmline sla check` (cron).
+    sla_check_seconds: float = Field(default=30.0, ge=0, le=3600)
     # Chatwoot's agent bot (docs/chatwoot.md): all three set turns the integration on.
     chatwoot_url: str | None = None
     chatwoot_bot_token: SecretStr | None = None

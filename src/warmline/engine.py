@@ -280,7 +280,11 @@ class Pipeline:
                     ts=ts,
                 )
             )
-            reply = self.composer.handoff_notice(plan, upset=analysis.emotion.frustration >= UPSET)
+            reply = self.composer.handoff_notice(
+                plan,
+                upset=analysis.emotion.frustration >= UPSET,
+                topic=decision.sensitive_topic,
+            )
             if turn is not None and turn.result is not None and turn.result.failed:
                 reply = f"{turn.reply} {reply}"  # what went wrong, then who takes over
             kind, answer = "handoff_notice", None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Response, status
@@ -41,12 +42,12 @@ from warmline.api.schemas import (
 from warmline.api.services import Services
 from warmline.channels.email.outbox import EmailSender, queue_latest, send_or_note
 from warmline.domain.conversation import Conversation
-from warmline.domain.events import DecisionMade, HandedOff, SlaBreached
+from warmline.domain.events import DecisionMade, HandedOff, SlaBreached, utc_now
 from warmline.handoff import learning, service
 from warmline.handoff.coaching import coach, situation
 from warmline.handoff.llm import LlmClient, suggested_reply
 from warmline.handoff.queue import RankedItem, ranked_queue
-from warmline.handoff.sla import check_breaches
+from warmline.handoff.sla import breaches_due
 from warmline.policy.config import PolicyConfig
 from warmline.policy.names import unknown
 from warmline.storage import conversations as store
@@ -118,23 +119,25 @@ def list_queue(
     services: ServicesDep, caller: Staff, limit: int = Query(default=100, ge=1, le=1000)
 ) -> list[QueueItem]:
     """Escalated conversations waiting for a person, by effective priority (base priority plus
-    waiting time against the first-response target). Reading the queue also records any
-    service level breach that is due."""
-    with services.sessions() as session, session.begin():
-        check_breaches(session, config=_policy(services))
+    waiting time against the first-response target), with the service level targets each has
+    missed (recorded, or due now and about to be recorded by the server's SLA watch)."""
     return queue_now(services, limit=limit)
 
 
 def queue_now(services: Services, *, limit: int = 100) -> list[QueueItem]:
     """The queue as it stands, by effective priority (reads only)."""
     config = _policy(services)
+    now = utc_now()
     with services.reading() as session:
         return [
-            _queue_item(session, item) for item in ranked_queue(session, config=config, limit=limit)
+            _queue_item(session, item, config, now)
+            for item in ranked_queue(session, config=config, limit=limit, now=now)
         ]
 
 
-def _queue_item(session: Session, item: RankedItem) -> QueueItem:
+def _queue_item(
+    session: Session, item: RankedItem, config: PolicyConfig, now: datetime
+) -> QueueItem:
     conversation = store.load_conversation(session, conversation_id=item.row.id)
     handoffs = conversation.of_type(HandedOff) if conversation else []
     handoff = handoffs[-1] if handoffs else None
@@ -142,6 +145,7 @@ def _queue_item(session: Session, item: RankedItem) -> QueueItem:
     escalation = next((d for d in reversed(decisions) if d.action == "escalate"), None)
     breaches = (
         [e.target for e in conversation.of_type(SlaBreached) if handoff and e.ts >= handoff.ts]
+        + [e.target for e in breaches_due(conversation, config, now)]
         if conversation
         else []
     )

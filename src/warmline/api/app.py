@@ -46,6 +46,7 @@ from warmline.bootstrap import (
     reload_everywhere,
 )
 from warmline.config import Settings, get_settings
+from warmline.handoff.sla import SlaWatch
 from warmline.outbound.webhooks import WebhookDispatcher
 
 if TYPE_CHECKING:
@@ -83,7 +84,10 @@ def create_app(
         follow_policy_reloads(built)
         dispatcher = _webhooks(built)
         emails = _email_sender(built)
+        sla = _sla_watch(built)
         yield
+        if sla is not None:
+            sla.stop()
         if emails is not None:
             emails.stop()
         if dispatcher is not None:
@@ -188,6 +192,22 @@ def _email_sender(services: Services) -> EmailSender | None:
     sender = EmailSender(services)
     sender.start()
     return sender
+
+
+def _sla_watch(services: Services) -> SlaWatch | None:
+    """Record service level breaches as they fall due (each process checks; a conversation is
+    locked while one records it)."""
+    seconds = services.settings.sla_check_seconds
+    if not seconds:
+        return None
+    watch = SlaWatch(
+        services.sessions,
+        services.reading,
+        lambda: services.engine.pipeline.policy.config,
+        interval=seconds,
+    )
+    watch.start()
+    return watch
 
 
 def _queue_now(services: Services) -> tuple[int, float, float]:

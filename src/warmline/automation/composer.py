@@ -81,8 +81,9 @@ class ReplyComposer:
                 return Composed(text, kind, None)
         return None
 
-    def handoff_notice(self, plan: QueuePlan, *, upset: bool) -> str:
-        """What the customer reads when the conversation goes to a person."""
+    def handoff_notice(self, plan: QueuePlan, *, upset: bool, topic: str | None = None) -> str:
+        """What the customer reads when the conversation goes to a person; a sensitive `topic`
+        (bereavement...) opens with its own words rather than an apology for the trouble."""
         when = (
             f"at {plan.next_open.strftime('%H:%M on %A, %d %B')} ({plan.next_open.tzname()})"
             if plan.next_open
@@ -90,6 +91,9 @@ class ReplyComposer:
         )
         return self.phrasing.render(
             "handoff.j2",
+            opening=self.phrasing.phrase("sensitive", topic)
+            if topic and self.phrasing.has("sensitive", topic)
+            else "",
             upset=upset,
             situation=plan.situation,
             when=when,

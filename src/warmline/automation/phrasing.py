@@ -131,6 +131,7 @@ class Phrasing:
             "person_hint": "p",
             "name": None,
             "upset": False,
+            "opening": "",
             "situation": "staffed",
             "when": None,
             "by_email": False,
@@ -159,6 +160,7 @@ class Phrasing:
             (("clarify", "choice"), pair),
         ]
         rendered += [(("recap", kind), {"value": "1"}) for kind in self.phrases.get("recap") or {}]
+        rendered += [(("sensitive", topic), {}) for topic in self.phrases.get("sensitive") or {}]
         for path, values in rendered:
             try:
                 self.phrase(*path, **values)

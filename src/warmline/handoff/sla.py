@@ -1,19 +1,22 @@
 """Service level targets: a first response and a resolution within the policy's targets.
 
-A breach appends one `SlaBreached` event per target and handoff episode. `check_breaches` runs
-from `warmline sla check` (e.g. every minute from cron) and whenever the queue is listed; it
-locks each conversation with SKIP LOCKED, so a conversation being changed right now is simply
-checked next time.
+A breach appends one `SlaBreached` event per target and handoff episode, so that webhooks and
+reports see it when it happens. `SlaWatch` runs `check_breaches` in each server process (every
+`WARMLINE_SLA_CHECK_SECONDS`), and `warmline sla check` runs it from cron for deployments that
+switch the watch off. It locks each conversation with SKIP LOCKED, so a conversation being
+changed right now is simply checked next time. Listing the queue only reads.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from warmline.background import BackgroundLoop
 from warmline.domain.conversation import Conversation
 from warmline.domain.events import (
     AgentMessage,
@@ -83,16 +86,8 @@ def check_breaches(
 ) -> list[Breach]:
     """Append the breach events due now to every open handed-over conversation."""
     now = now or utc_now()
-    shortest = min(
-        config.sla.first_response_seconds,
-        config.sla.urgent.first_response_seconds,
-        config.sla.resolution_seconds,
-        config.sla.urgent.resolution_seconds,
-    )
     found: list[Breach] = []
-    for conversation_id in store.open_handoffs(
-        session, queued_before=now - timedelta(seconds=shortest)
-    ):
+    for conversation_id in _candidates(session, config, now):
         if not _lock(session, conversation_id):
             continue
         conversation = store.load_conversation(session, conversation_id=conversation_id)
@@ -103,6 +98,55 @@ def check_breaches(
             store.append_events(session, conversation=conversation, events=due)
             found.extend(Breach(conversation_id, event) for event in due)
     return found
+
+
+def any_due(session: Session, *, config: PolicyConfig, now: datetime) -> bool:
+    """Whether some conversation has a breach to record now (reads only)."""
+    for conversation_id in _candidates(session, config, now):
+        conversation = store.load_conversation(session, conversation_id=conversation_id)
+        if conversation is not None and breaches_due(conversation, config, now):
+            return True
+    return False
+
+
+def _candidates(session: Session, config: PolicyConfig, now: datetime) -> list[str]:
+    """The open handoffs old enough to have missed the shortest target."""
+    shortest = min(
+        config.sla.first_response_seconds,
+        config.sla.urgent.first_response_seconds,
+        config.sla.resolution_seconds,
+        config.sla.urgent.resolution_seconds,
+    )
+    return list(store.open_handoffs(session, queued_before=now - timedelta(seconds=shortest)))
+
+
+class SlaWatch(BackgroundLoop):
+    """Records breaches as they fall due, in a daemon thread of each server process. It reads
+    first and takes the write lock only when a breach is due (SQLite has one writer)."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        readers: sessionmaker[Session],
+        policy: Callable[[], PolicyConfig],
+        *,
+        interval: float,
+    ) -> None:
+        super().__init__("warmline-sla")
+        self.sessions = sessions
+        self.readers = readers
+        self.policy = policy
+        self.interval = interval
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """One round: how many breaches were recorded."""
+        now = now or utc_now()
+        config = self.policy()
+        with self.readers() as session:
+            if not any_due(session, config=config, now=now):
+                return 0
+        with self.sessions() as session, session.begin():
+            return len(check_breaches(session, config=config, now=now))
 
 
 def _lock(session: Session, conversation_id: str) -> bool:

@@ -15,8 +15,6 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +22,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks.webhooks import Webhook
 
+from warmline.background import BackgroundLoop
 from warmline.config import Settings
 from warmline.storage import webhooks as store
 from warmline.storage.models import EventRow, WebhookDeliveryRow
@@ -84,9 +83,12 @@ def _envelope(kind: str, ts: datetime, data: dict[str, Any]) -> dict[str, Any]:
     return {"type": kind, "timestamp": moment.isoformat(), "data": data}
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(BackgroundLoop):
     """A background thread of each server process: fan out new events, deliver what is due,
     retry with exponential backoff, dead-letter after `webhook_max_attempts`."""
+
+    interval = 1.0
+    pause = MIN_PAUSE_SECONDS
 
     def __init__(
         self,
@@ -94,43 +96,19 @@ class WebhookDispatcher:
         settings: Settings,
         readers: sessionmaker[Session] | None = None,
     ) -> None:
+        super().__init__("warmline-webhooks")
         self.sessions = sessions
         # Looking for receivers must not take SQLite's write lock every second.
         self.readers = readers or sessions
         self.settings = settings
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._client = httpx.Client(
             timeout=settings.webhook_timeout_seconds, follow_redirects=False
         )
 
-    def start(self) -> None:
-        """Start delivering in a daemon thread."""
-        self._thread = threading.Thread(target=self._run, name="warmline-webhooks", daemon=True)
-        self._thread.start()
-
-    def wake(self, _payload: str = "") -> None:
-        """Something was stored: look now rather than at the next tick (any thread)."""
-        self._wake.set()
-
     def stop(self) -> None:
         """Stop after the current round."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(15)
+        super().stop()
         self._client.close()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # a database outage must not end the thread
-                log.exception("webhook round failed; retrying")
-            self._wake.wait(1.0)
-            self._wake.clear()
-            time.sleep(MIN_PAUSE_SECONDS)
 
     def run_once(self) -> int:
         """One round: fan out, then deliver every due message; how many were attempted."""

@@ -86,6 +86,11 @@ class Decision:
         return self.action is Action.ESCALATE
 
     @property
+    def sensitive_topic(self) -> str | None:
+        """The sensitive topic behind this decision (bereavement, medical...), if one fired."""
+        return next((r.condition for r in self.reasons if r.trigger == "sensitive_topic"), None)
+
+    @property
     def reason_names(self) -> list[str]:
         """Names of the triggers that decided the action, in order, without repeats: the
         immediate ones of an escalation, the offers of an offer, the clarifying ones of a

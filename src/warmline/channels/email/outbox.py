@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -36,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from warmline.actions.mail import MailError
 from warmline.api.services import Services
+from warmline.background import BackgroundLoop
 from warmline.channels.email.outbound import (
     CHANNEL,
     NotDeliverable,
@@ -128,50 +128,27 @@ def _was_queued(services: Services, conversation_id: str, seq: int) -> bool:
         return True  # unknown: say nothing rather than something wrong
 
 
-class EmailSender:
+class EmailSender(BackgroundLoop):
     """Sends queued emails: one at once (`send_now`), and every due one in a background
     thread (`start`). Thread-safe."""
 
     batch = 20  # emails claimed at once by one round
+    interval = POLL_SECONDS
+    drain = True
+    join_seconds = 30.0
 
     def __init__(self, services: Services, postman: Postman | None = None) -> None:
+        super().__init__("warmline-email-out")
         self.services = services
         self.settings = services.settings
         self.postman = postman or Postman(
             services.settings, services.engine.pipeline.composer.phrasing
         )
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    # -- the background sender -------------------------------------------------------------
 
     def start(self) -> None:
         """Send what is due in a daemon thread, woken by `warmline_email` notices."""
         self.services.broadcast.subscribe(EMAIL, self.wake)
-        self._thread = threading.Thread(target=self._run, name="warmline-email-out", daemon=True)
-        self._thread.start()
-
-    def wake(self, _payload: str = "") -> None:
-        """Something is due now: look at once rather than at the next tick (any thread)."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Stop after the current round."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                while self.run_once() and not self._stop.is_set():
-                    pass
-            except Exception:  # a database outage must not end the thread
-                log.exception("email outbox round failed; retrying")
-            self._wake.wait(POLL_SECONDS)
-            self._wake.clear()
+        super().start()
 
     def run_once(self, now: datetime | None = None) -> int:
         """One round: claim the due emails and try each; how many were tried."""
