@@ -115,6 +115,46 @@ def test_an_invalid_actions_file_names_file_line_and_field_for_every_problem() -
     assert text.startswith("shop-actions.yaml:")
 
 
+def test_a_not_list_is_checked_where_it_is_written() -> None:
+    text = """\
+actions:
+  - name: track
+    description: Track an order.
+    intents:
+      - name: order_status
+        description: Where is my order.
+        not: [cancel my order, x]
+    call: {operation: track_order}
+    reply: ok
+"""
+    with pytest.raises(ActionsError) as caught:
+        parse_actions(text, "a.yaml")
+    (issue,) = caught.value.issues
+    assert (issue.line, issue.field) == (7, "actions[0].intents[0].not[1]")
+    assert "at least 3 characters" in issue.message
+    fixed = parse_actions(text.replace(", x]", "]"), "a.yaml")
+    assert fixed.actions[0].intents[0].unlike == ["cancel my order"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I never received my refund",  # the return intent, but a refund already under way
+        "can I add a second line to my plan?",  # sounds like activating a line: it is buying one
+        "can you delete my account and all my data?",  # "all my data" is no request for usage
+    ],
+)
+def test_a_message_closer_to_what_an_action_is_not_does_not_start_it(
+    client: TestClient, text: str
+) -> None:
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    answer = say(client, conversation_id, headers, text)
+    assert (answer.get("action") or {}).get("status") != "collecting", answer
+    assert "What is the" not in (answer["reply"] or ""), answer["reply"]
+    wanted = say(client, *open_conversation(client, customer=ANA), "I want a refund")
+    assert wanted["action"]["name"] == "start_return"
+
+
 def test_an_http_connector_section_is_checked_where_it_is_written() -> None:
     text = """\
 connectors:
@@ -183,6 +223,8 @@ def test_enum_and_pattern_values_and_their_validation() -> None:
     assert reason is not None
     assert read_enum(reason, "it arrived brokn, the screen is cracked") == "damaged"
     assert read_enum(reason, "too small for me") == "doesnt_fit"
+    assert read_enum(reason, "I want to return order 48213, wrong size") == "doesnt_fit"
+    assert read_enum(reason, "you sent me the wrong size") == "wrong_item"  # the longer phrase
     assert read_enum(reason, "hello") is None
     serial = actions.action("check_warranty").slot("serial_number")  # type: ignore[union-attr]
     assert serial is not None
@@ -842,19 +884,29 @@ def test_typos_are_repaired_for_recognising_the_action_only(
     assert answer["action"]["name"] == "explain_charge"
 
 
+def test_a_fair_answer_beats_proposing_an_action_the_message_may_not_mean(
+    client: TestClient,
+) -> None:
+    """The intent model reads an upgrade as the usage intent; the help centre has an article on
+    changing plans: the customer gets it, not "Would you like me to check your usage?"."""
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    answer = say(client, conversation_id, headers, "I want to upgrade my plan")
+    assert answer["decision"] == "answer" and answer.get("action") is None
+    assert "Change your plan" in answer["reply"]
+
+
 @pytest.mark.parametrize(
     ("text", "action"),
     [
-        ("I want to upgrade my plan", "check_usage"),
         ("I need a copy of my contract", "explain_charge"),
     ],
 )
 def test_an_intent_on_a_message_little_like_its_action_is_proposed_not_started(
     client: TestClient, text: str, action: str
 ) -> None:
-    """The intent model reads an upgrade as the usage intent and a contract as billing, but
-    the messages are little like checking usage or explaining a charge: the bot asks, and
-    starts no identity check for what was never wanted."""
+    """The intent model reads a contract as billing, but the message is little like explaining
+    a charge, and the help centre does not answer it: the bot asks, and starts no identity
+    check for what was never wanted."""
     conversation_id, headers = open_conversation(client, customer=ANA)
     answer = say(client, conversation_id, headers, text)
     assert answer["action"] == {"name": action, "status": "proposed", "asking": []}

@@ -203,6 +203,8 @@ class ActionDesk:
             # and "what's your returns policy?" asks about returns, not for one: asked, not
             # started (and no identity check for what was never wanted).
             tentative = recognised.tentative or about_the_business(analysis.text)
+            if tentative and answered:
+                return None  # a fair answer beats offering an action the message may not mean
             return Claim(recognised.action, proposed=tentative, why=recognised.why)
         if answered or analysis.intent.intent in NOT_PROPOSED:
             return None

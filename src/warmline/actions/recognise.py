@@ -44,11 +44,11 @@ _POLITE = re.compile(r"\bis it possible to\b|\bdo you (offer|have|allow)\b", re.
 
 
 _CLAUSE = re.compile(r"(?<=[.!?;,])\s+|\s+(?:and|but|so)\s+", re.I)
-MIN_CLAUSE_WORDS = 3
+MIN_CLAUSE_WORDS = 4  # "all my data?" of "delete my account and all my data" asks for nothing
 
 
 def clauses(text: str) -> list[str]:
-    """The parts of a message worth comparing on their own (those of at least three words, in
+    """The parts of a message worth comparing on their own (those of at least four words, in
     a message of two parts or more), or nothing for a message of one part."""
     pieces = [p.strip() for p in _CLAUSE.split(text) if p and p.strip()]
     if len(pieces) < 2:
@@ -81,6 +81,12 @@ def about_the_business(text: str) -> bool:
     """A question that names nothing of the customer's ("what's your returns policy?", "do
     you offer student discounts?"): information even when it is about an action's subject."""
     return bool(_QUESTION.search(text) or _POLITE.search(text)) and not _PERSONAL.search(text)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    result: np.ndarray = vectors / np.where(norms == 0, 1, norms)
+    return result
 
 
 def _cue_pattern(cues: Sequence[str]) -> re.Pattern[str]:
@@ -149,15 +155,37 @@ class ActionRecogniser:
             for action in actions.actions
             if any(intent.cues for intent in action.intents)
         }
-        vectors = embed(texts) if texts else np.zeros((0, 1), dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        self.vectors = vectors / np.where(norms == 0, 1, norms)
+        self.vectors = _unit(embed(texts) if texts else np.zeros((0, 1), dtype=np.float32))
+        unlike = [(a.name, text) for a in actions.actions for i in a.intents for text in i.unlike]
+        self.unlike_owners = np.array([name for name, _ in unlike])
+        self.unlike_vectors = _unit(
+            embed([text for _, text in unlike]) if unlike else np.zeros((0, 1), dtype=np.float32)
+        )
 
     def similarities(self, embedding: np.ndarray) -> dict[str, float]:
         """The best cosine of the message to each action's phrases."""
         norm = float(np.linalg.norm(embedding)) or 1.0
         scores = self.vectors @ (embedding / norm)
         return {name: float(scores[self.owners == name].max()) for name in self.names}
+
+    def ruled_out(self, similar: dict[str, float], embeddings: Sequence[np.ndarray]) -> set[str]:
+        """The actions whose `not` phrases are at least as close to the message (or one of its
+        clauses) as their own phrases are (`similar`, before cues), and close enough to start
+        an action on their own (`SIMILAR`): a vague message keeps the intent's action."""
+        if not len(self.unlike_owners):
+            return set()
+        closest: dict[str, float] = {}
+        for embedding in embeddings:
+            norm = float(np.linalg.norm(embedding)) or 1.0
+            scores = self.unlike_vectors @ (embedding / norm)
+            for name in set(self.unlike_owners.tolist()):
+                best = float(scores[self.unlike_owners == name].max())
+                closest[name] = max(closest.get(name, -1.0), best)
+        return {
+            name
+            for name, best in closest.items()
+            if best >= SIMILAR and best >= similar.get(name, 0.0)
+        }
 
     def cued(self, similar: dict[str, float], text: str) -> dict[str, float]:
         """`similar` with the actions whose cues the text holds counted `CUE_BONUS` closer."""
@@ -186,9 +214,14 @@ class ActionRecogniser:
         for clause in clauses:
             for name, score in self.similarities(clause).items():
                 similar[name] = max(similar.get(name, 0.0), score)
-        similar = self.cued(similar, text)
+        seen = [e for e in (embedding, *clauses) if e is not None]
+        ruled_out = self.ruled_out(similar, seen)
+        raw = {name: 0.0 if name in ruled_out else score for name, score in similar.items()}
+        similar = self.cued(raw, text)
         best = max(similar.items(), key=lambda item: item[1]) if similar else None
         named = self.by_intent.get(intent.intent) if not intent.out_of_scope else None
+        if named in ruled_out:
+            named = None  # "I never received my refund": the intent's action, but not meant
         if named is not None and similar and similar.get(named, 0.0) < CORROBORATE:
             named = None  # the intent model alone, on a message unlike the action's phrases
         if named is not None and intent.confidence >= CLASSIFIER_CONFIDENT:
@@ -200,10 +233,14 @@ class ActionRecogniser:
             tentative = similar.get(named, 1.0) < START_ON_INTENT
             why = f"intent {intent.intent} ({intent.confidence:.2f})"
             return Recognised(named, score, why, tentative=tentative)
-        enough = SIMILAR
         if _other_confident(intent, self.by_intent):
-            enough = OVERRIDE_OTHER  # "my payment failed" is not "explain a charge"
-        if best and best[1] >= enough:
+            # "my payment failed" is not "explain a charge", and a cue is no reason to think
+            # so: only closeness in meaning overrides another confident intent.
+            best = max(raw.items(), key=lambda item: item[1]) if raw else None
+            if best and best[1] >= OVERRIDE_OTHER:
+                return Recognised(best[0], best[1], f"closest to {best[0]} ({best[1]:.2f})")
+            return None
+        if best and best[1] >= SIMILAR:
             return Recognised(best[0], best[1], f"closest to {best[0]} ({best[1]:.2f})")
         return None
 
@@ -216,7 +253,9 @@ class ActionRecogniser:
             return None
         if _other_confident(intent, self.by_intent):
             return None
-        similar = self.cued(self.similarities(embedding), text)
+        raw = self.similarities(embedding)
+        ruled_out = self.ruled_out(raw, [embedding])
+        similar = self.cued({k: 0.0 if k in ruled_out else v for k, v in raw.items()}, text)
         name, score = max(similar.items(), key=lambda item: item[1])
         if score < SUGGEST:
             return None

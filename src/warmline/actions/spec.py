@@ -26,12 +26,16 @@ class IntentSpec(_Strict):
     (then its prediction starts the action directly); the description and examples are what
     the encoder compares messages with. `cues` are words or phrases that mark this way of
     asking over a neighbour's that means nearly the same ("instead", "reschedule" tell moving an
-    appointment from booking one); a message holding one is counted a little closer."""
+    appointment from booking one); a message holding one is counted a little closer. `not`
+    lists messages that sound like the action but ask for something else ("I never received my
+    refund" is not starting a return): a message closer to one of them than to the action's own
+    phrases does not start the action."""
 
     name: str = Field(pattern=_NAME)
     description: str = Field(min_length=3)
     examples: list[str] = Field(default_factory=list)
     cues: list[Annotated[str, Field(min_length=2)]] = Field(default_factory=list)
+    unlike: list[Annotated[str, Field(min_length=3)]] = Field(default_factory=list, alias="not")
 
 
 class SlotSpec(_Strict):
