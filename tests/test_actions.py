@@ -115,6 +115,46 @@ def test_an_invalid_actions_file_names_file_line_and_field_for_every_problem() -
     assert text.startswith("shop-actions.yaml:")
 
 
+def test_the_identity_question_names_what_the_customer_already_gave(client: TestClient) -> None:
+    """Issue 12's "I already told you, it's order 12345": the order number is kept, and the
+    reply says so rather than asking the same question again."""
+    conversation_id, headers = open_conversation(client)  # anonymous: no email on file
+    first = say(client, conversation_id, headers, "hi, where is my order #51877?")
+    assert first["action"]["status"] == "verifying"
+    assert first["reply"].startswith("I can help with order number 51877.")
+    assert "email address on your account" in first["reply"]
+    second = say(
+        client,
+        conversation_id,
+        headers,
+        "I already told you, it's order 51877, it was supposed to arrive last week",
+    )
+    assert "I have your order number 51877 and will carry on" in second["reply"]
+    assert "Sorry to ask again" not in second["reply"]
+
+
+def test_an_action_acknowledges_the_feeling_before_its_question(client: TestClient) -> None:
+    """Issue 12, part 5, on the action path: a frustrated customer hears it was understood
+    before the question; a calm one gets the question alone."""
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    upset = say(
+        client,
+        conversation_id,
+        headers,
+        "I've been waiting 3 weeks for my parcel and nobody replies to my emails!!",
+    )
+    assert upset["action"]["name"] == "track_order"
+    first_sentence = upset["reply"].split(". ")[0]
+    assert "order number" not in first_sentence
+    assert any(
+        word in first_sentence.lower() for word in ("sorry", "frustrat", "understand", "hassle")
+    ), upset["reply"]
+    assert "What is the order number?" in upset["reply"]
+    calm_id, calm_headers = open_conversation(client, customer=ANA)
+    calm = say(client, calm_id, calm_headers, "where is my order?")
+    assert calm["reply"].startswith("What is the order number?"), calm["reply"]
+
+
 def test_a_not_list_is_checked_where_it_is_written() -> None:
     text = """\
 actions:

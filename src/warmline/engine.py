@@ -251,7 +251,9 @@ class Pipeline:
         kind = composed.kind if composed else decision.action.value
         answer = composed.answer if composed else None
         if turn is not None and turn.reply and not decision.escalates:
-            reply = self._action_reply(turn.reply, decision, scratch, asks=turn.state.open)
+            reply = self._action_reply(
+                turn.reply, decision, scratch, analysis, asks=turn.state.open
+            )
             kind, answer = "action", None
         if decision.escalates:
             plan = plan_handoff(
@@ -319,21 +321,30 @@ class Pipeline:
         return self.actions.claims(conversation, analysis, answered=answered)
 
     def _action_reply(
-        self, text: str, decision: Decision, conversation: Conversation, *, asks: bool
+        self,
+        text: str,
+        decision: Decision,
+        conversation: Conversation,
+        analysis: Analysis,
+        *,
+        asks: bool,
     ) -> str:
         """The action's words, never the same reply twice (a question asked again says so),
+        after an acknowledgement when the message shows a feeling (as composed answers do),
         with the offer of a person when the policy makes one: as a statement when the action
         asks a question of its own, so that "yes" has one meaning."""
         said = [e.text for e in conversation.events if isinstance(e, BotReply)]
         for again in (
             "",
-            "Sorry to ask again: ",
-            "I still need this to go on, or a colleague can help: ",
+            "Sorry to ask again. ",
+            "I still need this to go on, or a colleague can help. ",
         ):
             candidate = f"{again}{text}"
-            if candidate not in said:
+            if not any(candidate in earlier for earlier in said):
                 text = candidate
                 break
+        feeling = self.composer.acknowledge(analysis, said, before=text)
+        text = f"{feeling} {text}" if feeling else text
         if decision.action is not Action.OFFER_HANDOFF:
             return text
         if asks:

@@ -559,7 +559,8 @@ class ActionDesk:
             state.status = "verifying"
             state.asking = [ASKING_EMAIL]
             state.questions += 1
-            work.said.append(say.ASK_EMAIL)
+            given = say.kept(work.spec, state.slots)
+            work.said.append(say.ASK_EMAIL_HAVING.format(kept=given) if given else say.ASK_EMAIL)
             return
         self._send_code(work, conversation, email, now, on_file=True)
 
@@ -650,7 +651,8 @@ class ActionDesk:
             )
             if email is None:
                 state.questions += 1
-                work.said.append(say.ASK_EMAIL)
+                given = say.kept(work.spec, state.slots)
+                work.said.append(say.ASK_EMAIL_STILL.format(kept=given) if given else say.ASK_EMAIL)
                 return False
             self._send_code(work, conversation, email, now, on_file=False)
             return False
@@ -736,8 +738,7 @@ class ActionDesk:
         wrong = [s for s in spec.slots if s.type == "pattern" and s.name in state.slots]
         if error.kind in ("not_found", "not_yours") and wrong:
             slot = wrong[0]
-            # "order number of the order to return" -> "order number"
-            what = re.split(r",| of (?:the|a|an|your) ", slot.description)[0]
+            what = say.label(slot)
             work.said.append(say.NOT_FOUND.format(what=what, value=state.slots.pop(slot.name)))
         elif error.kind in ("not_found", "not_yours"):
             work.said.append(say.NOT_FOUND_ANY)

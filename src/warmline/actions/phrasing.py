@@ -62,6 +62,23 @@ def questions(spec: ActionSpec, slots: list[SlotSpec], filled: dict[str, str]) -
     return " ".join(question for question in asked if question)
 
 
+def label(slot: SlotSpec) -> str:
+    """What a slot is called in a sentence: "order number of the order to return" -> "order
+    number"."""
+    return re.split(r",| of (?:the|a|an|your) ", slot.description)[0]
+
+
+def kept(spec: ActionSpec, slots: dict[str, str]) -> str:
+    """The identifiers the customer has given ("order number 51877"): what a reply names so
+    that the customer sees it was heard. Free text and enum values are not repeated."""
+    given = [
+        f"{label(slot)} {slots[slot.name]}"
+        for slot in spec.slots
+        if slot.name in slots and slot.type == "pattern"
+    ]
+    return listing(given)
+
+
 def listing(values: list[str], last: str = "and") -> str:
     """ "a, b and c" (or "a, b or c")."""
     if len(values) <= 1:
@@ -118,6 +135,15 @@ CODE_SENT_MAYBE = (
 ASK_EMAIL = (
     "To keep your account safe I need to check it's you. What is the email address on your "
     "account? I'll send a code there."
+)
+# The same question when the customer has already given something: it is kept, not asked again.
+ASK_EMAIL_HAVING = (
+    "I can help with {kept}. To keep your account safe I need to check it's you first. What "
+    "is the email address on your account? I'll send a code there."
+)
+ASK_EMAIL_STILL = (
+    "I have your {kept} and will carry on as soon as I've checked it's you. What is the email "
+    "address on your account? I'll send a code there."
 )
 CODE_WRONG = "That code doesn't match. Please check the latest email and try again."
 CODE_EXPIRED = "That code has expired, so I've sent a new one. What is the new code?"

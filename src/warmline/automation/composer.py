@@ -175,7 +175,12 @@ class ReplyComposer:
             return self.phrasing.phrase("clarify", "choice", first=labels[0], second=labels[1])
         return self.phrasing.phrase("clarify", "open")
 
-    def _acknowledgement(self, analysis: Analysis, said: list[str]) -> str:
+    def acknowledge(self, analysis: Analysis, said: list[str], *, before: str) -> str:
+        """The acknowledgement to put before words that are not composed here (an action's
+        question): the same rules, and no apology before words that apologise already."""
+        return self._acknowledgement(analysis, said, apology="sorry" not in before.lower())
+
+    def _acknowledgement(self, analysis: Analysis, said: list[str], *, apology: bool = True) -> str:
         """The strongest feeling of this message, acknowledged with a phrase not used before;
         nothing on a neutral message."""
         emotion = analysis.emotion
@@ -189,7 +194,7 @@ class ReplyComposer:
             return ""
         apologised_last = bool(said) and "sorry" in said[-1].lower()
         for phrase in self.phrasing.acknowledgements(strongest[1]):
-            if phrase.apology and apologised_last:
+            if phrase.apology and (apologised_last or not apology):
                 continue
             if not any(phrase.text in earlier for earlier in said):
                 return phrase.text
