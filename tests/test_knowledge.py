@@ -413,6 +413,19 @@ def test_a_pushback_gets_the_next_best_answer(client: TestClient) -> None:
     assert second["reply"].split("(From")[0] not in first["reply"]
 
 
+def test_an_upset_customer_offered_a_person_also_gets_the_answer(client: TestClient) -> None:
+    """A problem report reads as upset, and the policy offers a person at once; when the help
+    centre answers it confidently, the answer comes with the offer, not the offer alone."""
+    conversation_id, headers = open_conversation(client)
+    first = _reply(client, conversation_id, headers, "my data isn't working abroad")
+    assert first["decision"] == "offer_handoff", first
+    assert '(From "Using your phone abroad"' in first["reply"]
+    assert first["reply"].rstrip().endswith("?")  # the offer, last, so "yes" means a person
+    second = _reply(client, conversation_id, headers, "I already restarted my phone")
+    assert second.get("action") is None, second  # not a password reset on the intent's word
+    assert "email address" not in second["reply"]
+
+
 def test_no_good_answer_is_said_honestly(client: TestClient) -> None:
     conversation_id, headers = open_conversation(client)
     answer = _reply(client, conversation_id, headers, "do you sell second-hand laptops?")

@@ -22,6 +22,7 @@ from warmline.actions import verification as codes
 from warmline.actions.connectors.base import Connector, ConnectorError, CustomerRef
 from warmline.actions.mail import Mailer, MailError
 from warmline.actions.recognise import (
+    SIMILAR,
     ActionRecogniser,
     Embed,
     Recognised,
@@ -203,6 +204,10 @@ class ActionDesk:
             # and "what's your returns policy?" asks about returns, not for one: asked, not
             # started (and no identity check for what was never wanted).
             tentative = recognised.tentative or about_the_business(analysis.text)
+            if analysis.pushback and recognised.closeness < SIMILAR:
+                # "I already restarted my phone" speaks of the last reply: it starts or offers
+                # an action only when it plainly asks for one, not on the intent alone.
+                return None
             if tentative and answered:
                 return None  # a fair answer beats offering an action the message may not mean
             return Claim(recognised.action, proposed=tentative, why=recognised.why)

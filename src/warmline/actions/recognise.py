@@ -129,6 +129,11 @@ class Recognised:
     score: float
     why: str
     tentative: bool = False  # the intent model's action on a message little like its phrases
+    close: float | None = None  # how close in meaning to the action's phrases (None: `score`)
+
+    @property
+    def closeness(self) -> float:
+        return self.score if self.close is None else self.close
 
     @property
     def strong(self) -> bool:
@@ -232,7 +237,7 @@ class ActionRecogniser:
                 score = max(score, STRONG)
             tentative = similar.get(named, 1.0) < START_ON_INTENT
             why = f"intent {intent.intent} ({intent.confidence:.2f})"
-            return Recognised(named, score, why, tentative=tentative)
+            return Recognised(named, score, why, tentative=tentative, close=similar.get(named, 0.0))
         if _other_confident(intent, self.by_intent):
             # "my payment failed" is not "explain a charge", and a cue is no reason to think
             # so: only closeness in meaning overrides another confident intent.

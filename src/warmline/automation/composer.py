@@ -124,8 +124,10 @@ class ReplyComposer:
         if decision.action is Action.ESCALATE:
             return "", "handoff_notice", None
         if decision.action is Action.OFFER_HANDOFF:
-            if pushed and hit is not None and knowledge and knowledge.confidence >= CONFIDENT:
-                # The next-best answer, and a person if that fails too: both ways forward.
+            if hit is not None and knowledge and knowledge.confidence >= CONFIDENT:
+                # The answer (the next-best one after a push-back) and a person if it does not
+                # help: both ways forward. An upset customer with a question the help centre
+                # answers gets the answer, not only the question whether they want a person.
                 quoted = self.phrasing.render("answer.j2", section=hit.entry.section)
                 offer = _fresh(self.phrasing.choices("offer"), said)
                 return _join(quoted, offer), "offer_handoff", hit.entry.section.key
