@@ -33,6 +33,7 @@ from warmline.domain.events import BotReply
 from warmline.engine import Pipeline
 from warmline.policy.decision import Action, Decision
 from warmline.storage import knowledge as store
+from warmline.understanding.types import IntentPrediction
 
 WARMLINE = [sys.executable, "-m", "warmline"]
 
@@ -497,6 +498,21 @@ def test_offers_are_worded_differently_and_only_asked_when_the_policy_offers(
     )
     assert unanswered is not None and unanswered.kind == "no_answer"
     assert "?" not in unanswered.text  # a way to a person, not a question nobody will read
+
+
+def test_a_clarifying_choice_never_offers_small_talk(pipeline: Pipeline) -> None:
+    analysis, _ = pipeline.analyzer.analyze("how do i top up", state={})
+    unsure = IntentPrediction(
+        "plan_usage", 0.4, False, (("greeting", 0.3), ("billing_invoice", 0.2))
+    )
+    composed = pipeline.composer.compose(
+        Decision(Action.CLARIFY, ()),
+        replace(analysis, intent=unsure),
+        conversation=Conversation("c"),
+    )
+    assert composed is not None
+    assert "greeting" not in composed.text
+    assert "plan usage or billing invoice" in composed.text
 
 
 def test_a_template_override_that_would_break_a_reply_stops_the_start(tmp_path: Path) -> None:

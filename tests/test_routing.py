@@ -454,6 +454,10 @@ def test_a_death_in_the_family_is_met_with_condolences_not_an_apology_for_troubl
     assert answer["escalated"]
     assert answer["reply"].startswith("I'm so sorry for your loss.")
     assert "trouble" not in answer["reply"] and "hassle" not in answer["reply"]
+    queue = client.get("/api/v1/queue", headers=API_KEY_HEADERS).json()
+    (item,) = [entry for entry in queue if entry["id"] == conversation_id]
+    first_line = item["packet"]["suggested_first_line"]  # the agent's words too
+    assert "sorry for your loss" in first_line and "trouble" not in first_line
     other_id, other_headers = open_conversation(client)
     angry = say(client, other_id, other_headers, "this is useless, get me a human NOW")
     assert angry["escalated"] and "sorry for your loss" not in angry["reply"]

@@ -172,7 +172,9 @@ class ReplyComposer:
                 return self.phrasing.phrase("clarify", "topic", first=labels[0], second=labels[1])
             return self.phrasing.phrase("clarify", "open")
         options = [analysis.intent.intent, *(name for name, _ in analysis.intent.alternatives)]
-        labels = [o.replace("_", " ") for o in options if o and o != "oos"][:2]
+        # Small talk is never what a question is about ("plan usage or greeting?").
+        topical = [o for o in options if o and o != "oos" and o not in SMALL_TALK]
+        labels = [o.replace("_", " ") for o in topical][:2]
         if len(labels) == 2 and not analysis.intent.out_of_scope:
             return self.phrasing.phrase("clarify", "choice", first=labels[0], second=labels[1])
         return self.phrasing.phrase("clarify", "open")

@@ -57,8 +57,17 @@ def build_packet(
         "turns": len(messages),
     }
     packet["bullets"] = _bullets(packet, conversation)
-    packet["suggested_first_line"] = _first_line(packet, customer)
+    packet["suggested_first_line"] = _first_line(packet, customer, _sensitive_topic(decisions))
     return packet
+
+
+def _sensitive_topic(decisions: list[DecisionMade]) -> str | None:
+    """The sensitive topic (bereavement...) the latest decision that named one fired on."""
+    for decision in reversed(decisions):
+        for reason in decision.reasons:
+            if reason.get("trigger") == "sensitive_topic" and reason.get("condition"):
+                return str(reason["condition"])
+    return None
 
 
 def tried_steps(conversation: Conversation) -> list[str]:
@@ -232,20 +241,38 @@ def _first_sentence(text: str) -> str:
     return first if len(first) <= 200 else first[:197] + "..."
 
 
-def _first_line(packet: dict[str, Any], customer: Customer | None) -> str:
+# An agent's first words for a sensitive topic: "sorry for the trouble" is wrong for a death
+# in the family. `{name}` is " Ana" or empty.
+_TOPIC_FIRST_LINES = {
+    "bereavement": "Hi{name}, I'm so sorry for your loss. I've read the conversation, so you "
+    "won't need to repeat anything, and I'll take care of this for you.",
+    "medical": "Hi{name}, I'm sorry you're going through this. I've read the conversation, so "
+    "you won't need to repeat anything, and I'll help you from here.",
+    "fraud_security": "Hi{name}, thank you for telling us. I've read the conversation; let's "
+    "make your account safe first, then look at what happened.",
+    "legal": "Hi{name}, I've read the conversation and I'll make sure this is handled "
+    "properly. I'll take it from here.",
+    "vulnerability": "Hi{name}, thank you for telling us. I've read the conversation and I'm "
+    "here to help; we can take this at your pace.",
+}
+
+
+def _first_line(packet: dict[str, Any], customer: Customer | None, topic: str | None) -> str:
     name = f" {customer.name.split()[0]}" if customer and customer.name else ""
-    topic = (packet["intent"] or "request").replace("_", " ")
+    if topic in _TOPIC_FIRST_LINES:
+        return _TOPIC_FIRST_LINES[topic].format(name=name)
+    subject = (packet["intent"] or "request").replace("_", " ")
     detail = next(
         (f" ({e['type'].replace('_', ' ')} {e['value']})" for e in packet["entities"]), ""
     )
     if packet["emotion"].get("upset"):
         return (
-            f"Hi{name}, I'm sorry for the trouble and for the wait. I have your {topic}{detail} "
+            f"Hi{name}, I'm sorry for the trouble and for the wait. I have your {subject}{detail} "
             "open and I've read the conversation, so you won't need to repeat anything. "
             "Let's fix it."
         )
     return (
-        f"Hi{name}, I've read the conversation and I have your {topic}{detail} open. "
+        f"Hi{name}, I've read the conversation and I have your {subject}{detail} open. "
         "Let's sort it out."
     )
 
