@@ -38,6 +38,18 @@ def test_the_customer_is_reported_in_the_third_person() -> None:
     )
 
 
+def test_a_request_for_a_person_is_not_reported_as_the_problem() -> None:
+    assert customer_sentence("I need a human please, my account was hacked") == (
+        "Customer is complaining that their account was hacked."
+    )
+    assert customer_sentence("can I talk to someone please, my parcel never came") == (
+        "Customer is complaining that their parcel never came."
+    )
+    # the request alone, or "someone" who is to do something, stays as written
+    assert customer_sentence("I need a human").endswith("they need a human.")
+    assert "someone to fix their router" in customer_sentence("I need someone to fix my router")
+
+
 def test_a_real_question_is_reported_as_one() -> None:
     assert customer_sentence("Why was I charged twice?").startswith(
         "Customer is asking why was they charged twice"

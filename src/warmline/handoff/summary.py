@@ -36,6 +36,15 @@ _OPENER = re.compile(
     r"^(?:(?:hi|hey|hello|yo|ok|okay|so|well|um+|lol|pls|guys|there|all|again)\b[\s,!.:-]*)+",
     re.I,
 )
+# A request for a person that opens the sentence ("I need a human please, my account was
+# hacked"): the handoff says so already; the problem is what follows.
+_PERSON_FIRST = re.compile(
+    r"^(?:i\s+(?:need|want|would like|'d like)\s+(?:to\s+(?:speak|talk)\s+to\s+)?"
+    r"(?:a\s+)?(?:human|person|real person|agent|someone|manager)(?:\s+please)?|"
+    r"(?:can|could)\s+i\s+(?:speak|talk)\s+to\s+(?:a\s+)?(?:human|person|agent|someone)"
+    r"(?:\s+please)?)\s*[,.;:!-]+\s*(?=\w)",
+    re.I,
+)
 _QUESTION = re.compile(
     r"^(?:why|how|what|when|where|which|who|is|are|can|could|do|does|did)\b", re.I
 )
@@ -171,6 +180,7 @@ def _lower_first(text: str) -> str:
 def customer_sentence(text: str) -> str:
     """ "my order never came" -> "Customer is complaining that their order never came." """
     said = _OPENER.sub("", text).strip() or text
+    said = _PERSON_FIRST.sub("", said) or said
     for pattern, replacement in _CUSTOMER_RULES:
         said = pattern.sub(replacement, said)
     clause = _lower_first(_truncate(said, CUSTOMER_WORDS))
