@@ -66,9 +66,10 @@ def queued(
     senior: bool = False,
     frustration: float = 0.0,
     waited: float = 0.0,
+    now: datetime = NOW,
 ) -> str:
-    """A conversation handed over `waited` seconds before NOW."""
-    at = NOW - timedelta(seconds=waited)
+    """A conversation handed over `waited` seconds before `now`."""
+    at = now - timedelta(seconds=waited)
     with sessions() as session, session.begin():
         conversation = start_conversation(session, channel="web")
         store.append_events(
@@ -417,23 +418,14 @@ def test_listing_the_queue_shows_breaches_due_without_writing_them(
     settings: Settings, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(services.settings, "sla_check_seconds", 0)  # no watch in this app
-    handed = datetime.now(UTC) - timedelta(seconds=700)  # first response target 600 s
-    with services.sessions() as session, session.begin():
-        conversation = start_conversation(session, channel="web")
-        store.append_events(
-            session,
-            conversation=conversation,
-            events=[
-                CustomerMessage(text="help", ts=handed),
-                HandedOff(reasons=["x"], priority=0.3, ts=handed),
-            ],
-        )
+    # first response target 600 s
+    late = queued(services.sessions, priority=0.3, waited=700, now=datetime.now(UTC))
     with TestClient(create_app(settings, services)) as client:
         queue = client.get("/api/v1/queue", headers=API_KEY_HEADERS)
         assert queue.status_code == 200, queue.text
         assert [item["sla_breaches"] for item in queue.json()] == [["first_response"]]
         with services.sessions() as session:
-            loaded = store.load_conversation(session, conversation_id=conversation.id)
+            loaded = store.load_conversation(session, conversation_id=late)
         assert loaded is not None and not loaded.of_type(SlaBreached)  # the GET wrote nothing
         checked = client.post("/api/v1/admin/sla/check", headers=API_KEY_HEADERS)
         assert checked.status_code == 200, checked.text
