@@ -45,10 +45,6 @@ class BackgroundLoop:
         if self._thread is not None:
             self._thread.join(self.join_seconds)
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
