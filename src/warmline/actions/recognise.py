@@ -89,6 +89,15 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return result
 
 
+def _closest(
+    vectors: np.ndarray, owners: np.ndarray, names: list[str], embedding: np.ndarray
+) -> dict[str, float]:
+    """The best cosine of `embedding` to each name's rows of `vectors` (unit rows)."""
+    norm = float(np.linalg.norm(embedding)) or 1.0
+    scores = vectors @ (embedding / norm)
+    return {name: float(scores[owners == name].max()) for name in names}
+
+
 def _cue_pattern(cues: Sequence[str]) -> re.Pattern[str]:
     """One case-insensitive pattern for whole-word cues; a space in a cue matches any run of
     spaces."""
@@ -163,34 +172,29 @@ class ActionRecogniser:
         self.vectors = _unit(embed(texts) if texts else np.zeros((0, 1), dtype=np.float32))
         unlike = [(a.name, text) for a in actions.actions for i in a.intents for text in i.unlike]
         self.unlike_owners = np.array([name for name, _ in unlike])
+        self.unlike_names = list(dict.fromkeys(name for name, _ in unlike))
         self.unlike_vectors = _unit(
             embed([text for _, text in unlike]) if unlike else np.zeros((0, 1), dtype=np.float32)
         )
 
     def similarities(self, embedding: np.ndarray) -> dict[str, float]:
         """The best cosine of the message to each action's phrases."""
-        norm = float(np.linalg.norm(embedding)) or 1.0
-        scores = self.vectors @ (embedding / norm)
-        return {name: float(scores[self.owners == name].max()) for name in self.names}
+        return _closest(self.vectors, self.owners, self.names, embedding)
 
-    def ruled_out(self, similar: dict[str, float], embeddings: Sequence[np.ndarray]) -> set[str]:
-        """The actions whose `not` phrases are at least as close to the message (or one of its
-        clauses) as their own phrases are (`similar`, before cues), and close enough to start
-        an action on their own (`SIMILAR`): a vague message keeps the intent's action."""
-        if not len(self.unlike_owners):
-            return set()
+    def without_ruled_out(
+        self, similar: dict[str, float], embeddings: Sequence[np.ndarray]
+    ) -> tuple[dict[str, float], set[str]]:
+        """`similar` (before cues) with the actions ruled out set to 0, and those actions: the
+        ones whose `not` phrases are at least as close to the message (or one of its clauses)
+        as their own phrases are, and close enough to start an action on their own
+        (`SIMILAR`), so that a vague message keeps the intent's action."""
         closest: dict[str, float] = {}
-        for embedding in embeddings:
-            norm = float(np.linalg.norm(embedding)) or 1.0
-            scores = self.unlike_vectors @ (embedding / norm)
-            for name in set(self.unlike_owners.tolist()):
-                best = float(scores[self.unlike_owners == name].max())
+        for embedding in embeddings if self.unlike_names else ():
+            found = _closest(self.unlike_vectors, self.unlike_owners, self.unlike_names, embedding)
+            for name, best in found.items():
                 closest[name] = max(closest.get(name, -1.0), best)
-        return {
-            name
-            for name, best in closest.items()
-            if best >= SIMILAR and best >= similar.get(name, 0.0)
-        }
+        out = {n for n, best in closest.items() if best >= SIMILAR and best >= similar.get(n, 0.0)}
+        return {name: 0.0 if name in out else score for name, score in similar.items()}, out
 
     def cued(self, similar: dict[str, float], text: str) -> dict[str, float]:
         """`similar` with the actions whose cues the text holds counted `CUE_BONUS` closer."""
@@ -220,8 +224,7 @@ class ActionRecogniser:
             for name, score in self.similarities(clause).items():
                 similar[name] = max(similar.get(name, 0.0), score)
         seen = [e for e in (embedding, *clauses) if e is not None]
-        ruled_out = self.ruled_out(similar, seen)
-        raw = {name: 0.0 if name in ruled_out else score for name, score in similar.items()}
+        raw, ruled_out = self.without_ruled_out(similar, seen)
         similar = self.cued(raw, text)
         best = max(similar.items(), key=lambda item: item[1]) if similar else None
         named = self.by_intent.get(intent.intent) if not intent.out_of_scope else None
@@ -258,9 +261,8 @@ class ActionRecogniser:
             return None
         if _other_confident(intent, self.by_intent):
             return None
-        raw = self.similarities(embedding)
-        ruled_out = self.ruled_out(raw, [embedding])
-        similar = self.cued({k: 0.0 if k in ruled_out else v for k, v in raw.items()}, text)
+        raw, _ = self.without_ruled_out(self.similarities(embedding), [embedding])
+        similar = self.cued(raw, text)
         name, score = max(similar.items(), key=lambda item: item[1])
         if score < SUGGEST:
             return None
