@@ -4,7 +4,6 @@ the burnout cap, concurrent claims (FOR UPDATE SKIP LOCKED), availability and SL
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -387,6 +386,7 @@ def test_the_sla_watch_runs_in_the_background_and_survives_a_failing_round(
 ) -> None:
     late = queued(sessions, priority=0.3, waited=700)
     calls: list[int] = []
+    wrote = threading.Event()
 
     def policy() -> PolicyConfig:
         calls.append(1)
@@ -394,18 +394,23 @@ def test_the_sla_watch_runs_in_the_background_and_survives_a_failing_round(
             raise RuntimeError("the database went away")
         return CONFIG
 
-    watch = SlaWatch(sessions, sessions, policy, interval=0.05)
+    class Watched(SlaWatch):
+        def run_once(self, now: datetime | None = None) -> int:
+            done = super().run_once(now)
+            if done:
+                wrote.set()
+            return done
+
+    watch = Watched(sessions, sessions, policy, interval=0.05)
     watch.start()
     try:
-        deadline = time.monotonic() + 10
-        recorded: list[SlaBreached] = []
-        while time.monotonic() < deadline and not recorded:
-            time.sleep(0.05)
-            with sessions() as session:
-                loaded = store.load_conversation(session, conversation_id=late)
-            recorded = loaded.of_type(SlaBreached) if loaded else []
+        assert wrote.wait(10), "no breach was recorded in the background"
     finally:
         watch.stop()
+    with sessions() as session:
+        loaded = store.load_conversation(session, conversation_id=late)
+    assert loaded is not None
+    recorded = loaded.of_type(SlaBreached)
     assert sorted(e.target for e in recorded) == ["first_response", "resolution"]
     assert "warmline-sla: round failed" in caplog.text
     assert not watch._thread or not watch._thread.is_alive()

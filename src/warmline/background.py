@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
+from abc import ABC, abstractmethod
 
 log = logging.getLogger(__name__)
 
 
-class BackgroundLoop:
+class BackgroundLoop(ABC):
     """Runs `run_once` every `interval` seconds, or at once when woken (`wake`, any thread).
     A failing round is logged and the loop goes on: a database outage must not end it."""
 
@@ -25,9 +25,9 @@ class BackgroundLoop:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @abstractmethod
     def run_once(self) -> int:
         """One round; how much it did (0: nothing to do)."""
-        raise NotImplementedError
 
     def start(self) -> None:
         """Start the rounds in a daemon thread."""
@@ -50,9 +50,9 @@ class BackgroundLoop:
             try:
                 while self.run_once() and self.drain and not self._stop.is_set():
                     pass
-            except Exception:
+            except Exception:  # logged with its traceback; the next round retries
                 log.exception("%s: round failed; retrying", self.name)
             self._wake.wait(self.interval)
             self._wake.clear()
             if self.pause:
-                time.sleep(self.pause)
+                self._stop.wait(self.pause)  # a stop does not wait out the pause
