@@ -65,7 +65,7 @@ class ReplyComposer:
             "recap": self._recap(analysis, conversation) if answer else "",
             "body": body,
             "next_step": self._next_step(said) if kind == "answer" else "",
-            "person_hint": self._person_hint(analysis, body),
+            "person_hint": self._person_hint(analysis, body, kind),
         }
         text = self._shape(parts, channel, customer)
         if not _repeats(text, said):
@@ -214,10 +214,12 @@ class ReplyComposer:
     def _next_step(self, said: list[str]) -> str:
         return _first_unused(self.phrasing.choices("next_step"), said[-1:])
 
-    def _person_hint(self, analysis: Analysis, body: str) -> str:
+    def _person_hint(self, analysis: Analysis, body: str, kind: str) -> str:
         if "person" in body or "team" in body:
             return ""  # the body already offers one
         rising = analysis.emotion.frustration >= UPSET or analysis.trajectory.trend > 0.1
+        if kind == "small_talk" and not rising:
+            return ""  # "Have a good day! You can ask for a person at any time." reads oddly
         return self.phrasing.phrase("person_hint", "rising" if rising else "calm")
 
     def _shape(self, parts: dict[str, str], channel: str, customer: Customer | None) -> str:
