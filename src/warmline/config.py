@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     # How often each server process records service level breaches; 0 leaves it to
     # `warmline sla check` (cron).
     sla_check_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # How often each server process closes the bot's quiet conversations (policy `closing`);
+    # 0 leaves it to `warmline close-idle` (cron).
+    idle_check_seconds: float = Field(default=60.0, ge=0, le=3600)
     # Chatwoot's agent bot (docs/chatwoot.md): all three set turns the integration on.
     chatwoot_url: str | None = None
     chatwoot_bot_token: SecretStr | None = None

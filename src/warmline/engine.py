@@ -43,6 +43,7 @@ from warmline.handoff.availability import (
     plan_handoff,
 )
 from warmline.handoff.packet import build_packet, customer_history
+from warmline.policy.closing import goodbye_close
 from warmline.policy.context import ActionProgress, PolicyContext
 from warmline.policy.decision import Action, Decision
 from warmline.policy.policy import Policy
@@ -293,7 +294,12 @@ class Pipeline:
         elif self._reminder_due(conversation, decision, last_reply, ts):
             reply, kind, answer = self.composer.reminder(), "queue_status", None
         if reply is not None:
-            events.append(BotReply(text=reply, kind=kind, answer=answer, ts=ts))
+            said = BotReply(text=reply, kind=kind, answer=answer, ts=ts)
+            events.append(said)
+            scratch.apply(said)
+            closed = goodbye_close(scratch, analysis, decision, policy.config.closing, kind)
+            if closed is not None:
+                events.append(closed)
         response: dict[str, Any] = {
             "conversation_id": conversation.id,
             "decision": decision.action.value,

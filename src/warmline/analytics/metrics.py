@@ -7,7 +7,8 @@ policy produces events the same functions read. Definitions (docs/analytics.md):
 
 - first response: the first customer message to the first reply (bot or agent);
 - handling: the first agent assignment to the resolution;
-- resolution: the first customer message to the (last) resolution;
+- resolution: the first customer message to the (last) resolution; for a conversation the bot
+  closed (policy `closing`), to its last message;
 - first-contact resolution: resolved, never reopened, and the customer not back within the
   window;
 - containment: never handed to a person, ended on an answer or a finished action, and the
@@ -49,6 +50,7 @@ from warmline.domain.events import (
     Resolved,
     SlaBreached,
 )
+from warmline.policy.closing import closed_by_bot
 from warmline.understanding.types import UPSET
 
 if TYPE_CHECKING:
@@ -130,6 +132,7 @@ def facts_of(conversation: Conversation, *, late_turns: int = LATE_TURNS) -> Fac
     marks = {e.verdict for e in conversation.of_type(EscalationMarked)}
     answer = current_answer(conversation)
     assigned = conversation.of_type(AgentAssigned)
+    ended = _resolved_at(conversation, resolved[-1]) if resolved else None
     return Facts(
         id=conversation.id,
         customer_id=conversation.customer_id,
@@ -142,8 +145,8 @@ def facts_of(conversation: Conversation, *, late_turns: int = LATE_TURNS) -> Fac
         late="late" in marks or _upset_run_before(analyses, handoff) >= late_turns,
         unnecessary="unnecessary" in marks or _needless(conversation, handoff),
         queue_wait_s=_queue_wait(handoff, assigned),
-        handling_s=_seconds(assigned[0].ts, resolved[-1].ts) if assigned and resolved else None,
-        resolution_s=_seconds(started, resolved[-1].ts) if resolved else None,
+        handling_s=_seconds(assigned[0].ts, ended) if assigned and ended else None,
+        resolution_s=_seconds(started, ended) if ended else None,
         resolved=bool(resolved) and conversation.status.value == "resolved",
         reopened=_reopened(conversation),
         ended_well=_ended_well(conversation),
@@ -232,6 +235,19 @@ def _needless(conversation: Conversation, handoff: HandedOff | None) -> bool:
         return False
     agent_replies = conversation.of_type(AgentMessage)
     return len(agent_replies) == 1 and conversation.status.value == "resolved"
+
+
+def _resolved_at(conversation: Conversation, resolved: Resolved) -> datetime:
+    """When the problem was resolved: the resolution's time, or for a conversation the bot
+    closed after the customer went quiet, its last message (the quiet wait is not work)."""
+    if not closed_by_bot(resolved):
+        return resolved.ts
+    said = [
+        e.ts
+        for e in conversation.events
+        if isinstance(e, CustomerMessage | BotReply | AgentMessage) and e.ts <= resolved.ts
+    ]
+    return said[-1] if said else resolved.ts
 
 
 def _ended_well(conversation: Conversation) -> bool:

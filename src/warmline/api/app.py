@@ -38,6 +38,7 @@ from warmline.api.monitoring import CONTENT_TYPE, QueueCollector, RequestTimer, 
 from warmline.api.openapi import install_openapi, problems
 from warmline.api.problems import SafeJSONResponse, install_problem_handlers
 from warmline.api.services import Services
+from warmline.automation.idle import IdleCloser
 from warmline.bootstrap import (
     adopt_stored_policy,
     build_services,
@@ -85,7 +86,10 @@ def create_app(
         dispatcher = _webhooks(built)
         emails = _email_sender(built)
         sla = _sla_watch(built)
+        idle = _idle_closer(built)
         yield
+        if idle is not None:
+            idle.stop()
         if sla is not None:
             sla.stop()
         if emails is not None:
@@ -192,6 +196,22 @@ def _email_sender(services: Services) -> EmailSender | None:
     sender = EmailSender(services)
     sender.start()
     return sender
+
+
+def _idle_closer(services: Services) -> IdleCloser | None:
+    """Close the bot's conversations once the customer has gone quiet (each process looks; a
+    conversation is locked while one closes it)."""
+    seconds = services.settings.idle_check_seconds
+    if not seconds:
+        return None
+    closer = IdleCloser(
+        services.sessions,
+        services.reading,
+        lambda: services.engine.pipeline.policy.config.closing,
+        interval=seconds,
+    )
+    closer.start()
+    return closer
 
 
 def _sla_watch(services: Services) -> SlaWatch | None:

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from warmline.background import BackgroundLoop
@@ -28,7 +27,6 @@ from warmline.domain.events import (
 )
 from warmline.policy.config import PolicyConfig
 from warmline.storage import conversations as store
-from warmline.storage.models import ConversationRow
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,7 @@ def check_breaches(
     now = now or utc_now()
     found: list[Breach] = []
     for conversation_id in _candidates(session, config, now):
-        if not _lock(session, conversation_id):
+        if not store.lock_unless_busy(session, conversation_id):
             continue
         conversation = store.load_conversation(session, conversation_id=conversation_id)
         if conversation is None:
@@ -147,12 +145,3 @@ class SlaWatch(BackgroundLoop):
                 return 0
         with self.sessions() as session, session.begin():
             return len(check_breaches(session, config=config, now=now))
-
-
-def _lock(session: Session, conversation_id: str) -> bool:
-    query = (
-        select(ConversationRow.id)
-        .where(ConversationRow.id == conversation_id)
-        .with_for_update(skip_locked=True)
-    )
-    return session.scalars(query).first() is not None

@@ -418,6 +418,20 @@ class SlaConfig(SlaTargets):
         return self.urgent if priority >= self.urgent.min_priority else self
 
 
+class ClosingConfig(Strict):
+    """When the bot closes a conversation it holds: the customer said goodbye after its help,
+    or went quiet (minutes since the last message; 0 never closes). Email customers answer
+    more slowly than chat ones, so email has its own wait."""
+
+    on_goodbye: bool = True
+    idle_minutes: int = Field(default=60, ge=0, le=525_600)
+    email_idle_minutes: int = Field(default=4320, ge=0, le=525_600)
+
+    def idle_minutes_for(self, channel: str) -> int:
+        """How long a conversation on `channel` may stay quiet before the bot closes it."""
+        return self.email_idle_minutes if channel == "email" else self.idle_minutes
+
+
 class OpeningHours(Strict):
     """Days and opening times (local to `availability.timezone`); `close` may be 24:00."""
 
@@ -504,6 +518,7 @@ class PolicyConfig(Strict):
     routing: RoutingConfig = RoutingConfig()
     queue: QueueConfig = QueueConfig()
     sla: SlaConfig = SlaConfig()
+    closing: ClosingConfig = ClosingConfig()
     availability: AvailabilityConfig = AvailabilityConfig()
     offers: OffersConfig = OffersConfig()
     act_intents: list[str] = Field(default_factory=list)

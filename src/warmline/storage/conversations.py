@@ -348,6 +348,37 @@ def open_handoffs(session: Session, *, queued_before: datetime) -> list[str]:
     return list(session.scalars(query))
 
 
+def lock_unless_busy(session: Session, conversation_id: str) -> bool:
+    """Lock the conversation's row for this transaction unless another one holds it (SKIP
+    LOCKED): background rounds pass over a conversation being changed right now."""
+    query = (
+        select(ConversationRow.id)
+        .where(ConversationRow.id == conversation_id)
+        .with_for_update(skip_locked=True)
+    )
+    return session.scalars(query).first() is not None
+
+
+def quiet_bot_conversations(
+    session: Session, *, before: datetime, email: bool, limit: int = 500
+) -> list[str]:
+    """Ids of conversations the bot holds, with events, untouched since `before`, on the
+    email channel or on the others: the candidates for the idle close, longest quiet first."""
+    on_channel = ConversationRow.channel == "email" if email else ConversationRow.channel != "email"
+    query = (
+        select(ConversationRow.id)
+        .where(
+            ConversationRow.status == Status.BOT.value,
+            ConversationRow.last_seq > 0,
+            ConversationRow.updated_at <= before,
+            on_channel,
+        )
+        .order_by(ConversationRow.updated_at)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
 def recent_for_customer(
     session: Session, *, customer_id: str, exclude: str, limit: int = 5
 ) -> list[ConversationRow]:

@@ -1,0 +1,97 @@
+"""Closing the conversations the bot holds once the customer has gone quiet (policy
+`closing`; the rule itself is `policy.closing.idle_close`). `IdleCloser` runs it in each server
+process every `WARMLINE_IDLE_CHECK_SECONDS`; `warmline close-idle` runs it from cron for
+deployments that switch the loop off. Each conversation is locked with SKIP LOCKED, so one
+being changed right now is simply looked at next time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from warmline.background import BackgroundLoop
+from warmline.domain.events import Resolved, utc_now
+from warmline.policy.closing import idle_close
+from warmline.policy.config import ClosingConfig
+from warmline.storage import conversations as store
+
+BATCH = 500  # conversations looked at per round; the rest wait for the next one
+
+
+@dataclass(frozen=True)
+class Closed:
+    """One conversation the bot closed."""
+
+    conversation_id: str
+    event: Resolved
+
+
+def close_idle(
+    session: Session, *, config: ClosingConfig, now: datetime | None = None, limit: int = BATCH
+) -> list[Closed]:
+    """Close every conversation the bot holds that has been quiet for its channel's time."""
+    now = now or utc_now()
+    closed: list[Closed] = []
+    for conversation_id in _candidates(session, config, now, limit):
+        if not store.lock_unless_busy(session, conversation_id):
+            continue
+        conversation = store.load_conversation(session, conversation_id=conversation_id)
+        if conversation is None:
+            continue
+        event = idle_close(conversation, config, now)
+        if event is not None:
+            store.append_events(session, conversation=conversation, events=[event])
+            closed.append(Closed(conversation_id, event))
+    return closed
+
+
+def any_idle(session: Session, *, config: ClosingConfig, now: datetime) -> bool:
+    """Whether some conversation is due to be closed now (reads only)."""
+    for conversation_id in _candidates(session, config, now, BATCH):
+        conversation = store.load_conversation(session, conversation_id=conversation_id)
+        if conversation is not None and idle_close(conversation, config, now) is not None:
+            return True
+    return False
+
+
+def _candidates(session: Session, config: ClosingConfig, now: datetime, limit: int) -> list[str]:
+    """The bot's conversations untouched for at least their channel's idle time."""
+    found: list[str] = []
+    for email, minutes in ((False, config.idle_minutes), (True, config.email_idle_minutes)):
+        if minutes:
+            before = now - timedelta(minutes=minutes)
+            found += store.quiet_bot_conversations(session, before=before, email=email, limit=limit)
+    return found
+
+
+class IdleCloser(BackgroundLoop):
+    """Closes quiet conversations in a daemon thread of each server process. It reads first
+    and takes the write lock only when a close is due (SQLite has one writer)."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        readers: sessionmaker[Session],
+        policy: Callable[[], ClosingConfig],
+        *,
+        interval: float,
+    ) -> None:
+        super().__init__("warmline-idle")
+        self.sessions = sessions
+        self.readers = readers
+        self.policy = policy
+        self.interval = interval
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """One round: how many conversations were closed."""
+        now = now or utc_now()
+        config = self.policy()
+        with self.readers() as session:
+            if not any_idle(session, config=config, now=now):
+                return 0
+        with self.sessions() as session, session.begin():
+            return len(close_idle(session, config=config, now=now))
