@@ -217,6 +217,24 @@ def test_a_plain_no_is_an_answer_not_a_complaint(model: EmotionModel, encode) ->
     assert model.read(angry, encode(angry)).frustration >= 0.5
 
 
+def test_a_bare_goodbye_is_a_farewell_not_a_complaint(model: EmotionModel, encode) -> None:  # type: ignore[no-untyped-def]
+    """The customer head read "Goodbye." as upset (0.82): tweets say "Goodbye, [company]"."""
+    for text in ("goodbye", "Goodbye.", "ok bye", "have a nice day"):
+        assert model.read(text, encode(text)).frustration < 0.5, text
+    for text in ("bye, useless bot", "Goodbye Comcast, switching to another provider"):
+        assert "plain_answer" not in _names(text), text
+        assert model.read(text, encode(text)).frustration >= 0.5, text
+
+
+def test_asking_when_a_bill_is_due_is_not_money_worry() -> None:
+    for text in (
+        "can you tell me when my next bill is due?",
+        "can you tell me when my bill is due?",
+    ):
+        assert "distress" not in _names(text), text
+    assert "distress" in _names("I need the refund, my bills are due")
+
+
 def test_a_plea_not_to_hang_up_is_not_a_complaint() -> None:
     assert "passed_around" not in _names("please don't hang up on me")
 
