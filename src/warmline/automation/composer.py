@@ -165,8 +165,10 @@ class ReplyComposer:
         )
         if searched_in_vain or any("answer confidence" in r.detail for r in decision.reasons):
             if knowledge is None or knowledge.confidence < PLAUSIBLE:
+                # Understood but not answered: "I'm not sure I understood" would contradict it.
                 lead = self.phrasing.choices("no_answer")[0]
-                return _join(lead, self.phrasing.phrase("clarify", "open"))
+                more = "more" if self.phrasing.has("clarify", "more") else "open"
+                return _join(lead, self.phrasing.phrase("clarify", more))
             labels = _topics(knowledge)
             if len(labels) >= 2:
                 return self.phrasing.phrase("clarify", "topic", first=labels[0], second=labels[1])
