@@ -504,6 +504,30 @@ def test_cancelling_before_the_confirmation_changes_nothing(
     assert count(desk, "select count(*) from demo_returns where order_number='48213'") == 0
 
 
+def test_a_push_back_on_an_action_s_question_steps_aside_instead_of_asking_again(
+    client: TestClient,
+) -> None:
+    conversation_id, headers = open_conversation(client)
+    asked = say(client, conversation_id, headers, "my account is locked")
+    assert asked["action"] == {
+        "name": "reset_password",
+        "status": "collecting",
+        "asking": ["email"],
+    }
+    tried = say(client, conversation_id, headers, "I already tried that")
+    assert tried["action"]["status"] == "cancelled"
+    assert "email address" not in tried["reply"]  # not the same question again
+    assert "My account is locked" in tried["reply"]  # the help centre's next answer instead
+    events = client.get(f"/api/v1/conversations/{conversation_id}", headers=API_KEY_HEADERS)
+    step = [e for e in events.json()["events"] if e["type"] == "action_step"][-1]
+    assert step["reason"] == "customer pushed back (already_tried)"
+    # "I already told you" points back to the details: the action goes on with them.
+    other_id, other = open_conversation(client)
+    say(client, other_id, other, "my account is locked")
+    told = say(client, other_id, other, "I already told you, it's ana@example.com")
+    assert told["action"]["status"] == "done" and "reset link" in told["reply"]
+
+
 def test_a_return_outside_the_window_is_refused_honestly(
     client: TestClient, desk: ActionDesk
 ) -> None:

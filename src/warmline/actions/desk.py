@@ -55,6 +55,7 @@ from warmline.domain.events import (
 )
 from warmline.policy.context import ActionResult
 from warmline.redaction import EMAIL_RE
+from warmline.understanding.pushback import pushback_kind
 from warmline.understanding.types import Analysis
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,17 @@ _YES = re.compile(
 )
 _NO = re.compile(
     r"^\W*(no|nope|nah|not (yet|quite|right)|wait|hold on|wrong)\b(?!\W*(problem|worries))", re.I
+)
+# Push-backs (understanding/pushback.yaml) that say the action's way out does not help.
+ROUTE_FAILED = frozenset(
+    {
+        "already_tried",
+        "already_did_the_usual",
+        "tried_that",
+        "did_not_help",
+        "followed_the_steps",
+        "not_what_i_asked",
+    }
 )
 _CANCEL = re.compile(
     r"\b(never ?mind|forget (it|about it)|cancel (that|it|this|the (request|booking|return))|"
@@ -266,6 +278,12 @@ class ActionDesk:
             work = _Work(state, self._spec(state))
             if _CANCEL.search(text):
                 return self._finish(work, "cancelled", say.CANCELLED, why="customer cancelled")
+            if self._route_failed(analysis, work, now.date()):
+                # "I already tried that" to "What is the email on your account?" says the
+                # reset is no way out: asking again would loop. The desk steps aside, saying
+                # nothing, so the reply is the help centre's next answer or a person.
+                why = f"customer pushed back ({pushback_kind(text)})"
+                return self._finish(work, "cancelled", "", why=why)
             recognised = self._recognise(analysis)  # another action meant instead?
             if (
                 recognised is not None
@@ -477,6 +495,18 @@ class ActionDesk:
                 value = read_value(slot, text, today, asked=False)
                 if value is not None and validate(slot, value, today) is None:
                     work.state.slots[slot.name] = value
+
+    def _route_failed(self, analysis: Analysis, work: _Work, today: date) -> bool:
+        """The customer says, while the action asks for details, that this way was tried or
+        is not what they asked ("I already tried that"; not "I already told you": that one
+        gives or points back to the details), and gives none of them."""
+        state = work.state
+        return (
+            analysis.pushback is not None
+            and state.status in ("collecting", "confirming")
+            and pushback_kind(analysis.text) in ROUTE_FAILED
+            and not self._values_in(work.spec, analysis.text, today, state)
+        )
 
     def _values_in(self, spec: ActionSpec, text: str, today: date, state: ActionState) -> bool:
         """True when the message carries values for the action in progress (then it is an

@@ -49,9 +49,21 @@ def patterns(path: Path = PATTERNS_FILE) -> tuple[Pattern, ...]:
 
 def detect_pushback(text: str) -> str | None:
     """The words with which the customer pushes back, or None."""
+    found = _first(text)
+    return found[1].group(0) if found else None
+
+
+def pushback_kind(text: str) -> str | None:
+    """The name of the push-back pattern the text matches ("already_tried", "told_you"...),
+    or None: what kind of push-back it is, for those who treat kinds differently."""
+    found = _first(text)
+    return found[0].name if found else None
+
+
+def _first(text: str) -> tuple[Pattern, re.Match[str]] | None:
     normalised = normalise(text, 2000)
     for pattern in patterns():
         found = pattern.regex.search(normalised)
         if found:
-            return found.group(0)
+            return pattern, found
     return None
