@@ -466,6 +466,17 @@ def test_bad_input_gives_a_defined_reading(model: EmotionModel, text: str) -> No
     assert set(reading.emotions) == set(WARMLINE_EMOTIONS)
 
 
+def test_an_angry_emoji_alone_reads_upset_but_punctuation_alone_does_not(
+    model: EmotionModel,
+) -> None:
+    """A message of emoji has no words for the model, so the rules' reading is all there is:
+    "😡😡😡" was halved to 0.44 with the typography and got no acknowledgement."""
+    for text in ("😡😡😡", "🤬🤬", "😭😭"):
+        assert model.read(text, None).frustration >= 0.5, text
+    for text in ("?!?!?!", "!!!", "......", "👍"):
+        assert model.read(text, None).frustration < 0.5, text
+
+
 def test_empty_text_is_neutral_and_low(model: EmotionModel) -> None:
     for text in ("", "   ", "🙂"):
         reading = model.read(text, None)

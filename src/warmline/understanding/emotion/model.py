@@ -91,6 +91,13 @@ FRUSTRATION_CUES: dict[str, float] = {
     "confusion": 0.3,
     "urgency": 0.25,
 }
+# What a cue counts for in a message with no words: typography and VADER's valence say little.
+WORDLESS_WEIGHT: dict[str, float] = {
+    "capitals": 0.5,
+    "exclamations": 0.5,
+    "question_marks": 0.5,
+    "negative_valence": 0.5,
+}
 # General emotion cues, which the model also reads; their weight is gated by the model's reading.
 # Sarcasm is not among them: the model reads "great, thanks for nothing" literally.
 GENERIC_CUES = frozenset(
@@ -622,13 +629,18 @@ def empty_reading() -> EmotionReading:
 
 
 def _reading_without_words(signals: tuple[Signal, ...]) -> EmotionReading:
-    """Only punctuation or emoji: keep what the typography says, with low confidence."""
+    """Only punctuation or emoji: keep what they say. Typography ("?!?!", "......") and the
+    lexicon's valence count at half weight, as it says little on its own; an emoji the rules
+    read as a feeling ("😡😡😡": anger) counts in full, as the same word would."""
     base = empty_reading()
     if not signals:
         return base
     strengths = {signal.name: signal.strength for signal in signals}
-    frustration = 0.5 * _noisy_or(
-        [strengths.get(name, 0.0) * FRUSTRATION_CUES.get(name, 0.0) for name in strengths]
+    frustration = _noisy_or(
+        [
+            strengths[name] * FRUSTRATION_CUES.get(name, 0.0) * WORDLESS_WEIGHT.get(name, 1.0)
+            for name in strengths
+        ]
     )
     return EmotionReading(
         frustration=round(frustration, 4),
