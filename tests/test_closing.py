@@ -27,6 +27,7 @@ from warmline.analytics.metrics import facts_of
 from warmline.api.app import create_app
 from warmline.api.services import Services
 from warmline.automation.idle import IdleCloser, close_idle
+from warmline.bootstrap import build_services
 from warmline.channels.service import start_conversation
 from warmline.config import Settings
 from warmline.domain.conversation import Conversation, Status
@@ -377,8 +378,35 @@ def test_the_idle_closer_reads_first_and_writes_only_when_a_close_is_due(
     assert loaded is not None and loaded.status is Status.RESOLVED
 
 
-def test_the_server_runs_the_idle_closer_unless_switched_off(client: TestClient) -> None:
-    assert "warmline-idle" in {thread.name for thread in threading.enumerate()}
+def test_admins_close_quiet_conversations_over_http(client: TestClient, services: Services) -> None:
+    old = datetime.now(UTC) - timedelta(hours=2)
+    quiet = stored(services.sessions, exchange("answer", at=old))
+    with services.sessions() as session, session.begin():  # untouched for two hours
+        session.execute(update(ConversationRow).values(updated_at=old))
+    url = "/api/v1/admin/conversations/close-idle"
+    closed = client.post(url, headers=API_KEY_HEADERS)
+    assert closed.status_code == 200, closed.text
+    assert closed.json() == {"closed": [{"conversation_id": quiet, "disposition": "answered"}]}
+    assert client.post(url, headers=API_KEY_HEADERS).json() == {"closed": []}
+    assert conversation_of(client, quiet)["status"] == "resolved"
+
+
+def test_the_server_runs_the_idle_closer_unless_switched_off(
+    settings: Settings, services: Services, pipeline: Pipeline
+) -> None:
+    def closers() -> int:
+        return sum(thread.name == "warmline-idle" for thread in threading.enumerate())
+
+    before = closers()
+    with TestClient(create_app(settings, services)):
+        assert closers() == before + 1
+    assert closers() == before  # stopped with the app
+    off = settings.model_copy(update={"idle_check_seconds": 0})
+    quiet_services = build_services(off, pipeline)
+    with TestClient(create_app(off, quiet_services)):
+        assert closers() == before
+    quiet_services.broadcast.close()
+    quiet_services.sessions.kw["bind"].dispose()
 
 
 # --- bad input ------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Administration: the policy in force, reloading it, service level checks, and importing past
-conversations (admins only)."""
+"""Administration: the policy in force, reloading it, service level checks, closing the bot's
+quiet conversations, and importing past conversations (admins only)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from warmline.api.deps import ServicesDep
 from warmline.api.openapi import problems
 from warmline.api.problems import Problem
 from warmline.api.schemas import ImportIn, ImportOut
+from warmline.automation.idle import close_idle
 from warmline.bootstrap import reload_everywhere
 from warmline.channels.imports import ImportRefused, PastTurn, import_conversation
 from warmline.channels.service import CustomerDetails
@@ -67,6 +68,21 @@ def sla_check(services: ServicesDep) -> dict[str, Any]:
                 "elapsed_seconds": breach.event.elapsed_seconds,
             }
             for breach in breaches
+        ]
+    }
+
+
+@router.post("/conversations/close-idle", responses=problems())
+def close_idle_conversations(services: ServicesDep) -> dict[str, Any]:
+    """Close every conversation the bot holds that has gone quiet (policy `closing`); list
+    them with how each ended. Each server process also does this on its own."""
+    config = services.engine.pipeline.policy.config.closing
+    with services.sessions() as session, session.begin():
+        closed = close_idle(session, config=config)
+    return {
+        "closed": [
+            {"conversation_id": c.conversation_id, "disposition": c.event.disposition}
+            for c in closed
         ]
     }
 
