@@ -440,6 +440,20 @@ def test_no_good_answer_is_said_honestly(client: TestClient) -> None:
         assert _reply(client, other_id, other, odd)["reply"]
 
 
+def test_a_number_is_named_only_before_an_answer_about_it(client: TestClient) -> None:
+    """ "About order 48213:" read oddly before how to set up a Direct Debit."""
+    conversation_id, headers = open_conversation(client)
+    answer = _reply(
+        client,
+        conversation_id,
+        headers,
+        "My phone case (order 48213) has not arrived. Also, can you tell me how to set up "
+        "direct debit?",
+    )
+    assert "Direct Debit" in answer["reply"], answer
+    assert "About order 48213" not in answer["reply"]
+
+
 def test_feelings_are_acknowledged_first_and_never_twice(client: TestClient) -> None:
     calm_id, calm = open_conversation(client)
     neutral = _reply(client, calm_id, calm, "How do I reset my password?")

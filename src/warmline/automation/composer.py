@@ -22,7 +22,8 @@ from warmline.understanding.types import UPSET, Analysis
 CONFIDENT = 0.5  # an answer this likely to help is worth giving beside an offer of a person
 PLAUSIBLE = 0.2  # below this the closest articles are not worth naming in a question
 SMALL_TALK = frozenset({"greeting", "thanks", "goodbye", "complaint", "human_agent"})
-_RECAPPED = ("order_number", "invoice_number")
+# Entities named before an answer about them, and the word that answer speaks of.
+_RECAPPED = {"order_number": "order", "invoice_number": "invoice"}
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class ReplyComposer:
         parts = {
             "acknowledgement": acknowledgement,
             "pushback": sorry,
-            "recap": self._recap(analysis, conversation) if answer else "",
+            "recap": self._recap(analysis, knowledge) if answer else "",
             "body": body,
             "next_step": self._next_step(said) if kind == "answer" else "",
             "person_hint": self._person_hint(analysis, body, kind),
@@ -206,10 +207,18 @@ class ReplyComposer:
                 return phrase.text
         return ""
 
-    def _recap(self, analysis: Analysis, conversation: Conversation) -> str:
-        """Name what the customer gave that the answer is about, so they see it was heard."""
+    def _recap(self, analysis: Analysis, knowledge: KnowledgeAnswer | None) -> str:
+        """Name what the customer gave that the answer is about, so they see it was heard;
+        only when the quoted section speaks of that kind of thing ("About order 48213:"
+        before an order's answer, not before how to set up a Direct Debit)."""
+        hit = knowledge.first if knowledge else None
+        if hit is None:
+            return ""
+        section = hit.entry.section
+        words = f"{section.title} {section.heading} {section.text}".lower()
         for entity in analysis.entities:
-            if entity.type in _RECAPPED and self.phrasing.has("recap", entity.type):
+            noun = _RECAPPED.get(entity.type)
+            if noun and noun in words and self.phrasing.has("recap", entity.type):
                 return self.phrasing.phrase("recap", entity.type, value=entity.value)
         return ""
 
