@@ -3,6 +3,10 @@ the burnout cap, concurrent claims (FOR UPDATE SKIP LOCKED), availability and SL
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +17,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from helpers import API_KEY_HEADERS, add_agent, assert_problem, open_conversation, say
+from helpers import (
+    API_KEY_HEADERS,
+    TEST_ENVIRONMENT,
+    add_agent,
+    assert_problem,
+    open_conversation,
+    say,
+)
 from warmline.api.app import create_app
 from warmline.api.services import Services
 from warmline.automation.composer import ReplyComposer
@@ -414,6 +425,26 @@ def test_the_sla_watch_runs_in_the_background_and_survives_a_failing_round(
     assert sorted(e.target for e in recorded) == ["first_response", "resolution"]
     assert "warmline-sla: round failed" in caplog.text
     assert not watch._thread or not watch._thread.is_alive()
+
+
+def test_sla_check_on_the_command_line(sqlite_template: Path, tmp_path: Path) -> None:
+    database = tmp_path / "warmline.db"
+    database.write_bytes(sqlite_template.read_bytes())
+    url = f"sqlite:///{database}"
+    engine = make_engine(url)
+    late = queued(make_session_factory(engine), priority=0.3, waited=700, now=datetime.now(UTC))
+    engine.dispose()
+    env = {**os.environ, **TEST_ENVIRONMENT, "WARMLINE_DATABASE_URL": url}
+    command = [sys.executable, "-m", "warmline", "sla", "check", "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    (breach,) = json.loads(done.stdout)["breaches"]
+    assert (breach["conversation_id"], breach["target"]) == (late, "first_response")
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("sla:\n  first_response_seconds: 0\n")
+    env["WARMLINE_POLICY_FILE"] = str(bad)
+    refused = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert refused.returncode == 2 and "sla.first_response_seconds" in refused.stderr
 
 
 # --- through the HTTP API -------------------------------------------------------------------

@@ -1,13 +1,22 @@
 """A round of work repeated in a daemon thread of each server process: webhook delivery, the
-email outbox, service level checks. One loop so that each job says only what a round does."""
+email outbox, service level checks, closing quiet conversations. One loop so that each job says
+only what a round does."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from warmline.domain.events import utc_now
 
 log = logging.getLogger(__name__)
+Config = TypeVar("Config")
 
 
 class BackgroundLoop(ABC):
@@ -56,3 +65,43 @@ class BackgroundLoop(ABC):
             self._wake.clear()
             if self.pause:
                 self._stop.wait(self.pause)  # a stop does not wait out the pause
+
+
+class ReadThenWrite(BackgroundLoop, Generic[Config]):
+    """A round that looks with a read-only session first and takes the write lock only when
+    there is something to write (SQLite has one writer; most rounds find nothing). `config`
+    gives the settings the round works to, read once per round so a reload applies at the
+    next one."""
+
+    def __init__(
+        self,
+        name: str,
+        sessions: sessionmaker[Session],
+        readers: sessionmaker[Session],
+        config: Callable[[], Config],
+        *,
+        interval: float,
+    ) -> None:
+        super().__init__(name)
+        self.sessions = sessions
+        self.readers = readers
+        self.config = config
+        self.interval = interval
+
+    @abstractmethod
+    def due(self, session: Session, config: Config, now: datetime) -> bool:
+        """Whether the round has something to write (reads only)."""
+
+    @abstractmethod
+    def write(self, session: Session, config: Config, now: datetime) -> int:
+        """Write what is due, in the session's transaction; how much was written."""
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """One round: how much was written."""
+        now = now or utc_now()
+        config = self.config()
+        with self.readers() as session:
+            if not self.due(session, config, now):
+                return 0
+        with self.sessions() as session, session.begin():
+            return self.write(session, config, now)

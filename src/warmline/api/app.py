@@ -201,14 +201,13 @@ def _email_sender(services: Services) -> EmailSender | None:
 def _idle_closer(services: Services) -> IdleCloser | None:
     """Close the bot's conversations once the customer has gone quiet (each process looks; a
     conversation is locked while one closes it)."""
-    seconds = services.settings.idle_check_seconds
-    if not seconds:
+    if not services.settings.idle_check_seconds:
         return None
     closer = IdleCloser(
         services.sessions,
         services.reading,
         lambda: services.engine.pipeline.policy.config.closing,
-        interval=seconds,
+        interval=services.settings.idle_check_seconds,
     )
     closer.start()
     return closer
@@ -217,14 +216,13 @@ def _idle_closer(services: Services) -> IdleCloser | None:
 def _sla_watch(services: Services) -> SlaWatch | None:
     """Record service level breaches as they fall due (each process checks; a conversation is
     locked while one records it)."""
-    seconds = services.settings.sla_check_seconds
-    if not seconds:
+    if not services.settings.sla_check_seconds:
         return None
     watch = SlaWatch(
         services.sessions,
         services.reading,
         lambda: services.engine.pipeline.policy.config,
-        interval=seconds,
+        interval=services.settings.sla_check_seconds,
     )
     watch.start()
     return watch

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from warmline.background import BackgroundLoop
+from warmline.background import ReadThenWrite
 from warmline.domain.events import Resolved, utc_now
 from warmline.policy.closing import idle_close
 from warmline.policy.config import ClosingConfig
@@ -68,9 +68,8 @@ def _candidates(session: Session, config: ClosingConfig, now: datetime, limit: i
     return found
 
 
-class IdleCloser(BackgroundLoop):
-    """Closes quiet conversations in a daemon thread of each server process. It reads first
-    and takes the write lock only when a close is due (SQLite has one writer)."""
+class IdleCloser(ReadThenWrite[ClosingConfig]):
+    """Closes quiet conversations in a daemon thread of each server process."""
 
     def __init__(
         self,
@@ -80,18 +79,10 @@ class IdleCloser(BackgroundLoop):
         *,
         interval: float,
     ) -> None:
-        super().__init__("warmline-idle")
-        self.sessions = sessions
-        self.readers = readers
-        self.policy = policy
-        self.interval = interval
+        super().__init__("warmline-idle", sessions, readers, policy, interval=interval)
 
-    def run_once(self, now: datetime | None = None) -> int:
-        """One round: how many conversations were closed."""
-        now = now or utc_now()
-        config = self.policy()
-        with self.readers() as session:
-            if not any_idle(session, config=config, now=now):
-                return 0
-        with self.sessions() as session, session.begin():
-            return len(close_idle(session, config=config, now=now))
+    def due(self, session: Session, config: ClosingConfig, now: datetime) -> bool:
+        return any_idle(session, config=config, now=now)
+
+    def write(self, session: Session, config: ClosingConfig, now: datetime) -> int:
+        return len(close_idle(session, config=config, now=now))

@@ -17,21 +17,10 @@ def close_idle_command(
     """Close every conversation the bot holds that has been quiet for the policy's
     `closing.idle_minutes` (`closing.email_idle_minutes` on email), with how it ended."""
     from warmline.automation.idle import close_idle
-    from warmline.config import get_settings
-    from warmline.policy.loader import PolicyError
-    from warmline.policy.policy import load_policy
-    from warmline.storage.db import make_engine, make_session_factory
+    from warmline.cli.writes import policy_and_transaction
 
-    settings = get_settings()
-    try:
-        policy = load_policy(settings.policy_file)
-    except PolicyError as error:
-        typer.echo(f"error: invalid policy:\n{error}", err=True)
-        raise typer.Exit(code=2) from None
-    engine = make_engine(settings.resolved_database_url)
-    with make_session_factory(engine)() as session, session.begin():
+    with policy_and_transaction() as (policy, session):
         closed = close_idle(session, config=policy.config.closing)
-    engine.dispose()
     rows = [
         {"conversation_id": c.conversation_id, "disposition": c.event.disposition} for c in closed
     ]

@@ -18,22 +18,11 @@ def check(
 ) -> None:
     """Append an `sla_breached` event to every handed-over conversation that missed its
     first-response or resolution target (policy `sla`), once per target and handoff."""
-    from warmline.config import get_settings
+    from warmline.cli.writes import policy_and_transaction
     from warmline.handoff.sla import check_breaches
-    from warmline.policy.loader import PolicyError
-    from warmline.policy.policy import load_policy
-    from warmline.storage.db import make_engine, make_session_factory
 
-    settings = get_settings()
-    try:
-        policy = load_policy(settings.policy_file)
-    except PolicyError as error:
-        typer.echo(f"error: invalid policy:\n{error}", err=True)
-        raise typer.Exit(code=2) from None
-    engine = make_engine(settings.resolved_database_url)
-    with make_session_factory(engine)() as session, session.begin():
+    with policy_and_transaction() as (policy, session):
         breaches = check_breaches(session, config=policy.config)
-    engine.dispose()
     rows = [
         {
             "conversation_id": b.conversation_id,

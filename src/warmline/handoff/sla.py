@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from warmline.background import BackgroundLoop
+from warmline.background import ReadThenWrite
 from warmline.domain.conversation import Conversation
 from warmline.domain.events import (
     AgentMessage,
@@ -118,9 +118,8 @@ def _candidates(session: Session, config: PolicyConfig, now: datetime) -> list[s
     return list(store.open_handoffs(session, queued_before=now - timedelta(seconds=shortest)))
 
 
-class SlaWatch(BackgroundLoop):
-    """Records breaches as they fall due, in a daemon thread of each server process. It reads
-    first and takes the write lock only when a breach is due (SQLite has one writer)."""
+class SlaWatch(ReadThenWrite[PolicyConfig]):
+    """Records breaches as they fall due, in a daemon thread of each server process."""
 
     def __init__(
         self,
@@ -130,18 +129,10 @@ class SlaWatch(BackgroundLoop):
         *,
         interval: float,
     ) -> None:
-        super().__init__("warmline-sla")
-        self.sessions = sessions
-        self.readers = readers
-        self.policy = policy
-        self.interval = interval
+        super().__init__("warmline-sla", sessions, readers, policy, interval=interval)
 
-    def run_once(self, now: datetime | None = None) -> int:
-        """One round: how many breaches were recorded."""
-        now = now or utc_now()
-        config = self.policy()
-        with self.readers() as session:
-            if not any_due(session, config=config, now=now):
-                return 0
-        with self.sessions() as session, session.begin():
-            return len(check_breaches(session, config=config, now=now))
+    def due(self, session: Session, config: PolicyConfig, now: datetime) -> bool:
+        return any_due(session, config=config, now=now)
+
+    def write(self, session: Session, config: PolicyConfig, now: datetime) -> int:
+        return len(check_breaches(session, config=config, now=now))
