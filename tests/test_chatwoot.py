@@ -96,6 +96,17 @@ def test_a_routine_question_is_answered_through_chatwoot(
     ]
 
 
+def test_a_goodbye_the_bot_closes_is_resolved_in_chatwoot_too(
+    client: TestClient, chatwoot: FakeChatwoot
+) -> None:
+    _post(client, _payload("How do I reset my password?", 150, conversation=8))
+    bye = _post(client, _payload("ok thanks, bye", 151, conversation=8))
+    assert bye.status_code == 200, bye.text
+    actions = [call["action"] for call in chatwoot.calls]
+    assert actions == ["messages", "messages", "toggle_status"]
+    assert chatwoot.calls[-1]["body"] == {"status": "resolved"}
+
+
 def test_an_upset_customer_is_handed_to_chatwoots_agents_with_the_packet(
     client: TestClient, chatwoot: FakeChatwoot
 ) -> None:

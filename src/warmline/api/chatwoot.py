@@ -32,6 +32,7 @@ from warmline.channels.chatwoot.protocol import (
     verify,
 )
 from warmline.channels.service import CustomerDetails, record_unverified_customer
+from warmline.domain.events import Resolved
 from warmline.engine import ConversationBusy, InboundMessage, Outcome
 from warmline.handoff.service import current_packet
 from warmline.storage import conversations as store
@@ -131,7 +132,7 @@ async def _understand(services: Services, conversation_id: str, message: Incomin
 
 def _answer(services: Services, message: Incoming, outcome: Outcome) -> None:
     """Send the reply; on a handover also the packet as a private note, then open the
-    conversation for people."""
+    conversation for people; when the bot closed it (a calm goodbye), resolve it there too."""
     settings = services.settings
     assert settings.chatwoot_url and settings.chatwoot_bot_token  # checked by the view
     client = ChatwootClient(settings.chatwoot_url, settings.chatwoot_bot_token.get_secret_value())
@@ -148,5 +149,7 @@ def _answer(services: Services, message: Incoming, outcome: Outcome) -> None:
             ]
             client.note(message.account_id, message.conversation_id, packet_note(packet, reasons))
             client.open_for_people(message.account_id, message.conversation_id)
+        elif any(isinstance(event, Resolved) for event in outcome.events):
+            client.resolve(message.account_id, message.conversation_id)
     finally:
         client.close()

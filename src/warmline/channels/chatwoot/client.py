@@ -52,6 +52,10 @@ class ChatwootClient:
         """Hand over: the conversation leaves the bot's pending state for the agents' inbox."""
         self._post(account, conversation, "toggle_status", {"status": "open"})
 
+    def resolve(self, account: int, conversation: int) -> None:
+        """Mark the conversation resolved in Chatwoot (the bot closed it: a calm goodbye)."""
+        self._post(account, conversation, "toggle_status", {"status": "resolved"})
+
     def close(self) -> None:
         self._http.close()
 
