@@ -520,7 +520,13 @@ def test_a_push_back_on_an_action_s_question_steps_aside_instead_of_asking_again
     assert "My account is locked" in tried["reply"]  # the help centre's next answer instead
     events = client.get(f"/api/v1/conversations/{conversation_id}", headers=API_KEY_HEADERS)
     step = [e for e in events.json()["events"] if e["type"] == "action_step"][-1]
-    assert step["reason"] == "customer pushed back (already_tried)"
+    assert step["reason"] == "customer pushed back (tried_the_suggestion)"
+    # Describing the problem, or saying yes, is no push-back on the action's way.
+    for words in ("I already restarted my phone", "yes, I already checked, go ahead"):
+        again_id, again = open_conversation(client)
+        say(client, again_id, again, "my account is locked")
+        kept = say(client, again_id, again, words)
+        assert kept["action"]["status"] == "collecting", (words, kept)
     # "I already told you" points back to the details: the action goes on with them.
     other_id, other = open_conversation(client)
     say(client, other_id, other, "my account is locked")

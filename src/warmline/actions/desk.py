@@ -75,17 +75,10 @@ _YES = re.compile(
 _NO = re.compile(
     r"^\W*(no|nope|nah|not (yet|quite|right)|wait|hold on|wrong)\b(?!\W*(problem|worries))", re.I
 )
-# Push-backs (understanding/pushback.yaml) that say the action's way out does not help.
-ROUTE_FAILED = frozenset(
-    {
-        "already_tried",
-        "already_did_the_usual",
-        "tried_that",
-        "did_not_help",
-        "followed_the_steps",
-        "not_what_i_asked",
-    }
-)
+# Push-backs (understanding/pushback.yaml) that say the action's way out does not help: only
+# one said of the suggestion itself ("I already tried that"); "I already restarted my phone"
+# or "it isn't working" describe the problem the action may well solve.
+ROUTE_FAILED = frozenset({"tried_the_suggestion"})
 _CANCEL = re.compile(
     r"\b(never ?mind|forget (it|about it)|cancel (that|it|this|the (request|booking|return))|"
     r"don'?t bother|leave it|stop (that|this|it)|no longer need (it|that|this)|"
@@ -497,14 +490,14 @@ class ActionDesk:
                     work.state.slots[slot.name] = value
 
     def _route_failed(self, analysis: Analysis, work: _Work, today: date) -> bool:
-        """The customer says, while the action asks for details, that this way was tried or
-        is not what they asked ("I already tried that"; not "I already told you": that one
-        gives or points back to the details), and gives none of them."""
+        """The customer says, while the action asks for details, that its way was tried
+        already ("I already tried that"), gives none of the details and no yes."""
         state = work.state
         return (
             analysis.pushback is not None
-            and state.status in ("collecting", "confirming")
+            and state.status == "collecting"
             and pushback_kind(analysis.text) in ROUTE_FAILED
+            and not _YES.search(analysis.text)
             and not self._values_in(work.spec, analysis.text, today, state)
         )
 
