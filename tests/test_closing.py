@@ -27,7 +27,7 @@ from warmline.analytics.metrics import facts_of
 from warmline.api.app import create_app
 from warmline.api.services import Services
 from warmline.automation.idle import IdleCloser, close_idle
-from warmline.bootstrap import build_services
+from warmline.bootstrap import build_services, publish_policy
 from warmline.channels.service import start_conversation
 from warmline.config import Settings
 from warmline.domain.conversation import Conversation, Status
@@ -82,6 +82,15 @@ def replayed(events: list[AnyEvent], channel: str = "web") -> Conversation:
         (exchange("answer"), Ending.ANSWERED),
         (exchange("action"), Ending.ANSWERED),
         (exchange("no_answer"), Ending.UNANSWERED),
+        # A proposal passed over, then answered: nothing waits for the customer.
+        (
+            [
+                *exchange("action"),
+                ActionStep(action="check_usage", status="proposed", ts=NOW),
+                *exchange("answer"),
+            ],
+            Ending.ANSWERED,
+        ),
         (exchange("offer_handoff"), Ending.UNANSWERED),
         (exchange("clarify"), Ending.ABANDONED),
         (exchange("small_talk"), Ending.SMALL_TALK),
@@ -458,3 +467,18 @@ def test_close_idle_on_the_command_line(sqlite_template: Path, tmp_path: Path) -
     )
     assert refused.returncode == 2
     assert "closing.email_idle_minutes" in refused.stderr and "Traceback" not in refused.stderr
+    # The policy in force, once a server recorded one, is what the command runs: here one that
+    # never closes, whatever the file says.
+    never = tmp_path / "never.yaml"
+    never.write_text("closing:\n  idle_minutes: 0\n")
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    publish_policy(sessions, Policy.from_yaml(never))
+    other = stored(sessions, exchange("answer", at=old))
+    with engine.begin() as connection:
+        connection.execute(update(ConversationRow).values(updated_at=old))
+    engine.dispose()
+    kept = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert kept.returncode == 0, kept.stderr
+    assert json.loads(kept.stdout) == {"closed": []}
+    assert other

@@ -224,6 +224,9 @@ def test_a_bare_goodbye_is_a_farewell_not_a_complaint(model: EmotionModel, encod
     for text in ("bye, useless bot", "Goodbye Comcast, switching to another provider"):
         assert "plain_answer" not in _names(text), text
         assert model.read(text, encode(text)).frustration >= 0.5, text
+    # A farewell is the whole message: these say more, and are not calmed as one.
+    for text in ("see you in court", "bye forever", "goodbye and good riddance"):
+        assert "plain_answer" not in _names(text), text
 
 
 def test_asking_when_a_bill_is_due_is_not_money_worry() -> None:

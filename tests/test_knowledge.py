@@ -432,6 +432,9 @@ def test_no_good_answer_is_said_honestly(client: TestClient) -> None:
     answer = _reply(client, conversation_id, headers, "do you sell second-hand laptops?")
     assert answer["decision"] == "clarify"
     assert "help centre" in answer["reply"]
+    events = client.get(f"/api/v1/conversations/{conversation_id}", headers=API_KEY_HEADERS)
+    (reply,) = [e for e in events.json()["events"] if e["type"] == "bot_reply"]
+    assert reply["kind"] == "no_answer"  # understood, not answered (reports, the idle close)
     # Understood but not answered: asked for more, not told "I'm not sure I understood".
     assert "not sure I understood" not in answer["reply"]
     assert "tell me a little more" in answer["reply"]

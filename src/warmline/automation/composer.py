@@ -7,6 +7,7 @@ visible way to reach a person. Short for chat; a greeting and a sign-off for ema
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ PLAUSIBLE = 0.2  # below this the closest articles are not worth naming in a que
 SMALL_TALK = frozenset({"greeting", "thanks", "goodbye", "complaint", "human_agent"})
 # Entities named before an answer about them, and the word that answer speaks of.
 _RECAPPED = {"order_number": "order", "invoice_number": "invoice"}
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,8 @@ class ReplyComposer:
                 return _join(quoted, offer), "offer_handoff", hit.entry.section.key
             return _fresh(self.phrasing.choices("offer"), said), "offer_handoff", None
         if decision.action is Action.CLARIFY:
-            return self._clarify(decision, analysis, knowledge), "clarify", None
+            text, kind = self._clarify(decision, analysis, knowledge)
+            return text, kind, None
         intent = analysis.intent.intent
         if intent in SMALL_TALK and not pushed:
             chosen = _first_unused(self.phrasing.choices("small_talk", intent), said)
@@ -156,7 +159,9 @@ class ReplyComposer:
 
     def _clarify(
         self, decision: Decision, analysis: Analysis, knowledge: KnowledgeAnswer | None
-    ) -> str:
+    ) -> tuple[str, str]:
+        """The clarifying question and its kind: "no_answer" when it first says the help
+        centre has no answer (the message was understood), else "clarify"."""
         # A question the help centre was searched for and has no fair answer to is told so
         # honestly, whether the intent model knew the request or read it as out of scope.
         searched_in_vain = (
@@ -169,18 +174,20 @@ class ReplyComposer:
                 # Understood but not answered: "I'm not sure I understood" would contradict it.
                 lead = self.phrasing.choices("no_answer")[0]
                 more = "more" if self.phrasing.has("clarify", "more") else "open"
-                return _join(lead, self.phrasing.phrase("clarify", more))
+                return _join(lead, self.phrasing.phrase("clarify", more)), "no_answer"
             labels = _topics(knowledge)
             if len(labels) >= 2:
-                return self.phrasing.phrase("clarify", "topic", first=labels[0], second=labels[1])
-            return self.phrasing.phrase("clarify", "open")
+                topic = self.phrasing.phrase("clarify", "topic", first=labels[0], second=labels[1])
+                return topic, "clarify"
+            return self.phrasing.phrase("clarify", "open"), "clarify"
         options = [analysis.intent.intent, *(name for name, _ in analysis.intent.alternatives)]
         # Small talk is never what a question is about ("plan usage or greeting?").
         topical = [o for o in options if o and o != "oos" and o not in SMALL_TALK]
         labels = [o.replace("_", " ") for o in topical][:2]
         if len(labels) == 2 and not analysis.intent.out_of_scope:
-            return self.phrasing.phrase("clarify", "choice", first=labels[0], second=labels[1])
-        return self.phrasing.phrase("clarify", "open")
+            choice = self.phrasing.phrase("clarify", "choice", first=labels[0], second=labels[1])
+            return choice, "clarify"
+        return self.phrasing.phrase("clarify", "open"), "clarify"
 
     def acknowledge(self, analysis: Analysis, said: list[str], *, before: str) -> str:
         """The acknowledgement to put before words that are not composed here (an action's
@@ -215,10 +222,10 @@ class ReplyComposer:
         if hit is None:
             return ""
         section = hit.entry.section
-        words = f"{section.title} {section.heading} {section.text}".lower()
+        words = set(_WORD.findall(f"{section.title} {section.heading} {section.text}".lower()))
         for entity in analysis.entities:
             noun = _RECAPPED.get(entity.type)
-            if noun and noun in words and self.phrasing.has("recap", entity.type):
+            if noun and {noun, f"{noun}s"} & words and self.phrasing.has("recap", entity.type):
                 return self.phrasing.phrase("recap", entity.type, value=entity.value)
         return ""
 

@@ -19,7 +19,8 @@ from warmline.policy.closing import idle_close
 from warmline.policy.config import ClosingConfig
 from warmline.storage import conversations as store
 
-BATCH = 500  # conversations looked at per round; the rest wait for the next one
+BATCH = 500  # conversations looked at per call of `close_idle` and per channel
+ROUND = 50  # ... per background round: one short write transaction each (SQLite has one writer)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ def _candidates(session: Session, config: ClosingConfig, now: datetime, limit: i
 class IdleCloser(ReadThenWrite[ClosingConfig]):
     """Closes quiet conversations in a daemon thread of each server process."""
 
+    drain = True  # a backlog (the first start) goes in short rounds back to back
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -85,4 +88,4 @@ class IdleCloser(ReadThenWrite[ClosingConfig]):
         return any_idle(session, config=config, now=now)
 
     def write(self, session: Session, config: ClosingConfig, now: datetime) -> int:
-        return len(close_idle(session, config=config, now=now))
+        return len(close_idle(session, config=config, now=now, limit=ROUND))

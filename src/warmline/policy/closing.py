@@ -56,9 +56,9 @@ def ending(conversation: Conversation) -> Ending:
     analyses = conversation.of_type(AnalysisRecorded)
     if analyses and _frustration(analyses[-1]) >= UPSET:
         return Ending.LEFT_UPSET
-    action = conversation.action
-    if action is not None and action.status in _ACTION_WAITING:
+    if _waiting_on_action(conversation):
         return Ending.ABANDONED
+    action = conversation.action
     kind = _last_reply_kind(conversation)
     if action is not None and action.status == "failed" and kind == "action":
         return Ending.UNANSWERED
@@ -108,8 +108,7 @@ def goodbye_close(
         return None
     if decision.action is not Action.ANSWER or analysis.emotion.frustration >= UPSET:
         return None
-    action = conversation.action
-    if action is not None and action.status in _ACTION_WAITING:
+    if _waiting_on_action(conversation):
         return None
     return Resolved(
         by=BOT,
@@ -122,6 +121,16 @@ def goodbye_close(
 def closed_by_bot(event: Resolved) -> bool:
     """Whether this resolution is one of the bot's closes (not an agent's)."""
     return event.by == BOT
+
+
+def _waiting_on_action(conversation: Conversation) -> bool:
+    """An action waits for the customer: it is not finished and its question is the last
+    thing the bot asked (a proposal the customer passed over, or an action a handoff cut
+    short, waits for nobody)."""
+    action = conversation.action
+    if action is None or action.status not in _ACTION_WAITING:
+        return False
+    return _last_reply_kind(conversation) == "action"
 
 
 def _last_reply_kind(conversation: Conversation) -> str | None:

@@ -82,6 +82,7 @@ class ConversationRow(Base):
     __table_args__ = (
         Index("ix_conversations_queue", "status", "priority", "queued_at"),
         Index("ix_conversations_created_at", "created_at"),  # reports select by period
+        Index("ix_conversations_quiet", "status", "updated_at"),  # the bot's idle close
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
