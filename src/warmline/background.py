@@ -71,18 +71,20 @@ class ReadThenWrite(BackgroundLoop, Generic[Config]):
     """A round that looks with a read-only session first and takes the write lock only when
     there is something to write (SQLite has one writer; most rounds find nothing). `config`
     gives the settings the round works to, read once per round so a reload applies at the
-    next one."""
+    next one. A subclass names its thread (`thread_name`) and says what is due and how to
+    write it."""
+
+    thread_name = "warmline-round"
 
     def __init__(
         self,
-        name: str,
         sessions: sessionmaker[Session],
         readers: sessionmaker[Session],
         config: Callable[[], Config],
         *,
         interval: float,
     ) -> None:
-        super().__init__(name)
+        super().__init__(self.thread_name)
         self.sessions = sessions
         self.readers = readers
         self.config = config

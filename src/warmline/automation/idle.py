@@ -7,11 +7,10 @@ being changed right now is simply looked at next time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from warmline.background import ReadThenWrite
 from warmline.domain.events import Resolved, utc_now
@@ -37,16 +36,11 @@ def close_idle(
     """Close every conversation the bot holds that has been quiet for its channel's time."""
     now = now or utc_now()
     closed: list[Closed] = []
-    for conversation_id in _candidates(session, config, now, limit):
-        if not store.lock_unless_busy(session, conversation_id):
-            continue
-        conversation = store.load_conversation(session, conversation_id=conversation_id)
-        if conversation is None:
-            continue
+    for conversation in store.locked_each(session, _candidates(session, config, now, limit)):
         event = idle_close(conversation, config, now)
         if event is not None:
             store.append_events(session, conversation=conversation, events=[event])
-            closed.append(Closed(conversation_id, event))
+            closed.append(Closed(conversation.id, event))
     return closed
 
 
@@ -74,15 +68,7 @@ class IdleCloser(ReadThenWrite[ClosingConfig]):
 
     drain = True  # a backlog (the first start) goes in short rounds back to back
 
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        readers: sessionmaker[Session],
-        policy: Callable[[], ClosingConfig],
-        *,
-        interval: float,
-    ) -> None:
-        super().__init__("warmline-idle", sessions, readers, policy, interval=interval)
+    thread_name = "warmline-idle"
 
     def due(self, session: Session, config: ClosingConfig, now: datetime) -> bool:
         return any_idle(session, config=config, now=now)

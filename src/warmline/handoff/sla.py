@@ -9,11 +9,10 @@ changed right now is simply checked next time. Listing the queue only reads.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from warmline.background import ReadThenWrite
 from warmline.domain.conversation import Conversation
@@ -85,16 +84,11 @@ def check_breaches(
     """Append the breach events due now to every open handed-over conversation."""
     now = now or utc_now()
     found: list[Breach] = []
-    for conversation_id in _candidates(session, config, now):
-        if not store.lock_unless_busy(session, conversation_id):
-            continue
-        conversation = store.load_conversation(session, conversation_id=conversation_id)
-        if conversation is None:
-            continue
+    for conversation in store.locked_each(session, _candidates(session, config, now)):
         due = breaches_due(conversation, config, now)
         if due:
             store.append_events(session, conversation=conversation, events=due)
-            found.extend(Breach(conversation_id, event) for event in due)
+            found.extend(Breach(conversation.id, event) for event in due)
     return found
 
 
@@ -121,15 +115,7 @@ def _candidates(session: Session, config: PolicyConfig, now: datetime) -> list[s
 class SlaWatch(ReadThenWrite[PolicyConfig]):
     """Records breaches as they fall due, in a daemon thread of each server process."""
 
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        readers: sessionmaker[Session],
-        policy: Callable[[], PolicyConfig],
-        *,
-        interval: float,
-    ) -> None:
-        super().__init__("warmline-sla", sessions, readers, policy, interval=interval)
+    thread_name = "warmline-sla"
 
     def due(self, session: Session, config: PolicyConfig, now: datetime) -> bool:
         return any_due(session, config=config, now=now)

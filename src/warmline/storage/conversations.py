@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -357,6 +357,17 @@ def lock_unless_busy(session: Session, conversation_id: str) -> bool:
         .with_for_update(skip_locked=True)
     )
     return session.scalars(query).first() is not None
+
+
+def locked_each(session: Session, conversation_ids: Iterable[str]) -> Iterator[Conversation]:
+    """Each conversation, locked for this transaction and loaded; those another transaction
+    holds right now (or that are gone) are passed over, to be looked at next time."""
+    for conversation_id in conversation_ids:
+        if not lock_unless_busy(session, conversation_id):
+            continue
+        conversation = load_conversation(session, conversation_id=conversation_id)
+        if conversation is not None:
+            yield conversation
 
 
 def quiet_bot_conversations(
