@@ -424,6 +424,8 @@ def test_high_value_rules_over_customer_attributes() -> None:
     [
         ("My husband passed away last month and the account is in his name", "bereavement"),
         ("my father died on Sunday, how do I close his phone line", "bereavement"),
+        ("I need to talk to someone about my late father's account", "bereavement"),
+        ("can you cancel my late mum's contract", "bereavement"),
         ("I was in hospital for two weeks so I missed the payment", "medical"),
         ("there's an unauthorized charge on my statement", "fraud_security"),
         ("I think my account was hacked", "fraud_security"),
@@ -452,6 +454,7 @@ def test_sensitive_topics_are_recognised(text: str, topic: str) -> None:
         "the battery is dead",
         "I disabled Windows Update and it still restarts",
         "has the supreme court passed an order to link the id to mobile numbers?",
+        "why is there a late fee on my mum's bill",
     ],
 )
 def test_sensitive_topics_ignore_negations_and_near_misses(text: str) -> None:

@@ -2,9 +2,9 @@
 checks share it).
 
 The message is lower-cased and its spaces collapsed once; phrases then match as whole words
-(an optional plural `s` included) and patterns as regular expressions on that text, each match
-starting at the start of a word. Phrases are found with a plain substring test before any
-regular expression runs: most messages mention no sensitive topic.
+(an optional plural `s` or possessive `'s` included) and patterns as regular expressions on
+that text, each match starting at the start of a word. Phrases are found with a plain
+substring test before any regular expression runs: most messages mention no sensitive topic.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ class Phrase:
     @classmethod
     def of(cls, phrase: str) -> Phrase:
         text = normalise(phrase)
-        plural = "s?" if text[-1:].isalpha() else ""
-        return cls(text, re.compile(rf"{re.escape(text)}{plural}(?![\w'])"))
+        # a plural, a possessive ("my late father's account") or both ("my parents' house")
+        ending = "(?:s'|'s|s)?" if text[-1:].isalpha() else ""
+        return cls(text, re.compile(rf"{re.escape(text)}{ending}(?![\w'])"))
 
     def matches(self, text: str) -> list[re.Match[str]]:
         if self.text not in text:
