@@ -508,7 +508,7 @@ def test_a_push_back_on_an_action_s_question_steps_aside_instead_of_asking_again
     client: TestClient,
 ) -> None:
     conversation_id, headers = open_conversation(client)
-    asked = say(client, conversation_id, headers, "my account is locked")
+    asked = say(client, conversation_id, headers, "I can't sign in to my account")
     assert asked["action"] == {
         "name": "reset_password",
         "status": "collecting",
@@ -524,12 +524,12 @@ def test_a_push_back_on_an_action_s_question_steps_aside_instead_of_asking_again
     # Describing the problem, or saying yes, is no push-back on the action's way.
     for words in ("I already restarted my phone", "yes, I already checked, go ahead"):
         again_id, again = open_conversation(client)
-        say(client, again_id, again, "my account is locked")
+        say(client, again_id, again, "I can't sign in to my account")
         kept = say(client, again_id, again, words)
         assert kept["action"]["status"] == "collecting", (words, kept)
     # "I already told you" points back to the details: the action goes on with them.
     other_id, other = open_conversation(client)
-    say(client, other_id, other, "my account is locked")
+    say(client, other_id, other, "I can't sign in to my account")
     told = say(client, other_id, other, "I already told you, it's ana@example.com")
     assert told["action"]["status"] == "done" and "reset link" in told["reply"]
 
@@ -972,6 +972,62 @@ def test_a_fair_answer_beats_proposing_an_action_the_message_may_not_mean(
     answer = say(client, conversation_id, headers, "I want to upgrade my plan")
     assert answer["decision"] == "answer" and answer.get("action") is None
     assert "Change your plan" in answer["reply"]
+
+
+@pytest.mark.parametrize(
+    ("text", "heading"),
+    [
+        ("my parcel arrived damaged", "Report damage within 48 hours"),
+        ("one item is missing from my order", "Check the delivery note first"),
+        ("tracking says delivered but nothing arrived", "check the delivery photo"),
+    ],
+)
+def test_the_help_centres_answer_on_this_very_case_beats_an_action_on_the_intent_alone(
+    client: TestClient, text: str, heading: str
+) -> None:
+    """The intent model reads these as orders, which would start tracking or a return and ask
+    for an order number; the help centre has a section on exactly this case, and that is the
+    reply. These read as complaints, so the policy offers a person after it, and the action
+    is not offered as well (one question at a time). Asking for the action plainly still
+    starts it."""
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    answer = say(client, conversation_id, headers, text)
+    assert answer["decision"] == "offer_handoff" and answer.get("action") is None, answer
+    assert heading in answer["reply"] and "Missing or damaged parcel" in answer["reply"]
+    assert "order number" not in answer["reply"]
+    assert answer["reply"].count("?") == 1  # the offer of a person, and no other question
+    asked_id, asked = open_conversation(client, customer=ANA)
+    started = say(client, asked_id, asked, "my parcel arrived damaged, I want to return it")
+    assert started["action"]["name"] == "start_return"
+    named_id, named = open_conversation(client, customer=ANA)
+    tracked = say(client, named_id, named, "track my order pls 48213")  # its number: the action
+    assert tracked["action"]["name"] == "track_order"
+
+
+def test_a_how_to_question_gets_the_steps_then_the_offer_to_do_it(client: TestClient) -> None:
+    """The help centre's steps first; the action the question is about is offered after them
+    (once, in place of the usual next step), and a yes starts it."""
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    answer = say(client, conversation_id, headers, "how do I activate my SIM?")
+    assert answer["decision"] == "answer"
+    assert answer["action"] == {"name": "activate_sim", "status": "proposed", "asking": []}
+    steps = answer["reply"].index('(From "Activate your new SIM"')
+    assert steps < answer["reply"].index("Would you like me to activate your SIM?")
+    assert "If that doesn't solve it" not in answer["reply"]
+    started = say(client, conversation_id, headers, "yes please")
+    assert started["action"]["status"] == "collecting" and "SIM number" in started["reply"]
+
+
+@pytest.mark.parametrize("words", ["ok thanks, bye", "ok got it", "thank you"])
+def test_thanks_after_an_answer_with_an_offer_takes_the_answer_not_the_offer(
+    client: TestClient, words: str
+) -> None:
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    answer = say(client, conversation_id, headers, "my account is locked")
+    assert "Would you like me to send you a password reset link?" in answer["reply"]
+    assert "After 5 wrong passwords" in answer["reply"]
+    after = say(client, conversation_id, headers, words)
+    assert after.get("action") is None and "email" not in after["reply"], after
 
 
 @pytest.mark.parametrize(

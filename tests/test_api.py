@@ -22,8 +22,10 @@ def test_a_routine_question_gets_an_answer(client: TestClient) -> None:
     assert not answer["escalated"]
     assert "password" in answer["reply"].lower()
     assert "person" in answer["reply"]  # a visible way to reach a human
+    # The steps, then the offer to do it: the reset is one of the bot's actions.
+    assert "Would you like me to send you a password reset link?" in answer["reply"]
     types = [e["type"] for e in _events(client, conversation_id)]
-    assert types == ["customer_message", "analysis", "decision", "bot_reply"]
+    assert types == ["customer_message", "analysis", "decision", "action_step", "bot_reply"]
 
 
 def test_asking_for_a_real_person_escalates_with_the_reason_logged(client: TestClient) -> None:

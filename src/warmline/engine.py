@@ -207,7 +207,12 @@ class Pipeline:
         )
         enough = policy.config.triggers.low_confidence.answer_threshold
         answered = bool(answers and answers.candidates and answers.confidence >= enough)
-        claimed = self._claimed_action(scratch, analysis, answered=answered)
+        claimed = self._claimed_action(
+            scratch,
+            analysis,
+            answered=answered,
+            answer_closeness=answers.candidates[0].head if answers and answered else 0.0,
+        )
         context = PolicyContext(
             conversation=scratch,
             analysis=analysis,
@@ -219,11 +224,16 @@ class Pipeline:
                 else None
             ),
             fresh_answers=len(answers.candidates) if answers else None,
-            action=ActionProgress(claimed.action, claimed.questions) if claimed else None,
+            action=(
+                ActionProgress(claimed.action, claimed.questions)
+                if claimed and not claimed.beside_answer
+                else None
+            ),
         )
         decision = policy.decide(context)
         turn = None
-        if claimed is not None and self.actions is not None and decision.action in _ACTING:
+        acting = _BESIDE_ANSWER if claimed and claimed.beside_answer else _ACTING
+        if claimed is not None and self.actions is not None and decision.action in acting:
             # The policy heard the message first; the action runs only if it was not handed
             # over, and the policy hears how the action went.
             turn = self.actions.handle(
@@ -240,6 +250,7 @@ class Pipeline:
         last_reply = next(
             (e for e in reversed(conversation.events) if isinstance(e, BotReply)), None
         )
+        offered = turn.reply if turn is not None and claimed and claimed.beside_answer else ""
         composed = self.composer.compose(
             decision,
             analysis,
@@ -247,11 +258,14 @@ class Pipeline:
             knowledge=answers,
             channel=message.channel,
             customer=customer,
+            then=offered,
         )
         reply = composed.text if composed else None
         kind = composed.kind if composed else decision.action.value
         answer = composed.answer if composed else None
-        if turn is not None and turn.reply and not decision.escalates:
+        if offered and kind == "answer":
+            pass  # the answer, then the action offered in its next step
+        elif turn is not None and turn.reply and not decision.escalates:
             reply = self._action_reply(
                 turn.reply, decision, scratch, analysis, asks=turn.state.open
             )
@@ -318,13 +332,21 @@ class Pipeline:
         return Outcome(conversation.id, response, tuple(events), analysis, decision)
 
     def _claimed_action(
-        self, conversation: Conversation, analysis: Analysis, *, answered: bool
+        self,
+        conversation: Conversation,
+        analysis: Analysis,
+        *,
+        answered: bool,
+        answer_closeness: float,
     ) -> Claim | None:
         """The routine action this message belongs to, unless a person owns the conversation
-        or the customer asked for one (`answered`: the knowledge base has a fair answer)."""
+        or the customer asked for one (`answered`: the knowledge base has a fair answer, whose
+        heading is `answer_closeness` close to the message)."""
         if self.actions is None or conversation.with_human or analysis.human_request:
             return None
-        return self.actions.claims(conversation, analysis, answered=answered)
+        return self.actions.claims(
+            conversation, analysis, answered=answered, answer_closeness=answer_closeness
+        )
 
     def _action_reply(
         self,
@@ -414,6 +436,8 @@ class Pipeline:
 UNSETTLED = frozenset({"clarify", "no_answer", "offer_handoff"})
 PERSON_ANY_TIME = "If you'd rather talk to a person, just say so."
 _ACTING = frozenset({Action.ACT, Action.ANSWER, Action.OFFER_HANDOFF})
+# An action offered after an answer: not beside the offer of a person (one question at a time).
+_BESIDE_ANSWER = frozenset({Action.ACT, Action.ANSWER})
 
 
 def _blend(first: np.ndarray | None, second: np.ndarray | None) -> np.ndarray | None:

@@ -23,6 +23,7 @@ from warmline.actions.connectors.base import Connector, ConnectorError, Customer
 from warmline.actions.mail import Mailer, MailError
 from warmline.actions.recognise import (
     SIMILAR,
+    SUGGEST,
     ActionRecogniser,
     Embed,
     Recognised,
@@ -38,6 +39,7 @@ from warmline.actions.values import (
     Problem,
     human_date,
     part_of_day,
+    read_pattern,
     read_value,
     validate,
     within_part_of_day,
@@ -70,6 +72,11 @@ _YES = re.compile(
     r"exactly|certainly|of course|indeed|sure thing|go on|proceed|let'?s do (it|that)|"
     r"that('?d| would) be (great|perfect|fine|lovely|good|brilliant)|"
     r"(book|move|send|activate|reset|start|change|do) it)\b",
+    re.I,
+)
+_PLAIN_YES = re.compile(r"\b(yes|yeah|yep|yup|please|sure|go ahead|do it)\b", re.I)
+_SIGNS_OFF = re.compile(
+    r"\b(bye|goodbye|cheers|got it|will do|i'?ll (try|do) (that|it)|thanks?|thank you|thx|ty)\b",
     re.I,
 )
 _NO = re.compile(
@@ -107,6 +114,10 @@ OFFER_AT_MOST = 4
 NOT_PROPOSED = frozenset({"greeting", "thanks", "goodbye", "human_agent"})  # small talk
 MAX_CLAUSES = 4
 RELATED = 0.3  # a message this close to some action is worth reading clause by clause
+# A help-centre heading this much closer to the message than the action's own phrases is what
+# the message is about ("my parcel arrived damaged" is "The parcel arrived damaged", not a
+# return to start on the intent alone).
+ANSWER_CLOSER = 0.15
 PRIOR_MESSAGES = 2  # earlier customer messages read for values when an action starts
 
 
@@ -120,6 +131,9 @@ class Claim:
     open: ActionState | None = None
     proposed: bool = False
     why: str = ""
+    # Offered after the help centre's answer, which the message asked for or which speaks of
+    # its very case ("How do I activate my SIM?": the steps, then "Would you like me to ...?").
+    beside_answer: bool = False
 
 
 @dataclass
@@ -191,19 +205,29 @@ class ActionDesk:
         return state
 
     def claims(
-        self, conversation: Conversation, analysis: Analysis, *, answered: bool = False
+        self,
+        conversation: Conversation,
+        analysis: Analysis,
+        *,
+        answered: bool = False,
+        answer_closeness: float = 0.0,
     ) -> Claim | None:
         """The action this message belongs to (the one in progress, or a new one it starts),
         or None. A question about how something works that the knowledge base answers
-        (`answered`) starts nothing, nor does a push-back on an answer it gave. A message
-        that only may mean an action gets it proposed. Pure: nothing is called or sent; the
-        claim goes to `handle`, which does not recognise the message again."""
+        (`answered`), or a message much closer to the answer's heading (`answer_closeness`)
+        than to the action, starts nothing: the answer comes first, and an action the message
+        plainly means is offered after it (`beside_answer`). A push-back on an answer starts
+        nothing. A message that only may mean an action gets it proposed. Pure: nothing is
+        called or sent; the claim goes to `handle`, which does not recognise the message
+        again."""
         state = self._still_open(conversation, analysis.text)
         if state is not None:
             return Claim(state.action, state.questions, open=state)
-        if answered and (asks_how(analysis.text) or analysis.pushback):
-            return None  # information, or about what was said: the knowledge base's turn
+        if answered and analysis.pushback:
+            return None  # about what was said: the knowledge base's turn
         recognised = self._recognise(analysis)
+        if answered and asks_how(analysis.text):
+            return _beside_answer(recognised, analysis.text)  # information first
         if recognised is not None:
             # "I want to upgrade my plan" is the usage intent, but little like checking usage,
             # and "what's your returns policy?" asks about returns, not for one: asked, not
@@ -215,12 +239,26 @@ class ActionDesk:
                 return None
             if tentative and answered:
                 return None  # a fair answer beats offering an action the message may not mean
+            if (
+                answered
+                and answer_closeness - recognised.closeness >= ANSWER_CLOSER
+                and not self._names_its_item(recognised.action, analysis.text)
+            ):
+                return _beside_answer(recognised, analysis.text)  # it speaks of this very case
             return Claim(recognised.action, proposed=tentative, why=recognised.why)
         if answered or analysis.intent.intent in NOT_PROPOSED:
             return None
         text = self._repaired(analysis.text)
         maybe = self.recogniser.propose(analysis.intent, self.embed_one(text), text)
         return Claim(maybe.action, proposed=True, why=maybe.why) if maybe else None
+
+    def _names_its_item(self, action: str, text: str) -> bool:
+        """Whether the message gives an identifier the action works on (an order, serial or
+        SIM number): "track my order pls 51887" asks for the action on it."""
+        spec = self.actions.action(action)
+        return spec is not None and any(
+            slot.type == "pattern" and read_pattern(slot, text) is not None for slot in spec.slots
+        )
 
     def _recognise(self, analysis: Analysis) -> Recognised | None:
         """The action the message asks for; a long message whose whole does not say is read
@@ -834,8 +872,25 @@ class ActionDesk:
         return Turn(state, reply, [*work.events, step], work.result)
 
 
+def _beside_answer(recognised: Recognised | None, text: str) -> Claim | None:
+    """The action to offer after the help centre's answer: one the message plainly means,
+    not for a question about the business ("what's your returns policy?")."""
+    if (
+        recognised is None
+        or recognised.tentative
+        or recognised.closeness < SUGGEST
+        or about_the_business(text)
+    ):
+        return None
+    why = f"{recognised.why}; offered after the help centre's answer"
+    return Claim(recognised.action, proposed=True, why=why, beside_answer=True)
+
+
 def _answers_proposal(text: str) -> bool:
-    """A yes or a no to "Would you like me to ...?"."""
+    """A yes or a no to "Would you like me to ...?"; "ok thanks, bye" after an answer that
+    ended with the offer takes the answer and leaves the offer."""
+    if _SIGNS_OFF.search(text) and not _PLAIN_YES.search(text):
+        return False
     return bool(_YES.search(text) or _NO.search(text))
 
 

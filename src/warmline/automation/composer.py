@@ -52,9 +52,11 @@ class ReplyComposer:
         knowledge: KnowledgeAnswer | None = None,
         channel: str = "web",
         customer: Customer | None = None,
+        then: str = "",
     ) -> Composed | None:
         """The reply for this decision, or None when the bot should stay quiet.
-        `conversation` holds everything said so far (the current message included)."""
+        `conversation` holds everything said so far (the current message included); `then`
+        is what the bot offers to do after an answer, in place of the usual next step."""
         if decision.action is Action.STAY_QUIET:
             return None
         said = _bot_replies(conversation)
@@ -67,7 +69,7 @@ class ReplyComposer:
             "pushback": sorry,
             "recap": self._recap(analysis, knowledge) if answer else "",
             "body": body,
-            "next_step": self._next_step(said) if kind == "answer" else "",
+            "next_step": (then or self._next_step(said)) if kind == "answer" else "",
             "person_hint": self._person_hint(analysis, body, kind),
         }
         text = self._shape(parts, channel, customer)
