@@ -28,7 +28,7 @@ from warmline.actions.desk import _NO, _YES, ActionDesk
 from warmline.actions.loader import ActionsError, default_actions, parse_actions
 from warmline.actions.mail import OutboxMailer, SmtpMailer
 from warmline.actions.phrasing import render
-from warmline.actions.recognise import asks_how
+from warmline.actions.recognise import asks_how, side_questions
 from warmline.actions.state import ActionState
 from warmline.actions.tracking import acts_of, service_of
 from warmline.actions.values import (
@@ -1016,6 +1016,49 @@ def test_a_how_to_question_gets_the_steps_then_the_offer_to_do_it(client: TestCl
     assert "If that doesn't solve it" not in answer["reply"]
     started = say(client, conversation_id, headers, "yes please")
     assert started["action"]["status"] == "collecting" and "SIM number" in started["reply"]
+
+
+def test_a_first_message_that_sounds_like_a_push_back_describes_the_problem(
+    client: TestClient,
+) -> None:
+    """ "it still isn't working" pushes back on an earlier reply, but a first message has none
+    to push back on: the action it asks for starts."""
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    answer = say(
+        client, conversation_id, headers, "I put the new SIM in and it still isn't working"
+    )
+    assert answer["action"]["name"] == "activate_sim", answer
+    assert answer["action"]["status"] == "collecting"
+
+
+def test_the_how_to_sentences_beside_a_request_are_found() -> None:
+    email = "Hello,\n\nWhere is order 51877?\n\nAlso, how do I change my email address?\nMaria"
+    assert side_questions(email) == ["Also, how do I change my email address?"]
+    assert side_questions("How do I change my email address?") == []  # one sentence: the whole
+    assert side_questions("Return order 48213. How do I?") == []  # too short to look up
+
+
+def test_a_how_to_question_beside_a_request_is_answered_and_the_action_goes_on(
+    client: TestClient,
+) -> None:
+    """Two requests in one message: the help centre answers the question, then the action
+    asks what it needs, in one reply; the answer is recorded as sent."""
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    text = "I want to return order 48213. Also, how do I change the email on my account?"
+    answer = say(client, conversation_id, headers, text)
+    assert answer["action"]["name"] == "start_return"
+    assert answer["action"]["status"] == "collecting"
+    reply = answer["reply"]
+    assert reply.startswith("First, your question:")
+    assert reply.index("Change the email address on your account") < reply.index("reason")
+    events = events_of(client, conversation_id)
+    said = [e for e in events if e["type"] == "bot_reply"][-1]
+    assert said["answer"] == "change-your-email#changing-your-email"
+    # A question about the action itself is the action's business: no answer beside it.
+    own_id, own = open_conversation(client, customer=ANA)
+    tracked = say(client, own_id, own, "Where is order 48213? How do I track it myself?")
+    assert tracked["action"]["name"] == "track_order"
+    assert "First, your question" not in tracked["reply"]
 
 
 @pytest.mark.parametrize("words", ["ok thanks, bye", "ok got it", "thank you"])

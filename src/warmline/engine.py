@@ -20,9 +20,11 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from warmline.actions.desk import ActionDesk, Claim
+from warmline.actions.desk import ActionDesk, Claim, Turn
+from warmline.actions.recognise import SIMILAR, side_questions
 from warmline.automation.composer import SMALL_TALK, ReplyComposer
 from warmline.automation.knowledge.answering import KnowledgeAnswer, answers_left
+from warmline.automation.knowledge.index import Hit
 from warmline.automation.knowledge.service import KnowledgeBase
 from warmline.domain.conversation import Conversation, Status
 from warmline.domain.customer import Customer
@@ -266,10 +268,16 @@ class Pipeline:
         if offered and kind == "answer":
             pass  # the answer, then the action offered in its next step
         elif turn is not None and turn.reply and not decision.escalates:
+            other = self._other_answer(knowledge or self.knowledge, message.text, turn, scratch)
             reply = self._action_reply(
-                turn.reply, decision, scratch, analysis, asks=turn.state.open
+                turn.reply,
+                decision,
+                scratch,
+                analysis,
+                asks=turn.state.open,
+                before=self.composer.other_answer(other.entry.section) if other else "",
             )
-            kind, answer = "action", None
+            kind, answer = "action", other.entry.section.key if other else None
         if decision.escalates:
             plan = plan_handoff(
                 policy.config,
@@ -356,11 +364,13 @@ class Pipeline:
         analysis: Analysis,
         *,
         asks: bool,
+        before: str = "",
     ) -> str:
         """The action's words, never the same reply twice (a question asked again says so),
-        after an acknowledgement when the message shows a feeling (as composed answers do),
-        with the offer of a person when the policy makes one: as a statement when the action
-        asks a question of its own, so that "yes" has one meaning."""
+        after the answer to a question asked beside it (`before`) and an acknowledgement when
+        the message shows a feeling (as composed answers do), with the offer of a person when
+        the policy makes one: as a statement when the action asks a question of its own, so
+        that "yes" has one meaning."""
         said = [e.text for e in conversation.events if isinstance(e, BotReply)]
         for again in (
             "",
@@ -371,6 +381,8 @@ class Pipeline:
             if not any(candidate in earlier for earlier in said):
                 text = candidate
                 break
+        if before:
+            text = f"{before}\n\n{text}"
         feeling = self.composer.acknowledge(analysis, said, before=text)
         text = f"{feeling} {text}" if feeling else text
         if decision.action is not Action.OFFER_HANDOFF:
@@ -379,6 +391,33 @@ class Pipeline:
             return f"{text} {PERSON_ANY_TIME}"
         offers = [o for o in self.composer.phrasing.choices("offer") if o not in said]
         return f"{text} {offers[0]}" if offers else text
+
+    def _other_answer(
+        self,
+        knowledge: KnowledgeBase | None,
+        text: str,
+        turn: Turn,
+        conversation: Conversation,
+    ) -> Hit | None:
+        """The help centre's answer to a how-to question asked beside the request the action
+        works on ("Where is order 51877? Also, how do I change my email?"), when it has a
+        fair one not sent before and the question is not about the action itself."""
+        if knowledge is None or self.actions is None or turn.state.status == "proposed":
+            return None
+        enough = self.policy.config.triggers.low_confidence.answer_threshold
+        sent = {e.answer for e in conversation.events if isinstance(e, BotReply) and e.answer}
+        for question in side_questions(text)[:MAX_SIDE_QUESTIONS]:
+            if self.actions.closeness(turn.state.action, question) >= SIMILAR:
+                continue  # "how do I track it?" beside tracking: the action answers it
+            found = knowledge.search(question, knowledge.embed_query(question))
+            best = found.best
+            if (
+                best is not None
+                and found.confidence >= enough
+                and best.entry.section.key not in sent
+            ):
+                return best
+        return None
 
     @staticmethod
     def _consult(
@@ -436,6 +475,7 @@ class Pipeline:
 UNSETTLED = frozenset({"clarify", "no_answer", "offer_handoff"})
 PERSON_ANY_TIME = "If you'd rather talk to a person, just say so."
 _ACTING = frozenset({Action.ACT, Action.ANSWER, Action.OFFER_HANDOFF})
+MAX_SIDE_QUESTIONS = 2  # how-to questions beside an action's request looked up (a search each)
 # An action offered after an answer: not beside the offer of a person (one question at a time).
 _BESIDE_ANSWER = frozenset({Action.ACT, Action.ANSWER})
 

@@ -30,6 +30,7 @@ from warmline.actions.recognise import (
     about_the_business,
     asks_how,
     clauses,
+    side_questions,
 )
 from warmline.actions.spec import ActionsFile, ActionSpec, OfferSpec, SlotSpec
 from warmline.actions.spelling import Speller, phrase_words
@@ -51,6 +52,7 @@ from warmline.domain.events import (
     ActionRecorded,
     ActionStep,
     AnyEvent,
+    BotReply,
     CustomerMessage,
     IdentityVerified,
     utc_now,
@@ -223,17 +225,27 @@ class ActionDesk:
         state = self._still_open(conversation, analysis.text)
         if state is not None:
             return Claim(state.action, state.questions, open=state)
-        if answered and analysis.pushback:
+        # A push-back speaks of an earlier reply; "my new SIM isn't working" as a first
+        # message describes the problem.
+        pushed = bool(analysis.pushback) and any(
+            isinstance(event, BotReply) for event in conversation.events
+        )
+        if answered and pushed:
             return None  # about what was said: the knowledge base's turn
         recognised = self._recognise(analysis)
         if answered and asks_how(analysis.text):
+            if self._asked_beside(recognised, analysis.text):
+                # "I want to return order 48213. How do I print the label?": the request
+                # names its item and the how-to is a sentence of its own, answered beside it.
+                assert recognised is not None
+                return Claim(recognised.action, why=recognised.why)
             return _beside_answer(recognised, analysis.text)  # information first
         if recognised is not None:
             # "I want to upgrade my plan" is the usage intent, but little like checking usage,
             # and "what's your returns policy?" asks about returns, not for one: asked, not
             # started (and no identity check for what was never wanted).
             tentative = recognised.tentative or about_the_business(analysis.text)
-            if analysis.pushback and recognised.closeness < SIMILAR:
+            if pushed and recognised.closeness < SIMILAR:
                 # "I already restarted my phone" speaks of the last reply: it starts or offers
                 # an action only when it plainly asks for one, not on the intent alone.
                 return None
@@ -251,6 +263,23 @@ class ActionDesk:
         text = self._repaired(analysis.text)
         maybe = self.recogniser.propose(analysis.intent, self.embed_one(text), text)
         return Claim(maybe.action, proposed=True, why=maybe.why) if maybe else None
+
+    def closeness(self, action: str, text: str) -> float:
+        """How close in meaning `text` is to the action's phrases (0 without an encoder)."""
+        embedding = self.embed_one(self._repaired(text))
+        if embedding is None:
+            return 0.0
+        return self.recogniser.similarities(embedding).get(action, 0.0)
+
+    def _asked_beside(self, recognised: Recognised | None, text: str) -> bool:
+        """Whether a message that asks how also plainly asks for the action on its item, in
+        another sentence."""
+        return (
+            recognised is not None
+            and not recognised.tentative
+            and bool(side_questions(text))
+            and self._names_its_item(recognised.action, text)
+        )
 
     def _names_its_item(self, action: str, text: str) -> bool:
         """Whether the message gives an identifier the action works on (an order, serial or

@@ -77,6 +77,19 @@ def asks_how(text: str) -> bool:
     return about_the_business(text)
 
 
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\s*\n+\s*")
+MIN_QUESTION_WORDS = 4
+
+
+def side_questions(text: str) -> list[str]:
+    """The sentences of a message of two or more that ask how something works ("Also, how do
+    I change my email?" beside "Where is order 51877?"), each of four words or more."""
+    sentences = [part.strip() for part in _SENTENCE.split(text) if part and part.strip()]
+    if len(sentences) < 2:
+        return []
+    return [s for s in sentences if len(s.split()) >= MIN_QUESTION_WORDS and _HOW_TO.search(s)]
+
+
 def about_the_business(text: str) -> bool:
     """A question that names nothing of the customer's ("what's your returns policy?", "do
     you offer student discounts?"): information even when it is about an action's subject."""

@@ -16,6 +16,7 @@ from warmline.automation.phrasing import Phrasing
 from warmline.domain.conversation import Conversation
 from warmline.domain.customer import Customer
 from warmline.domain.events import BotReply
+from warmline.domain.knowledge import Section
 from warmline.handoff.availability import QueuePlan
 from warmline.policy.decision import Action, Decision
 from warmline.understanding.types import UPSET, Analysis
@@ -85,6 +86,11 @@ class ReplyComposer:
             if not _repeats(text, said):
                 return Composed(text, kind, None)
         return None
+
+    def other_answer(self, section: Section) -> str:
+        """The help centre's answer to a question asked beside a request the bot acts on."""
+        quoted = self.phrasing.render("answer.j2", section=section)
+        return f"{self.phrasing.phrase('other_question')} {quoted}"
 
     def handoff_notice(self, plan: QueuePlan, *, upset: bool, topic: str | None = None) -> str:
         """What the customer reads when the conversation goes to a person; a sensitive `topic`
