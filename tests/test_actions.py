@@ -1071,6 +1071,9 @@ def test_thanks_after_an_answer_with_an_offer_takes_the_answer_not_the_offer(
     assert "After 5 wrong passwords" in answer["reply"]
     after = say(client, conversation_id, headers, words)
     assert after.get("action") is None and "email" not in after["reply"], after
+    # The offer passed over is not taken up by a yes to what was asked since.
+    later = say(client, conversation_id, headers, "yes, where is my order 48213?")
+    assert later["action"]["name"] == "track_order", later
 
 
 @pytest.mark.parametrize(

@@ -200,9 +200,13 @@ class ActionDesk:
 
     def _still_open(self, conversation: Conversation, text: str) -> ActionState | None:
         """The open action, unless it was only proposed and the customer moved on instead of
-        answering the proposal."""
+        answering the proposal (or answers a later question)."""
         state = self.open_state(conversation)
-        if state is not None and state.status == "proposed" and not _answers_proposal(text):
+        if (
+            state is not None
+            and state.status == "proposed"
+            and not (_answers_proposal(text) and _proposed_last(conversation))
+        ):
             return None
         return state
 
@@ -913,6 +917,20 @@ def _beside_answer(recognised: Recognised | None, text: str) -> Claim | None:
         return None
     why = f"{recognised.why}; offered after the help centre's answer"
     return Claim(recognised.action, proposed=True, why=why, beside_answer=True)
+
+
+def _proposed_last(conversation: Conversation) -> bool:
+    """Whether the bot's last turn made the proposal: a "yes" to a later question ("Anything
+    else?") is not a yes to an offer the customer passed over."""
+    messages = 0
+    for event in reversed(conversation.events):
+        if isinstance(event, CustomerMessage):
+            messages += 1  # the first is the message being answered
+            if messages > 1:
+                return False
+        elif isinstance(event, ActionStep):
+            return True
+    return False
 
 
 def _answers_proposal(text: str) -> bool:
