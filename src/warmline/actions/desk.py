@@ -220,10 +220,10 @@ class ActionDesk:
     ) -> Claim | None:
         """The action this message belongs to (the one in progress, or a new one it starts),
         or None. A question about how something works that the knowledge base answers
-        (`answered`), or a message much closer to the answer's heading (`answer_closeness`)
-        than to the action, starts nothing: the answer comes first, and an action the message
-        plainly means is offered after it (`beside_answer`). A push-back on an answer starts
-        nothing. A message that only may mean an action gets it proposed. Pure: nothing is
+        (`answered`) starts nothing: the answer comes first, and an action the question
+        plainly means is offered after it (`beside_answer`). Nor does a message much closer to
+        the answer's heading (`answer_closeness`) than to the action, or a push-back on an
+        answer. A message that only may mean an action gets it proposed. Pure: nothing is
         called or sent; the claim goes to `handle`, which does not recognise the message
         again."""
         state = self._still_open(conversation, analysis.text)
@@ -260,7 +260,10 @@ class ActionDesk:
                 and answer_closeness - recognised.closeness >= ANSWER_CLOSER
                 and not self._names_its_item(recognised.action, analysis.text)
             ):
-                return _beside_answer(recognised, analysis.text)  # it speaks of this very case
+                # The help centre speaks of this very case, which is not the action: offering
+                # it after the answer ("a refund of the delivery charge" -> "start a return?")
+                # would be a guess.
+                return None
             return Claim(recognised.action, proposed=tentative, why=recognised.why)
         if answered or analysis.intent.intent in NOT_PROPOSED:
             return None
