@@ -24,7 +24,7 @@ from helpers import API_KEY_HEADERS, make_test_settings, open_conversation, say,
 from test_mail import Collector, free_port
 from warmline.actions.connectors.demo.backend import OPERATIONS, DemoBackend, create_demo_backend
 from warmline.actions.connectors.http import HttpConnector, HttpConnectorConfig
-from warmline.actions.desk import _NO, _YES, ActionDesk
+from warmline.actions.desk import _NO, _YES, ActionDesk, _answers_proposal
 from warmline.actions.loader import ActionsError, default_actions, parse_actions
 from warmline.actions.mail import OutboxMailer, SmtpMailer
 from warmline.actions.phrasing import render
@@ -896,6 +896,28 @@ def test_what_is_not_a_yes_does_not_confirm(text: str) -> None:
     assert _NO.search(text) or not text.startswith(("no", "wait"))
 
 
+@pytest.mark.parametrize(
+    ("text", "after_answer", "answers"),
+    [
+        ("no thanks", True, True),  # a no, whatever follows it
+        ("No, thanks", False, True),
+        ("that would be great, thanks", True, True),
+        ("absolutely, thank you", True, True),
+        ("Ok, do that.\n\nCheers\nMaria", True, True),
+        ("yes please, thanks", True, True),
+        ("perfect, thanks", False, True),  # to an offer alone: a yes
+        ("perfect, thanks", True, False),  # after an answer: thanks for the answer
+        ("ok thanks, bye", True, False),
+        ("ok got it", True, False),
+        ("thank you", True, False),
+    ],
+)
+def test_a_proposal_is_answered_by_a_yes_or_a_no_and_not_by_thanks_for_an_answer(
+    text: str, after_answer: bool, answers: bool
+) -> None:
+    assert _answers_proposal(text, after_answer=after_answer) is answers
+
+
 def test_what_the_customer_adds_while_the_code_is_awaited_is_kept(
     client: TestClient, desk: ActionDesk
 ) -> None:
@@ -999,6 +1021,9 @@ def test_the_help_centres_answer_on_this_very_case_beats_an_action_on_the_intent
     asked_id, asked = open_conversation(client, customer=ANA)
     started = say(client, asked_id, asked, "my parcel arrived damaged, I want to return it")
     assert started["action"]["name"] == "start_return"
+    plain_id, plain = open_conversation(client, customer=ANA)
+    tracking = say(client, plain_id, plain, "track my order")  # plainly the action
+    assert tracking["action"]["name"] == "track_order", tracking
     named_id, named = open_conversation(client, customer=ANA)
     tracked = say(client, named_id, named, "track my order pls 48213")  # its number: the action
     assert tracked["action"]["name"] == "track_order"
@@ -1036,6 +1061,7 @@ def test_the_how_to_sentences_beside_a_request_are_found() -> None:
     assert side_questions(email) == ["Also, how do I change my email address?"]
     assert side_questions("How do I change my email address?") == []  # one sentence: the whole
     assert side_questions("Return order 48213. How do I?") == []  # too short to look up
+    assert side_questions("Where is order 48213? That is not how to treat customers!") == []
 
 
 def test_a_how_to_question_beside_a_request_is_answered_and_the_action_goes_on(
@@ -1054,6 +1080,14 @@ def test_a_how_to_question_beside_a_request_is_answered_and_the_action_goes_on(
     events = events_of(client, conversation_id)
     said = [e for e in events if e["type"] == "bot_reply"][-1]
     assert said["answer"] == "change-your-email#changing-your-email"
+    # The request is read without the question: a question about another action does not
+    # take its place.
+    other_id, other = open_conversation(client, customer=ANA)
+    both = say(
+        client, other_id, other, "I want to return order 48213!! How do I reset my password?"
+    )
+    assert both["action"]["name"] == "start_return", both
+    assert both["reply"].startswith("First, your question:") and "Forgot password" in both["reply"]
     # A question about the action itself is the action's business: no answer beside it.
     own_id, own = open_conversation(client, customer=ANA)
     tracked = say(client, own_id, own, "Where is order 48213? How do I track it myself?")

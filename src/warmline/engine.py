@@ -268,7 +268,9 @@ class Pipeline:
         if offered and kind == "answer":
             pass  # the answer, then the action offered in its next step
         elif turn is not None and turn.reply and not decision.escalates:
-            other = self._other_answer(knowledge or self.knowledge, message.text, turn, scratch)
+            other = self._other_answer(
+                knowledge or self.knowledge, message.text, turn, scratch, enough=enough
+            )
             reply = self._action_reply(
                 turn.reply,
                 decision,
@@ -398,13 +400,14 @@ class Pipeline:
         text: str,
         turn: Turn,
         conversation: Conversation,
+        *,
+        enough: float,
     ) -> Hit | None:
         """The help centre's answer to a how-to question asked beside the request the action
         works on ("Where is order 51877? Also, how do I change my email?"), when it has a
         fair one not sent before and the question is not about the action itself."""
         if knowledge is None or self.actions is None or turn.state.status == "proposed":
             return None
-        enough = self.policy.config.triggers.low_confidence.answer_threshold
         sent = {e.answer for e in conversation.events if isinstance(e, BotReply) and e.answer}
         for question in side_questions(text)[:MAX_SIDE_QUESTIONS]:
             if self.actions.closeness(turn.state.action, question) >= SIMILAR:

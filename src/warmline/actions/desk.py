@@ -23,6 +23,7 @@ from warmline.actions.connectors.base import Connector, ConnectorError, Customer
 from warmline.actions.mail import Mailer, MailError
 from warmline.actions.recognise import (
     SIMILAR,
+    STRONG,
     SUGGEST,
     ActionRecogniser,
     Embed,
@@ -30,6 +31,7 @@ from warmline.actions.recognise import (
     about_the_business,
     asks_how,
     clauses,
+    sentences,
     side_questions,
 )
 from warmline.actions.spec import ActionsFile, ActionSpec, OfferSpec, SlotSpec
@@ -76,7 +78,12 @@ _YES = re.compile(
     r"(book|move|send|activate|reset|start|change|do) it)\b",
     re.I,
 )
-_PLAIN_YES = re.compile(r"\b(yes|yeah|yep|yup|please|sure|go ahead|do it)\b", re.I)
+_PLAIN_YES = re.compile(r"\b(yes|yeah|yep|yup|please|sure|go ahead|do (it|that))\b", re.I)
+_WEAK_YES = re.compile(
+    r"^\W*((oh|um|well|hmm|ah|and)\W+)?(ok|okay|alright|all right|fine|cool|great|perfect|"
+    r"lovely|brilliant|right)\b",
+    re.I,
+)
 _SIGNS_OFF = re.compile(
     r"\b(bye|goodbye|cheers|got it|will do|i'?ll (try|do) (that|it)|thanks?|thank you|thx|ty)\b",
     re.I,
@@ -202,13 +209,12 @@ class ActionDesk:
         """The open action, unless it was only proposed and the customer moved on instead of
         answering the proposal (or answers a later question)."""
         state = self.open_state(conversation)
-        if (
-            state is not None
-            and state.status == "proposed"
-            and not (_answers_proposal(text) and _proposed_last(conversation))
-        ):
-            return None
-        return state
+        if state is None or state.status != "proposed":
+            return state
+        after_answer = _last_reply_kind(conversation) == "answer"
+        if _answers_proposal(text, after_answer=after_answer) and _proposed_last(conversation):
+            return state
+        return None
 
     def claims(
         self,
@@ -238,11 +244,11 @@ class ActionDesk:
             return None  # about what was said: the knowledge base's turn
         recognised = self._recognise(analysis)
         if answered and asks_how(analysis.text):
-            if self._asked_beside(recognised, analysis.text):
-                # "I want to return order 48213. How do I print the label?": the request
+            beside = self._request_beside(analysis.text)
+            if beside is not None:
+                # "I want to return order 48213. How do I reset my password?": the request
                 # names its item and the how-to is a sentence of its own, answered beside it.
-                assert recognised is not None
-                return Claim(recognised.action, why=recognised.why)
+                return Claim(beside, why=f"{beside} asked for beside a question")
             return _beside_answer(recognised, analysis.text)  # information first
         if recognised is not None:
             # "I want to upgrade my plan" is the usage intent, but little like checking usage,
@@ -258,6 +264,7 @@ class ActionDesk:
             if (
                 answered
                 and answer_closeness - recognised.closeness >= ANSWER_CLOSER
+                and recognised.closeness < STRONG  # "track my order" plainly asks for it
                 and not self._names_its_item(recognised.action, analysis.text)
             ):
                 # The help centre speaks of this very case, which is not the action: offering
@@ -278,15 +285,19 @@ class ActionDesk:
             return 0.0
         return self.recogniser.similarities(embedding).get(action, 0.0)
 
-    def _asked_beside(self, recognised: Recognised | None, text: str) -> bool:
-        """Whether a message that asks how also plainly asks for the action on its item, in
-        another sentence."""
-        return (
-            recognised is not None
-            and not recognised.tentative
-            and bool(side_questions(text))
-            and self._names_its_item(recognised.action, text)
-        )
+    def _request_beside(self, text: str) -> str | None:
+        """The action that the sentences other than its how-to questions plainly ask for on
+        its item (an order, serial or SIM number), or None."""
+        asked = side_questions(text)
+        if not asked:
+            return None
+        rest = " ".join(s for s in sentences(text) if s not in asked)
+        embedding = self.embed_one(self._repaired(rest)) if rest else None
+        if embedding is None:
+            return None
+        similar = self.recogniser.cued(self.recogniser.similarities(embedding), rest)
+        action, score = max(similar.items(), key=lambda item: item[1])
+        return action if score >= SIMILAR and self._names_its_item(action, rest) else None
 
     def _names_its_item(self, action: str, text: str) -> bool:
         """Whether the message gives an identifier the action works on (an order, serial or
@@ -922,6 +933,14 @@ def _beside_answer(recognised: Recognised | None, text: str) -> Claim | None:
     return Claim(recognised.action, proposed=True, why=why, beside_answer=True)
 
 
+def _last_reply_kind(conversation: Conversation) -> str | None:
+    """The kind of the bot's last reply ("answer" when an offer followed a help-centre answer)."""
+    for event in reversed(conversation.events):
+        if isinstance(event, BotReply):
+            return event.kind
+    return None
+
+
 def _proposed_last(conversation: Conversation) -> bool:
     """Whether the bot's last turn made the proposal: a "yes" to a later question ("Anything
     else?") is not a yes to an offer the customer passed over."""
@@ -936,12 +955,19 @@ def _proposed_last(conversation: Conversation) -> bool:
     return False
 
 
-def _answers_proposal(text: str) -> bool:
-    """A yes or a no to "Would you like me to ...?"; "ok thanks, bye" after an answer that
-    ended with the offer takes the answer and leaves the offer."""
-    if _SIGNS_OFF.search(text) and not _PLAIN_YES.search(text):
+def _answers_proposal(text: str, *, after_answer: bool = False) -> bool:
+    """A yes or a no to "Would you like me to ...?". After an answer that ended with the
+    offer, "ok thanks, bye" or "great, thanks" takes the answer and leaves the offer."""
+    if _NO.search(text):
+        return True
+    if not _YES.search(text):
         return False
-    return bool(_YES.search(text) or _NO.search(text))
+    return not (
+        after_answer
+        and _WEAK_YES.search(text)
+        and _SIGNS_OFF.search(text)
+        and not _PLAIN_YES.search(text)
+    )
 
 
 def _about_the_code(text: str) -> bool:

@@ -81,13 +81,23 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|\s*\n+\s*")
 MIN_QUESTION_WORDS = 4
 
 
+def sentences(text: str) -> list[str]:
+    """The message's sentences (and lines)."""
+    return [part.strip() for part in _SENTENCE.split(text) if part and part.strip()]
+
+
 def side_questions(text: str) -> list[str]:
     """The sentences of a message of two or more that ask how something works ("Also, how do
-    I change my email?" beside "Where is order 51877?"), each of four words or more."""
-    sentences = [part.strip() for part in _SENTENCE.split(text) if part and part.strip()]
-    if len(sentences) < 2:
+    I change my email?" beside "Where is order 51877?"), each a question of four words or
+    more ("That is not how to treat customers!" asks nothing)."""
+    found = sentences(text)
+    if len(found) < 2:
         return []
-    return [s for s in sentences if len(s.split()) >= MIN_QUESTION_WORDS and _HOW_TO.search(s)]
+    return [
+        s
+        for s in found
+        if len(s.split()) >= MIN_QUESTION_WORDS and _HOW_TO.search(s) and s.rstrip().endswith("?")
+    ]
 
 
 def about_the_business(text: str) -> bool:
