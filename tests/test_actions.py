@@ -191,6 +191,9 @@ actions:
         ("and can I keep my number if I switch?", "activate_sim"),
         # The usage intent: a price, not the customer's usage.
         ("how much does the unlimited plan cost?", "check_usage"),
+        # The appointment intent: cancelling is neither moving nor booking one.
+        ("could you cancel my appointment please", "move_appointment"),
+        ("could you cancel my appointment please", "book_appointment"),
     ],
 )
 def test_a_message_closer_to_what_an_action_is_not_does_not_start_it(
