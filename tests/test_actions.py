@@ -191,9 +191,6 @@ actions:
         ("and can I keep my number if I switch?", "activate_sim"),
         # The usage intent: a price, not the customer's usage.
         ("how much does the unlimited plan cost?", "check_usage"),
-        # The appointment intent: cancelling is neither moving nor booking one.
-        ("could you cancel my appointment please", "move_appointment"),
-        ("could you cancel my appointment please", "book_appointment"),
     ],
 )
 def test_a_message_closer_to_what_an_action_is_not_does_not_start_it(
@@ -489,6 +486,24 @@ def test_a_customer_who_changes_their_mind_three_times_gets_one_booking(
     assert count(desk, mine + " and time='15:00'", day=third.isoformat()) == 1
     assert count(desk, mine, day=first.isoformat()) == 0
     assert count(desk, mine, day=second.isoformat()) == 0
+
+
+def test_an_appointment_is_cancelled_after_the_identity_check_and_a_yes(
+    client: TestClient, desk: ActionDesk
+) -> None:
+    """Cancelling is its own action, not a move: after the code, "yes, cancel it" to "Shall I
+    cancel your upcoming appointment?" is a yes (not "never mind"), and the slot is freed."""
+    conversation_id, headers = open_conversation(client, customer=ANA)
+    asked = say(client, conversation_id, headers, "please cancel my appointment")
+    assert asked["action"]["name"] == "cancel_appointment", asked
+    confirm = say(client, conversation_id, headers, latest_code(desk, "ana@example.com"))
+    assert "Shall I cancel your upcoming appointment?" in confirm["reply"]
+    done = say(client, conversation_id, headers, "yes, cancel it")
+    assert done["action"]["status"] == "done", done
+    assert "A-1001" in done["reply"] and "is cancelled" in done["reply"]
+    booked = "select count(*) from demo_appointments where id='A-1001' and status='booked'"
+    assert count(desk, booked) == 0
+    assert count(desk, "select count(*) from demo_appointment_cancels") == 1
 
 
 def test_cancelling_before_the_confirmation_changes_nothing(

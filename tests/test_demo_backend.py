@@ -18,6 +18,7 @@ from warmline.actions.connectors.base import ConnectorError, CustomerRef
 from warmline.actions.connectors.demo import OPERATIONS, DemoBackend, create_demo_backend
 from warmline.actions.connectors.demo.models import (
     Appointment,
+    AppointmentCancel,
     AppointmentMove,
     Charge,
     Customer,
@@ -493,6 +494,24 @@ def test_move_the_next_appointment_once_per_key(backend: DemoBackend, clock: Clo
     ]
     error = fails(backend, "move_appointment", params, key="move-2")
     assert error.kind == "conflict" and "already at that time" in error.detail
+
+
+def test_cancel_the_next_appointment_once_per_key(backend: DemoBackend, clock: Clock) -> None:
+    day = booking_day(clock).isoformat()
+    cancelled = call(backend, "cancel_appointment", {}, key="cancel-1")
+    assert cancelled == {
+        "appointment_id": "A-1001",
+        "date": day,
+        "time": "11:00",
+        "topic": "SIM and eSIM help",
+    }
+    assert call(backend, "cancel_appointment", {}, key="cancel-1") == cancelled  # a retry
+    assert count(backend, AppointmentCancel) == 1
+    assert "11:00" in call(backend, "free_slots", {"date": day})["times"]  # the slot is free
+    assert fails(backend, "cancel_appointment", {}, key="cancel-2").kind == "not_found"
+    assert fails(backend, "cancel_appointment", {}, BEN, key="cancel-3").kind == "not_found"
+    other = {"appointment_id": "A-1002"}
+    assert fails(backend, "cancel_appointment", other, key="cancel-4").kind == "not_yours"
 
 
 def test_moving_into_a_taken_slot_or_someone_elses_appointment(

@@ -354,7 +354,8 @@ class ActionDesk:
             self._prefill(work, conversation, now.date())
         else:
             work = _Work(state, self._spec(state))
-            if _CANCEL.search(text):
+            # "yes, cancel it" to "Shall I cancel your appointment?" is a yes.
+            if _CANCEL.search(text) and not (state.status == "confirming" and _YES.search(text)):
                 return self._finish(work, "cancelled", say.CANCELLED, why="customer cancelled")
             if self._route_failed(analysis, work, now.date()):
                 # "I already tried that" to "What is the email on your account?" says the

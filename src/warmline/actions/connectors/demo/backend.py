@@ -33,6 +33,7 @@ from sqlalchemy.pool import StaticPool
 from warmline.actions.connectors.base import ConnectorError, CustomerRef
 from warmline.actions.connectors.demo.models import (
     Appointment,
+    AppointmentCancel,
     AppointmentMove,
     Charge,
     Customer,
@@ -91,6 +92,7 @@ OPERATIONS: Mapping[str, OperationSpec] = MappingProxyType(
         "move_appointment": OperationSpec(
             required=("date", "time"), optional=("appointment_id",), writes=True
         ),
+        "cancel_appointment": OperationSpec(optional=("appointment_id",), writes=True),
         "explain_charge": OperationSpec(optional=("amount", "date")),
         "usage": OperationSpec(),
         "activate_sim": OperationSpec(required=("iccid",), writes=True),
@@ -307,6 +309,7 @@ class DemoBackend:
             "free_slots": self._free_slots,
             "book_appointment": self._book_appointment,
             "move_appointment": self._move_appointment,
+            "cancel_appointment": self._cancel_appointment,
             "explain_charge": self._explain_charge,
             "usage": self._usage,
             "activate_sim": self._activate_sim,
@@ -683,6 +686,27 @@ class DemoBackend:
             session.flush()
             return _move_result(move)
 
+    def _cancel_appointment(self, p: dict[str, str], ref: CustomerRef, key: str) -> dict[str, Any]:
+        with self._session() as session:
+            customer = self._customer(session, ref)
+            earlier = session.scalars(
+                sa.select(AppointmentCancel).where(AppointmentCancel.idempotency_key == key)
+            ).first()
+            if earlier is not None:
+                cancelled = session.get(Appointment, earlier.appointment_id)
+                if cancelled is None or cancelled.customer_id != customer.id:
+                    raise ConnectorError("conflict", "the idempotency key was already used")
+                return _cancel_result(cancelled)
+            appointment = self._appointment_to_move(session, customer, p.get("appointment_id"))
+            appointment.status = "cancelled"  # frees the slot
+            session.add(
+                AppointmentCancel(
+                    appointment_id=appointment.id, idempotency_key=key, cancelled_at=self._now()
+                )
+            )
+            session.flush()
+            return _cancel_result(appointment)
+
     def _appointment_to_move(
         self, session: Session, customer: Customer, appointment_id: str | None
     ) -> Appointment:
@@ -878,6 +902,15 @@ def _move_result(move: AppointmentMove) -> dict[str, Any]:
         "time": move.time,
         "previous_date": move.previous_date.isoformat(),
         "previous_time": move.previous_time,
+    }
+
+
+def _cancel_result(appointment: Appointment) -> dict[str, Any]:
+    return {
+        "appointment_id": appointment.id,
+        "date": appointment.date.isoformat(),
+        "time": appointment.time,
+        "topic": appointment.topic,
     }
 
 

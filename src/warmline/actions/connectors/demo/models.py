@@ -153,6 +153,17 @@ class AppointmentMove(DemoBase):
     moved_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
 
 
+class AppointmentCancel(DemoBase):
+    """Each cancellation, kept so a retried cancel (same key) answers what the first one did."""
+
+    __tablename__ = "demo_appointment_cancels"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    appointment_id: Mapped[str] = mapped_column(sa.ForeignKey("demo_appointments.id"))
+    idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    cancelled_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
 class Plan(DemoBase):
     __tablename__ = "demo_plans"
 
